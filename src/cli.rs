@@ -1,0 +1,166 @@
+//! Command-line definitions.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// etcdeck: operations console for the etcd behind Patroni in Pigsty.
+#[derive(Debug, Parser)]
+#[command(name = "etcdeck", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every command understands.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Pigsty inventory (default: $ETCDECK_INVENTORY, ./pigsty.yml, ~/pigsty/pigsty.yml)
+    #[arg(short = 'i', long, global = true, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// Extra variable that beats every inventory value, as ansible's -e (repeatable)
+    #[arg(
+        short = 'e',
+        long = "extra-vars",
+        global = true,
+        value_name = "KEY=VALUE"
+    )]
+    pub extra_vars: Vec<String>,
+    /// Endpoints, comma separated (default: $ETCDCTL_ENDPOINTS, else the inventory's client URLs)
+    #[arg(long, global = true, value_name = "URLS")]
+    pub endpoints: Option<String>,
+    /// CA certificate (default: $ETCDCTL_CACERT, else /etc/pki/ca.crt)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Client certificate (default: $ETCDCTL_CERT, else /etc/etcd/server.crt)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// Client key (default: $ETCDCTL_KEY, else /etc/etcd/server.key)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// USER:PASSWORD for clusters with auth on (default: $ETCDCTL_USER)
+    #[arg(long, global = true, value_name = "USER:PASSWORD")]
+    pub user: Option<String>,
+    /// Timeout of every etcd call, e.g. 2s, 500ms
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Members, their role, health, version, raft position, DB size, and alarms
+    Status {
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read and validate the inventory's etcd group
+    #[command(subcommand)]
+    Inventory(InventoryCommand),
+    /// Issue certificates as Pigsty does (rcgen)
+    #[command(subcommand)]
+    Cert(CertCommand),
+    /// Start a real local 3-member etcd sandbox from the inventory, with Patroni-shaped keys
+    Demo {
+        /// Where the sandbox keeps certificates and data (default: $XDG_STATE_HOME/etcdeck/demo)
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+        /// Start from empty data (the previous sandbox's data is removed)
+        #[arg(long)]
+        fresh: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InventoryCommand {
+    /// Validate: every error with FILE:LINE:COLUMN and how to fix it; exit 1 on errors
+    Check {
+        /// Inventory file (overrides -i)
+        file: Option<PathBuf>,
+    },
+    /// The etcd members, their URLs and effective parameters with where each came from
+    Show {
+        /// Inventory file (overrides -i)
+        file: Option<PathBuf>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Create a CA like Pigsty's (CA:TRUE, pathlen 1): DIR/ca.crt and DIR/ca.key
+    Ca {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Common name
+        #[arg(long, default_value = "pigsty-ca")]
+        cn: String,
+        /// Overwrite existing files
+        #[arg(long)]
+        force: bool,
+    },
+    /// Issue a member certificate (CN and SANs as Pigsty's) from an existing CA
+    Issue {
+        #[arg(long, value_name = "FILE")]
+        ca_cert: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        ca_key: PathBuf,
+        /// Instance name, <etcd_cluster>-<etcd_seq>, e.g. etcd-4
+        #[arg(long)]
+        name: String,
+        /// The member's IP address
+        #[arg(long)]
+        ip: IpAddr,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Overwrite existing files
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// `2s`, `500ms`, `1.5s`, `1m`, or a plain number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a duration like 2s or 500ms"))?;
+    let secs = match unit {
+        "" | "s" => v,
+        "ms" => v / 1000.0,
+        "m" => v * 60.0,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use ms, s or m)")),
+    };
+    if !(secs > 0.0 && secs.is_finite()) {
+        return Err(format!("{s:?}: must be more than zero"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_operators_write_them() {
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("2h").unwrap_err().contains("unknown unit"));
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,333 @@
+//! Patroni-shaped keys for the demo sandbox, modelled on a real Patroni 4.1.5 dump
+//! (`tests/fixtures/patroni-4.1.5-pg-meta.json`): each member key and the leader key on a 30 s
+//! lease kept alive every `loop_wait`, as Patroni does, with WAL positions moving on.
+
+use std::time::Duration;
+
+use etcd_client::{Client, PutOptions};
+use serde_json::json;
+use tokio::time::timeout;
+
+/// Patroni's default `ttl` and `loop_wait`.
+pub const TTL_S: i64 = 30;
+/// See [`TTL_S`].
+pub const LOOP_WAIT: Duration = Duration::from_secs(10);
+
+/// One PostgreSQL member as Patroni publishes it.
+#[derive(Debug, Clone)]
+pub struct PgMember {
+    pub name: String,
+    pub ip: String,
+    pub primary: bool,
+    pub lease: i64,
+    pub lag: u64,
+}
+
+/// One Patroni cluster (scope).
+#[derive(Debug, Clone)]
+pub struct PgCluster {
+    pub scope: String,
+    pub members: Vec<PgMember>,
+    pub synchronous: bool,
+    pub timeline: u64,
+    pub optime: u64,
+    pub system_id: u64,
+}
+
+/// The demo's clusters: `pg-meta` (two members, sync mode, one switchover behind it, like the
+/// real dump), `pg-test` (three members) and `pg-src` (one member).
+pub fn demo_clusters() -> Vec<PgCluster> {
+    let member = |scope: &str, seq: u32, ip: &str, primary: bool, lag: u64| PgMember {
+        name: format!("{scope}-{seq}"),
+        ip: ip.to_string(),
+        primary,
+        lease: 0,
+        lag,
+    };
+    vec![
+        PgCluster {
+            scope: "pg-meta".into(),
+            members: vec![
+                member("pg-meta", 1, "10.10.10.10", false, 0),
+                member("pg-meta", 2, "10.10.10.11", true, 0),
+            ],
+            synchronous: true,
+            timeline: 2,
+            optime: 50_604_744,
+            system_id: 7_711_808_436_617_572_412,
+        },
+        PgCluster {
+            scope: "pg-test".into(),
+            members: vec![
+                member("pg-test", 1, "10.10.10.21", true, 0),
+                member("pg-test", 2, "10.10.10.22", false, 8_192),
+                member("pg-test", 3, "10.10.10.23", false, 65_536),
+            ],
+            synchronous: false,
+            timeline: 1,
+            optime: 134_217_728,
+            system_id: 7_711_808_512_000_000_001,
+        },
+        PgCluster {
+            scope: "pg-src".into(),
+            members: vec![member("pg-src", 1, "10.10.10.31", true, 0)],
+            synchronous: false,
+            timeline: 1,
+            optime: 25_165_824,
+            system_id: 7_711_808_600_000_000_002,
+        },
+    ]
+}
+
+impl PgCluster {
+    fn leader(&self) -> Option<&PgMember> {
+        self.members.iter().find(|m| m.primary)
+    }
+
+    /// `/pg/<scope>/members/<name>` value.
+    pub fn member_value(&self, m: &PgMember) -> String {
+        let api = format!("http://{}:8008/patroni", m.ip);
+        let conn = format!("postgres://{}:5432/postgres", m.ip);
+        let mut v = json!({
+            "conn_url": conn, "api_url": api, "state": "running",
+            "role": if m.primary { "primary" } else { "replica" },
+            "version": "4.1.5", "tags": {"clonefrom": true, "version": "15"},
+            "xlog_location": self.optime.saturating_sub(m.lag), "timeline": self.timeline,
+        });
+        if !m.primary {
+            let pos = self.optime.saturating_sub(m.lag);
+            v["replay_lsn"] = json!(pos);
+            v["receive_lsn"] = json!(pos);
+            v["replication_state"] = json!("streaming");
+        }
+        v.to_string()
+    }
+
+    /// Keys without a lease: config, status, initialize, failsafe, sync, history, failover.
+    pub fn static_keys(&self) -> Vec<(String, String)> {
+        let slots: serde_json::Map<String, serde_json::Value> = self
+            .members
+            .iter()
+            .map(|m| {
+                (
+                    m.name.replace('-', "_"),
+                    json!(self.optime.saturating_sub(m.lag)),
+                )
+            })
+            .collect();
+        let slot_names: Vec<String> = slots.keys().cloned().collect();
+        let failsafe: serde_json::Map<String, serde_json::Value> = self
+            .members
+            .iter()
+            .map(|m| {
+                (
+                    m.name.clone(),
+                    json!(format!("http://{}:8008/patroni", m.ip)),
+                )
+            })
+            .collect();
+        let mut keys = vec![
+            (
+                "config".to_string(),
+                json!({"ttl": TTL_S, "loop_wait": LOOP_WAIT.as_secs(), "retry_timeout": 10,
+                       "maximum_lag_on_failover": 1_048_576, "failsafe_mode": true,
+                       "postgresql": {"use_slots": true, "parameters": {"wal_level": "replica", "hot_standby": "on"}},
+                       "synchronous_mode": self.synchronous})
+                .to_string(),
+            ),
+            ("initialize".to_string(), self.system_id.to_string()),
+            ("failsafe".to_string(), serde_json::Value::Object(failsafe).to_string()),
+            (
+                "status".to_string(),
+                json!({"optime": self.optime, "slots": slots, "retain_slots": slot_names}).to_string(),
+            ),
+        ];
+        if self.timeline > 1 {
+            let prev = self
+                .members
+                .iter()
+                .find(|m| !m.primary)
+                .map_or("", |m| m.name.as_str());
+            keys.push((
+                "history".to_string(),
+                json!([[
+                    1,
+                    self.optime - 552,
+                    "no recovery target specified",
+                    "2026-11-24T18:37:00.328705+00:00",
+                    prev
+                ]])
+                .to_string(),
+            ));
+            keys.push(("failover".to_string(), "{}".to_string()));
+        }
+        if self.synchronous {
+            if let (Some(leader), Some(standby)) =
+                (self.leader(), self.members.iter().find(|m| !m.primary))
+            {
+                keys.push((
+                    "sync".to_string(),
+                    json!({"leader": leader.name, "quorum": 0, "sync_standby": standby.name})
+                        .to_string(),
+                ));
+            }
+        }
+        keys
+    }
+}
+
+async fn within<T>(
+    t: Duration,
+    what: &str,
+    f: impl std::future::Future<Output = Result<T, etcd_client::Error>>,
+) -> anyhow::Result<T> {
+    match timeout(t, f).await {
+        Ok(r) => Ok(r.map_err(|e| anyhow::anyhow!("{what}: {e}"))?),
+        Err(_) => anyhow::bail!("{what}: no answer within {} ms", t.as_millis()),
+    }
+}
+
+/// Write every key of `clusters` under `namespace` (e.g. `/pg`), granting leases where needed.
+pub async fn seed(
+    client: &mut Client,
+    namespace: &str,
+    clusters: &mut [PgCluster],
+    t: Duration,
+) -> anyhow::Result<usize> {
+    let mut written = 0;
+    for c in clusters.iter_mut() {
+        let base = format!("{}/{}", namespace.trim_end_matches('/'), c.scope);
+        for (k, v) in c.static_keys() {
+            within(t, "put", client.put(format!("{base}/{k}"), v, None)).await?;
+            written += 1;
+        }
+        for i in 0..c.members.len() {
+            let lease = within(t, "lease grant", client.lease_grant(TTL_S, None))
+                .await?
+                .id();
+            c.members[i].lease = lease;
+            written += put_member(client, &base, c, i, t).await?;
+        }
+    }
+    Ok(written)
+}
+
+async fn put_member(
+    client: &mut Client,
+    base: &str,
+    c: &PgCluster,
+    i: usize,
+    t: Duration,
+) -> anyhow::Result<usize> {
+    let m = &c.members[i];
+    let opts = || Some(PutOptions::new().with_lease(m.lease));
+    within(
+        t,
+        "put",
+        client.put(
+            format!("{base}/members/{}", m.name),
+            c.member_value(m),
+            opts(),
+        ),
+    )
+    .await?;
+    if m.primary {
+        within(
+            t,
+            "put",
+            client.put(format!("{base}/leader"), m.name.clone(), opts()),
+        )
+        .await?;
+        return Ok(2);
+    }
+    Ok(1)
+}
+
+/// One Patroni loop: keep every lease alive (re-granting an expired one and rewriting its keys),
+/// move WAL positions on, rewrite member keys and `status`.
+pub async fn tick(
+    client: &mut Client,
+    namespace: &str,
+    clusters: &mut [PgCluster],
+    t: Duration,
+) -> anyhow::Result<()> {
+    for c in clusters.iter_mut() {
+        let base = format!("{}/{}", namespace.trim_end_matches('/'), c.scope);
+        c.optime += 16_384 + (c.optime % 7) * 1_024;
+        for i in 0..c.members.len() {
+            let alive = match timeout(t, keep_alive(client, c.members[i].lease)).await {
+                Ok(Ok(ttl)) => ttl > 0,
+                _ => false,
+            };
+            if !alive {
+                c.members[i].lease = within(t, "lease grant", client.lease_grant(TTL_S, None))
+                    .await?
+                    .id();
+            }
+            put_member(client, &base, c, i, t).await?;
+        }
+        if let Some((k, v)) = c.static_keys().into_iter().find(|(k, _)| k == "status") {
+            within(t, "put", client.put(format!("{base}/{k}"), v, None)).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn keep_alive(client: &mut Client, lease: i64) -> Result<i64, etcd_client::Error> {
+    let (mut keeper, mut stream) = client.lease_keep_alive(lease).await?;
+    keeper.keep_alive().await?;
+    Ok(stream.message().await?.map_or(0, |r| r.ttl()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The real dump the demo is modelled on.
+    const FIXTURE: &str = include_str!("../tests/fixtures/patroni-4.1.5-pg-meta.json");
+
+    #[test]
+    fn pg_meta_keys_have_the_shape_of_the_real_dump() {
+        let dump: serde_json::Value = serde_json::from_str(FIXTURE).unwrap();
+        let real: std::collections::BTreeMap<String, serde_json::Value> = dump["kvs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|kv| {
+                (
+                    kv["key"]
+                        .as_str()
+                        .unwrap()
+                        .trim_start_matches("/pg/pg-meta/")
+                        .to_string(),
+                    kv["value"].clone(),
+                )
+            })
+            .collect();
+        let c = &demo_clusters()[0];
+        let mut ours: Vec<String> = c.static_keys().into_iter().map(|(k, _)| k).collect();
+        ours.extend(c.members.iter().map(|m| format!("members/{}", m.name)));
+        ours.push("leader".into());
+        ours.sort();
+        let theirs: Vec<String> = real.keys().cloned().collect();
+        assert_eq!(ours, theirs);
+
+        // Member values carry the same fields as Patroni's.
+        let field_names = |s: &str| {
+            let v: serde_json::Value = serde_json::from_str(s).unwrap();
+            let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+            k.sort();
+            k
+        };
+        let replica = c.members.iter().find(|m| !m.primary).unwrap();
+        assert_eq!(
+            field_names(&c.member_value(replica)),
+            field_names(real["members/pg-meta-1"].as_str().unwrap())
+        );
+        let primary = c.members.iter().find(|m| m.primary).unwrap();
+        assert_eq!(
+            field_names(&c.member_value(primary)),
+            field_names(real["members/pg-meta-2"].as_str().unwrap())
+        );
+    }
+}

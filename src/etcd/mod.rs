@@ -1,0 +1,8 @@
+//! The only code that talks to etcd.
+
+pub mod client;
+pub mod error;
+pub mod status;
+
+pub use client::Cluster;
+pub use error::EtcdError;

@@ -1,0 +1,22 @@
+//! etcdeck: a terminal operations console for the etcd clusters behind Patroni in Pigsty.
+//!
+//! The library holds everything the binary and the tests share:
+//! - [`inventory`]: the Pigsty inventory's `etcd` group, its parameters and validation.
+//! - [`connect`]: endpoints, TLS files and auth, from flags, `ETCDCTL_*` and the inventory.
+//! - [`etcd`]: the only code that talks to etcd (clients, status, errors in an operator's words).
+//! - [`pki`]: the CA and member certificates, issued with rcgen.
+//! - [`render`]: `etcd.conf` and the etcdctl environment, rendered as Pigsty does.
+//! - [`sandbox`]: real local etcd members started from an inventory, on loopback.
+//! - [`demo`]: Patroni-shaped keys for the demo sandbox.
+//! - [`text`]: escaping of text that comes from etcd before it reaches a terminal.
+//! - [`cli`]: the command line.
+
+pub mod cli;
+pub mod connect;
+pub mod demo;
+pub mod etcd;
+pub mod inventory;
+pub mod pki;
+pub mod render;
+pub mod sandbox;
+pub mod text;

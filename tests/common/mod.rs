@@ -1,0 +1,135 @@
+//! Test harness: real etcd clusters on loopback, one set of addresses per test, stopped on drop
+//! (panics included).
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use etcdeck::etcd::Cluster;
+use etcdeck::inventory;
+use etcdeck::sandbox::Sandbox;
+use tempfile::TempDir;
+
+static NEXT: AtomicU8 = AtomicU8::new(1);
+
+/// A running sandbox cluster with its own state directory.
+pub struct TestCluster {
+    pub sandbox: Sandbox,
+    pub dir: TempDir,
+    /// The inventory it was started from.
+    pub inventory_text: String,
+}
+
+/// Inventory text for `n` members on fresh loopback addresses `127.B.C.1..n` (written as
+/// `10.B.C.x`, as a real inventory would be).
+pub fn fresh_inventory(n: u8) -> String {
+    // B from the process id keeps concurrent test binaries apart, C from a counter keeps the tests
+    // of one binary apart; an address already in use is skipped.
+    let b = 100 + (std::process::id() % 150) as u8;
+    loop {
+        let c = NEXT.fetch_add(1, Ordering::SeqCst);
+        let free = (1..=n).all(|i| {
+            [2379, 2380]
+                .iter()
+                .all(|port| TcpListener::bind(format!("127.{b}.{c}.{i}:{port}")).is_ok())
+        });
+        if free {
+            let mut text = String::from("etcd:\n  hosts:\n");
+            for i in 1..=n {
+                text.push_str(&format!("    10.{b}.{c}.{i}: {{ etcd_seq: {i} }}\n"));
+            }
+            text.push_str("  vars: { etcd_cluster: etcd }\n");
+            return text;
+        }
+    }
+}
+
+impl TestCluster {
+    /// Start an `n`-member TLS cluster and wait until it is healthy.
+    pub async fn start(n: u8) -> TestCluster {
+        Self::start_from(&fresh_inventory(n), TempDir::new().expect("temp dir")).await
+    }
+
+    /// Start from inventory text in `dir` (a CA may already be placed in `dir/pki`).
+    pub async fn start_from(text: &str, dir: TempDir) -> TestCluster {
+        let inv = inventory::parse(text, "test-inventory.yml", &[]).expect("test inventory parses");
+        let mut sandbox = Sandbox::prepare(&inv, dir.path()).expect("sandbox prepares");
+        sandbox.start().expect("members start");
+        sandbox
+            .wait_healthy(Duration::from_secs(20))
+            .await
+            .expect("cluster becomes healthy");
+        TestCluster {
+            sandbox,
+            dir,
+            inventory_text: text.to_string(),
+        }
+    }
+
+    /// etcdeck's own client to the cluster.
+    pub fn cluster(&self, timeout: Duration) -> Cluster {
+        Cluster::new(self.sandbox.settings(timeout)).expect("settings load")
+    }
+
+    /// `etcdeck ARGS` with the sandbox's etcdctl environment, as a user who sourced it.
+    pub fn etcdeck(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_etcdeck"));
+        clear_etcd_env(&mut cmd);
+        for (k, v) in self.sandbox.etcdctl_env().vars() {
+            cmd.env(k, v);
+        }
+        cmd.args(args).output().expect("etcdeck runs")
+    }
+
+    /// `etcdctl ARGS` with the sandbox's environment.
+    pub fn etcdctl(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new("etcdctl");
+        clear_etcd_env(&mut cmd);
+        for (k, v) in self.sandbox.etcdctl_env().vars() {
+            cmd.env(k, v);
+        }
+        cmd.args(args)
+            .output()
+            .expect("etcdctl runs (apt-get install etcd-client)")
+    }
+
+    /// Name of the member that leads now.
+    pub async fn leader_name(&self) -> String {
+        let s = etcdeck::etcd::status::gather(&self.cluster(Duration::from_secs(2)))
+            .await
+            .expect("status");
+        let id = s.leader.expect("a leader");
+        s.name_of(id)
+    }
+}
+
+/// The caller's own ETCDCTL_* must not leak into a test.
+pub fn clear_etcd_env(cmd: &mut Command) {
+    for (k, _) in std::env::vars() {
+        if k.starts_with("ETCDCTL_") || k.starts_with("ETCDECK_INVENTORY") {
+            cmd.env_remove(k);
+        }
+    }
+}
+
+/// Whether a process id is still alive (zombies of reaped children excluded).
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.split_whitespace()
+                .nth(2)
+                .is_some_and(|state| state != "Z")
+        })
+        .unwrap_or(false)
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}

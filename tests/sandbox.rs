@@ -1,0 +1,128 @@
+//! The sandbox: real etcd members from an inventory, their certificates, restarts and cleanup.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::{alive, fresh_inventory, stderr, stdout, TestCluster};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_listen_on_mapped_loopback_with_inventory_ports_and_keep_data_across_restart() {
+    let mut tc = TestCluster::start(3).await;
+    let urls = tc.sandbox.client_urls();
+    let host_line = tc
+        .inventory_text
+        .lines()
+        .find(|l| l.contains("etcd_seq: 1"))
+        .unwrap();
+    let inv_ip = host_line.trim().split(':').next().unwrap();
+    let mapped = inv_ip.replacen("10.", "127.", 1);
+    assert_eq!(urls[0], format!("https://{mapped}:2379"));
+
+    let out = tc.etcdctl(&["put", "/pg/keep", "me"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let pids: Vec<u32> = tc
+        .sandbox
+        .members()
+        .iter()
+        .map(|m| m.pid().unwrap())
+        .collect();
+    tc.sandbox.stop();
+    for pid in &pids {
+        assert!(!alive(*pid), "etcd {pid} still running after stop");
+    }
+    let conf = std::fs::read_to_string(tc.sandbox.members()[0].dir.join("etcd.conf")).unwrap();
+    assert!(conf.contains("initial-cluster-state: new"), "{conf}");
+
+    tc.sandbox.start().unwrap();
+    tc.sandbox
+        .wait_healthy(Duration::from_secs(10))
+        .await
+        .expect("restart is healthy");
+    let conf = std::fs::read_to_string(tc.sandbox.members()[0].dir.join("etcd.conf")).unwrap();
+    assert!(conf.contains("initial-cluster-state: existing"), "{conf}");
+    let out = tc.etcdctl(&["get", "/pg/keep", "--print-value-only"]);
+    assert_eq!(stdout(&out).trim(), "me", "data survives a restart");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_sandbox_leaves_no_etcd_behind_even_on_panic() {
+    let pids = std::thread::spawn(|| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let tc = rt.block_on(TestCluster::start(3));
+        let pids: Vec<u32> = tc
+            .sandbox
+            .members()
+            .iter()
+            .map(|m| m.pid().unwrap())
+            .collect();
+        tc.sandbox.freeze("etcd-2").unwrap();
+        std::panic::panic_any(pids);
+    })
+    .join()
+    .expect_err("the thread panicked")
+    .downcast::<Vec<u32>>()
+    .expect("pids");
+    std::thread::sleep(Duration::from_millis(200));
+    for pid in pids.iter() {
+        assert!(!alive(*pid), "etcd {pid} survived the panic");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pkcs1_rsa_ca_made_by_openssl_signs_certificates_a_real_cluster_accepts() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let pki = dir.path().join("pki");
+    std::fs::create_dir_all(&pki).unwrap();
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(&pki)
+            .output()
+            .expect("openssl is installed");
+        assert!(out.status.success(), "openssl {args:?}: {}", stderr(&out));
+    };
+    openssl(&["genrsa", "-traditional", "-out", "ca.key", "2048"]);
+    openssl(&[
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        "ca.key",
+        "-subj",
+        "/CN=pigsty-ca",
+        "-days",
+        "365",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE,pathlen:1",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-out",
+        "ca.crt",
+    ]);
+    assert!(std::fs::read_to_string(pki.join("ca.key"))
+        .unwrap()
+        .starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+
+    let tc = TestCluster::start_from(&fresh_inventory(3), dir).await;
+    let out = tc.etcdeck(&["status"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let m1 = &tc.sandbox.members()[0];
+    let out = Command::new("openssl")
+        .args(["verify", "-CAfile"])
+        .arg(tc.dir.path().join("pki/ca.crt"))
+        .arg(m1.dir.join("etcd-1.crt"))
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&out).contains(": OK"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}

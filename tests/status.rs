@@ -1,0 +1,244 @@
+//! `etcdeck status` against real 3-member TLS clusters on loopback.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{stderr, stdout, TestCluster};
+use etcdeck::pki::Ca;
+use serde_json::Value;
+
+fn members(v: &Value) -> &Vec<Value> {
+    v["members"].as_array().expect("members array")
+}
+
+fn member<'a>(v: &'a Value, name: &str) -> &'a Value {
+    members(v)
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("no member {name} in {v}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthy_cluster_shows_three_started_voters_and_one_leader() {
+    let tc = TestCluster::start(3).await;
+
+    let out = tc.etcdeck(&["status", "--json"]);
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{}{}",
+        out.status,
+        stdout(&out),
+        stderr(&out)
+    );
+    let v: Value = serde_json::from_str(&stdout(&out)).expect("status --json is JSON");
+    let ms = members(&v);
+    assert_eq!(ms.len(), 3);
+    for m in ms {
+        assert_eq!(m["started"], true, "{m}");
+        assert_eq!(m["reachable"], true, "{m}");
+        assert_eq!(m["is_learner"], false, "{m}");
+        assert!(m["version"].as_str().unwrap().starts_with("3."), "{m}");
+        assert!(m["raft_term"].as_u64().unwrap() >= 2, "{m}");
+        assert!(m["db_size"].as_i64().unwrap() > 0, "{m}");
+    }
+    let leaders: Vec<&Value> = ms.iter().filter(|m| m["is_leader"] == true).collect();
+    assert_eq!(leaders.len(), 1, "exactly one leader: {v}");
+    assert_eq!(v["leader"], leaders[0]["id"]);
+    assert_eq!(v["alarms"], Value::Array(vec![]));
+    let names: Vec<&str> = ms.iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["etcd-1", "etcd-2", "etcd-3"]);
+
+    // The table says the same in words.
+    let out = tc.etcdeck(&["status"]);
+    assert!(out.status.success());
+    let table = stdout(&out);
+    let leader = leaders[0]["name"].as_str().unwrap();
+    assert!(table.contains(&format!("leader {leader} (")), "{table}");
+    assert!(table.contains("quorum 3/3 voters up (need 2)"), "{table}");
+    assert_eq!(
+        table.matches(" leader ").count() + table.matches(" follower ").count(),
+        4,
+        "{table}"
+    );
+
+    // etcdctl accepts the same environment and certificates.
+    let out = tc.etcdctl(&["member", "list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out)
+            .lines()
+            .filter(|l| l.contains(", started, etcd-"))
+            .count(),
+        3
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frozen_then_killed_member_is_reported_unreachable_within_the_timeout() {
+    let mut tc = TestCluster::start(3).await;
+
+    // Frozen: its port accepts, nothing answers.
+    tc.sandbox.freeze("etcd-3").unwrap();
+    let start = Instant::now();
+    let out = tc.etcdeck(&["status", "--json", "--timeout", "1s"]);
+    let took = start.elapsed();
+    tc.sandbox.thaw("etcd-3").unwrap();
+    assert!(
+        took < Duration::from_millis(2500),
+        "status took {took:?} with a frozen member"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "degraded exit code\n{}",
+        stderr(&out)
+    );
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let m3 = member(&v, "etcd-3");
+    assert_eq!(m3["reachable"], false);
+    assert_eq!(m3["error_short"], "timeout");
+    assert!(
+        m3["error"]
+            .as_str()
+            .unwrap()
+            .contains("no answer within 1000 ms"),
+        "{m3}"
+    );
+    assert_eq!(member(&v, "etcd-1")["reachable"], true);
+    assert!(v["leader"].is_string(), "two of three keep a leader: {v}");
+
+    tc.sandbox
+        .wait_healthy(Duration::from_secs(10))
+        .await
+        .expect("thawed member recovers");
+
+    // Killed: nothing listens.
+    tc.sandbox.kill("etcd-3").unwrap();
+    let start = Instant::now();
+    let out = tc.etcdeck(&["status", "--timeout", "1s"]);
+    let took = start.elapsed();
+    assert!(
+        took < Duration::from_millis(2500),
+        "status took {took:?} with a dead member"
+    );
+    assert_ne!(out.status.code(), Some(0));
+    let table = stdout(&out);
+    let row = table
+        .lines()
+        .find(|l| l.contains(" etcd-3 "))
+        .expect("etcd-3 row");
+    assert!(row.contains(" NO ") && row.contains("refused"), "{table}");
+    assert!(
+        table.contains("etcd-3: https://127."),
+        "the reason names the endpoint: {table}"
+    );
+
+    // It comes back on its old data.
+    tc.sandbox.start_member("etcd-3").unwrap();
+    tc.sandbox
+        .wait_healthy(Duration::from_secs(10))
+        .await
+        .expect("restarted member rejoins");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ca_that_did_not_sign_the_servers_is_named_with_the_endpoint() {
+    let tc = TestCluster::start(3).await;
+    let other = tempfile::TempDir::new().unwrap();
+    Ca::create("someone-else-ca")
+        .unwrap()
+        .write(other.path(), false)
+        .unwrap();
+    let wrong_ca = other.path().join("ca.crt");
+
+    let out = tc.etcdeck(&["status", "--cacert", wrong_ca.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("TLS: the server certificate is not signed by the CA in"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("--cacert={}", wrong_ca.display())),
+        "{err}"
+    );
+    let endpoint = &tc.sandbox.client_urls()[0];
+    assert!(
+        err.contains(endpoint.as_str()),
+        "names the endpoint {endpoint}: {err}"
+    );
+
+    // A client certificate the servers do not trust is refused, and said so.
+    let foreign = Ca::create("foreign")
+        .unwrap()
+        .issue_member("intruder", "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let (crt, key) = foreign.write(other.path(), false).unwrap();
+    let out = tc.etcdeck(&[
+        "status",
+        "--cert",
+        crt.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("refused our client certificate"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A file that is not a certificate is named before any network call.
+    let out = tc.etcdeck(&["status", "--cacert", key.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(&format!(
+            "--cacert={}: not a usable CA certificate",
+            key.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_and_missing_role_are_told_apart() {
+    let tc = TestCluster::start(3).await;
+    for args in [
+        &["user", "add", "root:rootpw"][..],
+        &["user", "grant-role", "root", "root"],
+        &["user", "add", "reader:readerpw"],
+        &["auth", "enable"],
+    ] {
+        let out = tc.etcdctl(args);
+        assert!(out.status.success(), "etcdctl {args:?}: {}", stderr(&out));
+    }
+
+    let out = tc.etcdeck(&["status", "--user", "root:wrong"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("authentication failed for user root"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = tc.etcdeck(&["status", "--user", "root:rootpw"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // A user without a role on the keys is refused, and the error says it is a permission.
+    let mut settings = tc.sandbox.settings(Duration::from_secs(2));
+    settings.user = Some(("reader".into(), "readerpw".into()));
+    let cluster = etcdeck::etcd::Cluster::new(settings).unwrap();
+    let url = &tc.sandbox.client_urls()[0];
+    let err = cluster
+        .call(url, |mut c| async move { c.get("/pg", None).await })
+        .await
+        .unwrap_err();
+    assert_eq!(err.short(), "permission denied", "{err}");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{url}: permission denied for user reader")),
+        "{err}"
+    );
+}
