@@ -243,7 +243,7 @@ async fn run_demo(g: &Global, state_dir: Option<PathBuf>, fresh: bool) -> Result
 
     let settings = sandbox.settings(g.timeout.unwrap_or(connect::DEFAULT_TIMEOUT));
     let cluster = Cluster::new(settings.clone())?;
-    let mut client = cluster.balanced(&sandbox.client_urls()).await?;
+    let mut client = cluster.balanced_voters().await?;
     let mut clusters = demo::demo_clusters();
     let n = demo::seed(&mut client, "/pg", &mut clusters, settings.timeout).await?;
     println!(

@@ -242,3 +242,72 @@ async fn wrong_password_and_missing_role_are_told_apart() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_announced_learner_shows_as_unstarted_learner_and_stays_out_of_the_balancer() {
+    let tc = TestCluster::start(3).await;
+    let peer = tc.sandbox.members()[0]
+        .host
+        .peer_url()
+        .replace(".1:2380", ".4:2380");
+    // etcd 3.4 refuses member changes until every voter has been seen for 5 s.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let out = tc.etcdctl(&["member", "add", "etcd-4", "--learner", "--peer-urls", &peer]);
+        if out.status.success() {
+            break;
+        }
+        assert!(
+            stderr(&out).contains("unhealthy cluster"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(
+            Instant::now() < deadline,
+            "member add kept failing: {}",
+            stderr(&out)
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    let out = tc.etcdeck(&["status", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a member that does not answer is not healthy"
+    );
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let learner = members(&v)
+        .iter()
+        .find(|m| m["is_learner"] == true)
+        .expect("a learner");
+    assert_eq!(learner["started"], false);
+    assert_eq!(learner["reachable"], false);
+    assert_eq!(learner["peer_urls"][0], peer.as_str());
+    assert_eq!(learner["error_short"], "unstarted");
+    assert_eq!(
+        members(&v)
+            .iter()
+            .filter(|m| m["is_leader"] == true)
+            .count(),
+        1
+    );
+    let table = stdout(&tc.etcdeck(&["status"]));
+    let row = table
+        .lines()
+        .find(|l| l.contains(" learner "))
+        .expect("learner row");
+    assert!(row.contains("unstarted"), "{table}");
+    assert!(
+        table.contains("quorum 3/3 voters up (need 2)"),
+        "learners do not count: {table}"
+    );
+
+    // The balanced client only holds voters: a put through it works.
+    let cluster = tc.cluster(Duration::from_secs(2));
+    let mut client = cluster.balanced_voters().await.expect("balanced client");
+    tokio::time::timeout(Duration::from_secs(2), client.put("/pg/probe", "ok", None))
+        .await
+        .expect("in time")
+        .expect("put through voters");
+}

@@ -200,6 +200,25 @@ impl Cluster {
         Err(EtcdError::NoneAnswered(errors))
     }
 
+    /// A load-balanced client over the voting members of the current member list: a learner
+    /// refuses most calls, so it is never in the balanced list.
+    pub async fn balanced_voters(&self) -> Result<Client, EtcdError> {
+        let (list, _) = self.member_list().await?;
+        let voters: Vec<String> = list
+            .members()
+            .iter()
+            .filter(|m| !m.is_learner())
+            .flat_map(|m| m.client_urls().iter().cloned())
+            .collect();
+        if voters.is_empty() {
+            return Err(EtcdError::Other {
+                endpoint: self.inner.settings.endpoints.join(","),
+                message: "the member list has no started voting member".into(),
+            });
+        }
+        self.balanced(&voters).await
+    }
+
     /// A load-balanced client over `urls` (voters only: a learner refuses most calls). Callers
     /// still wrap each call in [`tokio::time::timeout`]: a dead endpoint stays in the balancer.
     pub async fn balanced(&self, urls: &[String]) -> Result<Client, EtcdError> {
