@@ -2,23 +2,11 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
 
 use etcdeck::pki::{Ca, PkiError};
 
-fn openssl(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl is needed for these tests: apt-get install openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+mod common;
+use common::{openssl, openssl_ca};
 
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
@@ -73,15 +61,15 @@ fn created_ca_is_like_pigstys_and_member_certs_verify() {
 
 #[test]
 fn cas_made_by_openssl_load_whatever_the_key_form() {
-    let cases: [(&str, &[&[&str]], &str); 3] = [
+    let cases: [(&str, &[&str], &str); 3] = [
         (
             "pkcs1-rsa",
-            &[&["genrsa", "-traditional", "-out", "ca.key", "2048"]],
+            &["genrsa", "-traditional", "-out", "ca.key", "2048"],
             "-----BEGIN RSA PRIVATE KEY-----",
         ),
         (
             "sec1-ec",
-            &[&[
+            &[
                 "ecparam",
                 "-genkey",
                 "-name",
@@ -89,12 +77,12 @@ fn cas_made_by_openssl_load_whatever_the_key_form() {
                 "-noout",
                 "-out",
                 "ca.key",
-            ]],
+            ],
             "-----BEGIN EC PRIVATE KEY-----",
         ),
         (
             "pkcs8-ec",
-            &[&[
+            &[
                 "genpkey",
                 "-algorithm",
                 "EC",
@@ -102,35 +90,13 @@ fn cas_made_by_openssl_load_whatever_the_key_form() {
                 "ec_paramgen_curve:P-256",
                 "-out",
                 "ca.key",
-            ]],
+            ],
             "-----BEGIN PRIVATE KEY-----",
         ),
     ];
     for (label, gen, header) in cases {
         let dir = tempfile::TempDir::new().unwrap();
-        for args in gen {
-            openssl(dir.path(), args);
-        }
-        openssl(
-            dir.path(),
-            &[
-                "req",
-                "-x509",
-                "-new",
-                "-key",
-                "ca.key",
-                "-subj",
-                "/CN=pigsty-ca",
-                "-days",
-                "3650",
-                "-addext",
-                "basicConstraints=critical,CA:TRUE,pathlen:1",
-                "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign",
-                "-out",
-                "ca.crt",
-            ],
-        );
+        openssl_ca(dir.path(), gen);
         let key_text = std::fs::read_to_string(dir.path().join("ca.key")).unwrap();
         assert!(key_text.starts_with(header), "{label}: {key_text}");
         let ca = Ca::load(&dir.path().join("ca.crt"), &dir.path().join("ca.key"))

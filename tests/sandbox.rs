@@ -2,10 +2,9 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
-use common::{alive, fresh_inventory, stderr, stdout, TestCluster};
+use common::{alive, fresh_inventory, openssl, openssl_ca, stderr, stdout, TestCluster};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_listen_on_mapped_loopback_with_inventory_ports_and_keep_data_across_restart() {
@@ -23,12 +22,7 @@ async fn members_listen_on_mapped_loopback_with_inventory_ports_and_keep_data_ac
     let out = tc.etcdctl(&["put", "/pg/keep", "me"]);
     assert!(out.status.success(), "{}", stderr(&out));
 
-    let pids: Vec<u32> = tc
-        .sandbox
-        .members()
-        .iter()
-        .map(|m| m.pid().unwrap())
-        .collect();
+    let pids = tc.pids();
     tc.sandbox.stop();
     for pid in &pids {
         assert!(!alive(*pid), "etcd {pid} still running after stop");
@@ -55,12 +49,7 @@ async fn dropping_the_sandbox_leaves_no_etcd_behind_even_on_panic() {
             .build()
             .unwrap();
         let tc = rt.block_on(TestCluster::start(3));
-        let pids: Vec<u32> = tc
-            .sandbox
-            .members()
-            .iter()
-            .map(|m| m.pid().unwrap())
-            .collect();
+        let pids = tc.pids();
         tc.sandbox.freeze("etcd-2").unwrap();
         std::panic::panic_any(pids);
     })
@@ -79,32 +68,7 @@ async fn a_pkcs1_rsa_ca_made_by_openssl_signs_certificates_a_real_cluster_accept
     let dir = tempfile::TempDir::new().unwrap();
     let pki = dir.path().join("pki");
     std::fs::create_dir_all(&pki).unwrap();
-    let openssl = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(&pki)
-            .output()
-            .expect("openssl is installed");
-        assert!(out.status.success(), "openssl {args:?}: {}", stderr(&out));
-    };
-    openssl(&["genrsa", "-traditional", "-out", "ca.key", "2048"]);
-    openssl(&[
-        "req",
-        "-x509",
-        "-new",
-        "-key",
-        "ca.key",
-        "-subj",
-        "/CN=pigsty-ca",
-        "-days",
-        "365",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE,pathlen:1",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-        "-out",
-        "ca.crt",
-    ]);
+    openssl_ca(&pki, &["genrsa", "-traditional", "-out", "ca.key", "2048"]);
     assert!(std::fs::read_to_string(pki.join("ca.key"))
         .unwrap()
         .starts_with("-----BEGIN RSA PRIVATE KEY-----"));
@@ -113,16 +77,14 @@ async fn a_pkcs1_rsa_ca_made_by_openssl_signs_certificates_a_real_cluster_accept
     let out = tc.etcdeck(&["status"]);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     let m1 = &tc.sandbox.members()[0];
-    let out = Command::new("openssl")
-        .args(["verify", "-CAfile"])
-        .arg(tc.dir.path().join("pki/ca.crt"))
-        .arg(m1.dir.join("etcd-1.crt"))
-        .output()
-        .unwrap();
-    assert!(
-        stdout(&out).contains(": OK"),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
+    let verify = openssl(
+        tc.dir.path(),
+        &[
+            "verify",
+            "-CAfile",
+            "pki/ca.crt",
+            &format!("{}/{}.crt", m1.name(), m1.name()),
+        ],
     );
+    assert_eq!(verify.trim(), "etcd-1/etcd-1.crt: OK");
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::net::TcpListener;
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
@@ -96,6 +97,15 @@ impl TestCluster {
             .expect("etcdctl runs (apt-get install etcd-client)")
     }
 
+    /// Process ids of the running members.
+    pub fn pids(&self) -> Vec<u32> {
+        self.sandbox
+            .members()
+            .iter()
+            .filter_map(|m| m.pid())
+            .collect()
+    }
+
     /// Name of the member that leads now.
     pub async fn leader_name(&self) -> String {
         let s = etcdeck::etcd::status::gather(&self.cluster(Duration::from_secs(2)))
@@ -132,4 +142,41 @@ pub fn stdout(o: &Output) -> String {
 
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Run `openssl ARGS` in `dir`; its standard output.
+pub fn openssl(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl is needed for these tests: apt-get install openssl");
+    assert!(out.status.success(), "openssl {args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// A CA made by openssl in `dir` (`ca.crt`, `ca.key`) as Pigsty makes one, its key made by
+/// `keygen` (openssl arguments writing `ca.key`).
+pub fn openssl_ca(dir: &Path, keygen: &[&str]) {
+    openssl(dir, keygen);
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            "ca.key",
+            "-subj",
+            "/CN=pigsty-ca",
+            "-days",
+            "3650",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE,pathlen:1",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-out",
+            "ca.crt",
+        ],
+    );
 }
