@@ -182,7 +182,16 @@ async fn within<T>(
     f: impl std::future::Future<Output = Result<T, etcd_client::Error>>,
 ) -> anyhow::Result<T> {
     match timeout(t, f).await {
-        Ok(r) => Ok(r.map_err(|e| anyhow::anyhow!("{what}: {e}"))?),
+        Ok(r) => Ok(r.map_err(|e| {
+            let ctx = crate::etcd::error::ErrorContext {
+                timeout: t,
+                ..Default::default()
+            };
+            anyhow::anyhow!(
+                "{what}: {}",
+                crate::etcd::error::classify("sandbox", &ctx, &e)
+            )
+        })?),
         Err(_) => anyhow::bail!("{what}: no answer within {} ms", t.as_millis()),
     }
 }

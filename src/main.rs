@@ -257,7 +257,9 @@ async fn run_demo(g: &Global, state_dir: Option<PathBuf>, fresh: bool) -> Result
         .with_context(|| format!("writing {}", env_file.display()))?;
     println!("\nFrom another shell, use the sandbox with etcdctl or etcdeck:\n");
     print!("{}", env.shell());
-    println!("\n(or: source {})\n    etcdeck status", env_file.display());
+    let exe =
+        std::env::current_exe().map_or_else(|_| "etcdeck".to_string(), |p| p.display().to_string());
+    println!("\n(or: source {})\n    {exe} status", env_file.display());
     println!("\nRunning; Patroni keys are kept alive every {} s. Ctrl-C stops the members (data is kept).", demo::LOOP_WAIT.as_secs());
 
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
