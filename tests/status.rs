@@ -126,7 +126,7 @@ async fn frozen_then_killed_member_is_reported_unreachable_within_the_timeout() 
     let table = stdout(&out);
     let row = table
         .lines()
-        .find(|l| l.contains(" etcd-3 "))
+        .find(|l| l.split_whitespace().nth(1) == Some("etcd-3"))
         .expect("etcd-3 row");
     assert!(row.contains(" NO ") && row.contains("refused"), "{table}");
     assert!(

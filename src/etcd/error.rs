@@ -185,7 +185,7 @@ fn classify_text(endpoint: &str, ctx: &ErrorContext, text: &str) -> EtcdError {
     if has("rpc not supported for learner") {
         return EtcdError::Learner { endpoint };
     }
-    if has("timed out") || has("Elapsed") || has("deadline") {
+    if has("timed out") || has("Timeout expired") || has("Elapsed") || has("deadline") {
         return EtcdError::Timeout {
             endpoint,
             ms: ctx.timeout.as_millis(),
@@ -290,6 +290,8 @@ mod tests {
             classify_text("e", &ctx(), other).to_string(),
             "e: etcdserver: member ID already exist"
         );
+        let elapsed = "status: Cancelled, message: \"Timeout expired\", details: []";
+        assert_eq!(classify_text("e", &ctx(), elapsed).to_string(), "e: no answer within 2000 ms: the member is down, frozen or unreachable (raise --timeout if the network is slow)");
         let refused = "tcp connect error: Connection refused (os error 111)";
         assert_eq!(classify_text("e", &ctx(), refused).short(), "refused");
     }

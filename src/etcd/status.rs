@@ -86,6 +86,13 @@ impl ClusterStatus {
         self.leader.is_some() && self.members.iter().all(|m| m.reachable)
     }
 
+    /// Whether the member the others name as leader answers itself. Right after the leader dies,
+    /// followers still name it until their election timeout runs out.
+    pub fn leader_answers(&self) -> bool {
+        self.leader
+            .is_some_and(|id| self.members.iter().any(|m| m.id == id && m.reachable))
+    }
+
     /// Voting members that answered, and how many are needed for quorum.
     pub fn quorum(&self) -> (usize, usize, usize) {
         let voters: Vec<_> = self.members.iter().filter(|m| !m.is_learner).collect();
@@ -281,7 +288,14 @@ pub fn render_table(s: &ClusterStatus) -> String {
     let (up, needed, voters) = s.quorum();
     let leader = s.leader.map_or_else(
         || "NONE".to_string(),
-        |id| format!("{} ({id:x})", escape(&s.name_of(id))),
+        |id| {
+            let stale = if s.leader_answers() {
+                ""
+            } else {
+                " NOT ANSWERING (election pending?)"
+            };
+            format!("{} ({id:x}){stale}", escape(&s.name_of(id)))
+        },
     );
     let alarms = if let Some(e) = &s.alarms_error {
         format!("unknown ({e})")
@@ -471,6 +485,18 @@ mod tests {
         assert!(row3.contains("NO") && row3.contains("timeout"), "{row3}");
         assert!(t.contains("etcd-3: https://127.0.0.3:2379: no answer within 2000 ms"));
         assert!(!s.all_ok());
+
+        // The named leader itself does not answer: the header says so.
+        let dead_leader = status(
+            vec![member(1, "etcd-1", false), member(2, "etcd-2", true)],
+            Some(1),
+        );
+        assert!(!dead_leader.leader_answers());
+        assert!(
+            render_table(&dead_leader).contains("leader etcd-1 (1) NOT ANSWERING"),
+            "{}",
+            render_table(&dead_leader)
+        );
     }
 
     #[test]
