@@ -1,8 +1,216 @@
-//! `etcdeck inventory check|show` as an operator runs them.
+//! The inventory through the public API, on files shaped like real Pigsty inventories
+//! (`tests/fixtures/inventory/`), then `etcdeck inventory check|show` as an operator runs them.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn etcdeck(args: &[&str], dir: &std::path::Path) -> Output {
+use etcdeck::inventory::{self, Diagnostic, EtcdInit, Inventory, Origin, Severity};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/inventory")
+        .join(name)
+}
+
+fn extra(pairs: &[&str]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|s| inventory::parse_extra_var(s).expect("KEY=VALUE"))
+        .collect()
+}
+
+/// A finding's first line without the file name: `LINE:COLUMN: LEVEL: MESSAGE`.
+fn brief(d: &Diagnostic) -> String {
+    let first = d.to_string().lines().next().unwrap_or_default().to_string();
+    first
+        .strip_prefix(&format!("{}:", d.file))
+        .unwrap_or(&first)
+        .to_string()
+}
+
+fn load_ok(name: &str, pairs: &[&str]) -> Inventory {
+    inventory::load(&fixture(name), &extra(pairs)).unwrap_or_else(|d| {
+        panic!(
+            "{}",
+            d.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })
+}
+
+#[test]
+fn a_full_pigsty_file_gives_the_etcd_members_and_where_each_value_came_from() {
+    let inv = load_ok("pigsty-full.yml", &[]);
+    assert!(inv.diagnostics.is_empty(), "{:?}", inv.diagnostics);
+    assert_eq!(inv.file, fixture("pigsty-full.yml").display().to_string());
+    assert_eq!(inv.cluster(), "etcd");
+    assert_eq!(
+        inv.client_urls(),
+        [
+            "https://10.10.10.10:2379",
+            "https://10.10.10.11:2379",
+            "https://10.10.10.12:2379"
+        ]
+    );
+    let names: Vec<String> = inv.hosts.iter().map(|h| h.name()).collect();
+    assert_eq!(names, ["etcd-1", "etcd-2", "etcd-3"]);
+    let lines: Vec<usize> = inv.hosts.iter().map(|h| h.line).collect();
+    assert_eq!(lines, [15, 16, 17]);
+    for h in &inv.hosts {
+        assert_eq!(
+            (h.params.etcd_safeguard, h.origins["etcd_safeguard"]),
+            (true, Origin::Group)
+        );
+        assert_eq!(
+            (h.params.etcd_clean, h.origins["etcd_clean"]),
+            (false, Origin::All)
+        );
+        assert_eq!(
+            (h.params.etcd_port, h.origins["etcd_port"]),
+            (2379, Origin::Default)
+        );
+    }
+}
+
+#[test]
+fn extra_vars_beat_the_file_as_when_adding_a_member() {
+    // As in Pigsty's docs: ./etcd.yml -l 10.10.10.13 -e etcd_init=existing
+    let inv = load_ok(
+        "pigsty-full.yml",
+        &["etcd_init=existing", "etcd_safeguard=false"],
+    );
+    for h in &inv.hosts {
+        assert_eq!(
+            (h.params.etcd_init, h.origins["etcd_init"]),
+            (EtcdInit::Existing, Origin::Extra)
+        );
+        assert_eq!(
+            (h.params.etcd_safeguard, h.origins["etcd_safeguard"]),
+            (false, Origin::Extra)
+        );
+    }
+
+    let d = inventory::load(&fixture("pigsty-full.yml"), &extra(&["etcd_port=http"]))
+        .expect_err("a bad -e value is an error");
+    assert_eq!(d.len(), 1);
+    assert_eq!(
+        d[0].to_string().lines().next().unwrap(),
+        "-e: error: etcd_port must be a port number from 1 to 65535, got \"http\" (from -e etcd_port=http)"
+    );
+}
+
+#[test]
+fn every_mistake_in_a_file_is_reported_at_once_in_file_order() {
+    let d = inventory::load(&fixture("bad.yml"), &[]).expect_err("bad.yml has errors");
+    let got: Vec<String> = d.iter().map(brief).collect();
+    assert_eq!(
+        got,
+        [
+            "8:7: warning: 8 members tolerate no more failures than 7; use an odd number",
+            "10:34: error: duplicate etcd_seq 1: host 10.10.10.10 on line 9 has it too",
+            "11:9: error: host key `etcd-3.local` is not an IP address",
+            "12:9: error: host 10.10.10.13 has no etcd_seq",
+            "12:24: warning: unknown parameter etcd_sqe is ignored",
+            "13:34: error: etcd_seq of 10.10.10.14 must be an integer >= 0, got -5",
+            "14:48: error: etcd_port must be a port number from 1 to 65535, got 99999",
+            "15:51: error: host 10.10.10.16 is in etcd_cluster `other` but 10.10.10.10 (line 9) is in `etcd`",
+            "18:27: error: host 10.10.10.17: etcd_port and etcd_peer_port are both 2379",
+            "21:20: error: etcd_init must be `new` or `existing`, got \"create\"",
+            "22:25: error: etcd_safeguard must be true or false, got \"maybe\"",
+            "23:32: error: etcd_election_timeout 300 is less than 5 x etcd_heartbeat_interval 100; etcd refuses to start",
+            "24:20: error: etcd_data must be an absolute path, got \"data/etcd\"",
+        ]
+    );
+    // Every error says how to fix it.
+    for e in d.iter().filter(|d| d.severity == Severity::Error) {
+        assert!(e.hint.as_deref().is_some_and(|h| !h.is_empty()), "{e}");
+    }
+    let file = fixture("bad.yml").display().to_string();
+    assert!(d.iter().all(|x| x.file == file));
+}
+
+#[test]
+fn a_usable_file_with_warnings_keeps_them_on_the_inventory() {
+    let inv = load_ok("warnings.yml", &[]);
+    assert_eq!(inv.hosts.len(), 2);
+    let got: Vec<String> = inv.warnings().map(brief).collect();
+    assert_eq!(
+        got,
+        [
+            "4:3: warning: 2 members tolerate no more failures than 1; use an odd number",
+            "6:33: warning: unknown parameter etcd_lerner is ignored",
+            "9:5: warning: unknown parameter etcd_api is ignored",
+            "12:32: warning: etcd_port under pg-meta.vars is not read: etcdeck takes etcd parameters from all.vars, etcd.vars and etcd.hosts",
+        ]
+    );
+    // Ignored means ignored.
+    assert!(!inv.hosts[1].params.etcd_learner);
+    assert_eq!(inv.hosts[0].params.etcd_port, 2379);
+    // `inventory show` prints them after the tables.
+    let shown = inventory::show_text(&inv);
+    let tail: Vec<&str> = shown.trim_end().lines().rev().take(7).collect();
+    assert!(
+        tail.iter()
+            .any(|l| l.ends_with("did you mean etcd_learner?")),
+        "{shown}"
+    );
+}
+
+#[test]
+fn the_embedded_example_is_the_file_at_the_crate_root() {
+    let on_disk = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("inventory.example.yml"),
+    )
+    .unwrap();
+    assert_eq!(inventory::EXAMPLE, on_disk);
+    let inv = inventory::parse(inventory::EXAMPLE, "inventory.example.yml", &[]).unwrap();
+    assert_eq!(inv.hosts.len(), 3);
+    assert_eq!(inv.warnings().count(), 0);
+    // The sandbox starts real members from it: etcd's own limits hold.
+    for h in &inv.hosts {
+        assert_eq!((h.params.etcd_port, h.params.etcd_peer_port), (2379, 2380));
+        assert_eq!(
+            (
+                h.params.etcd_election_timeout,
+                h.params.etcd_heartbeat_interval
+            ),
+            (1000, 100)
+        );
+    }
+}
+
+#[test]
+fn an_unreadable_file_is_one_error_at_line_1() {
+    let missing = fixture("no-such-file.yml");
+    let d = inventory::load(&missing, &[]).unwrap_err();
+    assert_eq!(d.len(), 1);
+    let shown = d[0].to_string();
+    assert!(
+        shown.starts_with(&format!(
+            "{}:1:1: error: cannot read the inventory: ",
+            missing.display()
+        )),
+        "{shown}"
+    );
+    assert!(shown.contains("\n  hint: "), "{shown}");
+}
+
+#[test]
+fn json_for_inventory_show_hides_the_root_password() {
+    let text = "etcd:\n  hosts: { 10.10.10.10: { etcd_seq: 1 } }\n  vars: { etcd_root_password: Etcd.Root }\n";
+    let inv = inventory::parse(text, "pigsty.yml", &[]).unwrap();
+    let json = serde_json::to_string(&inv).unwrap();
+    assert!(!json.contains("Etcd.Root"), "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["hosts"][0]["params"]["etcd_root_password"], "***");
+    assert_eq!(v["hosts"][0]["origins"]["etcd_root_password"], "group");
+}
+
+// ---- `etcdeck inventory` as an operator runs it ----
+
+fn etcdeck(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_etcdeck"))
         .args(args)
         .current_dir(dir)
@@ -85,7 +293,7 @@ fn no_inventory_anywhere_says_how_to_give_one() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("no inventory found") && err.contains("pass -i FILE"),
+        err.contains("no inventory found") && err.contains("-i FILE"),
         "{err}"
     );
 }

@@ -5,11 +5,19 @@
 //! Both shapes are read: a top-level `etcd:` group (as in the Pigsty docs) and a full Pigsty file
 //! (`all: { vars: ..., children: { etcd: ... } }`). Precedence: `-e` extra vars > host vars >
 //! `etcd.vars` > `all.vars` > defaults.
+//!
+//! Values come from serde_yaml; positions from yaml-rust2's marked events (`locate.rs`). The
+//! rules live in `validate.rs`, the `inventory show` table in `show.rs`.
+//!
+//! Findings about `-e` values have the file `-e` and line and column 0 (no position); they print
+//! as `-e: error: MESSAGE`.
 
 mod locate;
 mod show;
+mod validate;
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -17,32 +25,41 @@ use std::path::{Path, PathBuf};
 use serde::{Serialize, Serializer};
 use serde_yaml::Value;
 
-pub use locate::Pos;
 pub use show::show_text;
 
-/// The example inventory shipped with etcdeck; the demo starts it.
+/// The example inventory shipped with etcdeck (three members, Pigsty defaults); the demo starts it.
 pub const EXAMPLE: &str = include_str!("../../inventory.example.yml");
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// The inventory cannot be used until it is fixed.
     Error,
+    /// Usable, but probably not what was meant.
     Warning,
 }
 
-/// One finding about the inventory. `line` 0 means "no position" (e.g. a `-e` value).
+/// One finding about the inventory, with where it is and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
+    /// Error or warning.
     pub severity: Severity,
+    /// The inventory file as given, or `-e` for a finding about an extra var.
     pub file: String,
+    /// 1-based line; 0 when there is no position (`-e`).
     pub line: usize,
+    /// 1-based column; 0 when there is no position (`-e`).
     pub column: usize,
+    /// What is wrong, in an operator's words.
     pub message: String,
+    /// How to fix it.
     pub hint: Option<String>,
 }
 
 impl fmt::Display for Diagnostic {
+    /// `FILE:LINE:COLUMN: error: MESSAGE` (`FILE: error: MESSAGE` without a position), then
+    /// `  hint: HINT` on a second line when there is a hint.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let level = match self.severity {
             Severity::Error => "error",
@@ -64,14 +81,19 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// Where an effective value came from.
+/// Where an effective value came from, lowest precedence first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Origin {
+    /// Pigsty's default.
     Default,
+    /// `all.vars`.
     All,
+    /// The `etcd` group's `vars`.
     Group,
+    /// The host's own variables.
     Host,
+    /// An extra var given with `-e`.
     Extra,
 }
 
@@ -91,7 +113,9 @@ impl fmt::Display for Origin {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EtcdInit {
+    /// `initial-cluster-state: new`: the members bootstrap a cluster together.
     New,
+    /// `initial-cluster-state: existing`: a member joins a running cluster.
     Existing,
 }
 
@@ -107,16 +131,27 @@ impl fmt::Display for EtcdInit {
 /// The effective parameters of one host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Params {
+    /// Cluster name and initial-cluster-token; members are named `<etcd_cluster>-<etcd_seq>`.
     pub etcd_cluster: String,
+    /// Refuse to purge a running member.
     pub etcd_safeguard: bool,
+    /// Remove an existing member when (re)initialising (dropped in Pigsty 3.6).
     pub etcd_clean: bool,
+    /// Data directory.
     pub etcd_data: String,
+    /// Client port.
     pub etcd_port: u16,
+    /// Peer port.
     pub etcd_peer_port: u16,
+    /// Initial cluster state.
     pub etcd_init: EtcdInit,
+    /// Election timeout in milliseconds.
     pub etcd_election_timeout: u32,
+    /// Heartbeat interval in milliseconds.
     pub etcd_heartbeat_interval: u32,
+    /// Pigsty 3.6+: new members join as learners first.
     pub etcd_learner: bool,
+    /// Pigsty 4.0: password of the etcd user `root` (auth on). Serialized as `"***"` or null.
     #[serde(serialize_with = "mask")]
     pub etcd_root_password: Option<String>,
 }
@@ -129,6 +164,7 @@ fn mask<S: Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
 }
 
 impl Default for Params {
+    /// Pigsty's defaults.
     fn default() -> Self {
         Params {
             etcd_cluster: "etcd".into(),
@@ -146,7 +182,7 @@ impl Default for Params {
     }
 }
 
-/// Every parameter etcdeck knows, `etcd_seq` first.
+/// Every parameter etcdeck knows, `etcd_seq` first, in the order of Pigsty's docs.
 pub const PARAMS: &[&str] = &[
     "etcd_seq",
     "etcd_cluster",
@@ -165,10 +201,13 @@ pub const PARAMS: &[&str] = &[
 /// One member of the `etcd` group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Host {
+    /// The host key: its IP address.
     pub ip: IpAddr,
+    /// `etcd_seq`.
     pub seq: u32,
+    /// The effective parameters.
     pub params: Params,
-    /// Where each effective parameter came from.
+    /// Where each effective parameter came from, by name (`etcd_seq` is always `Host`).
     pub origins: BTreeMap<String, Origin>,
     /// Line of the host key in the file.
     pub line: usize,
@@ -187,18 +226,19 @@ impl Host {
         }
     }
 
-    /// `https://<ip>:<etcd_port>`.
+    /// `https://<ip>:<etcd_port>` (IPv6 in brackets).
     pub fn client_url(&self) -> String {
         self.url(self.params.etcd_port)
     }
 
-    /// `https://<ip>:<etcd_peer_port>`.
+    /// `https://<ip>:<etcd_peer_port>` (IPv6 in brackets).
     pub fn peer_url(&self) -> String {
         self.url(self.params.etcd_peer_port)
     }
 }
 
 impl Serialize for Host {
+    /// The fields, plus `name`, `client_url` and `peer_url`.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
         struct View<'a> {
@@ -225,9 +265,10 @@ impl Serialize for Host {
     }
 }
 
-/// The `etcd` group of an inventory.
+/// The `etcd` group of an inventory, validated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Inventory {
+    /// The file as given.
     pub file: String,
     /// Sorted by `etcd_seq`.
     pub hosts: Vec<Host>,
@@ -236,14 +277,14 @@ pub struct Inventory {
 }
 
 impl Inventory {
-    /// The cluster name (`etcd_cluster`), `etcd` when there are no hosts.
+    /// The cluster name (`etcd_cluster`, the same on every host), `etcd` when there are no hosts.
     pub fn cluster(&self) -> &str {
         self.hosts
             .first()
             .map_or("etcd", |h| h.params.etcd_cluster.as_str())
     }
 
-    /// Client URLs of every host.
+    /// Client URLs of every host, in `etcd_seq` order.
     pub fn client_urls(&self) -> Vec<String> {
         self.hosts.iter().map(Host::client_url).collect()
     }
@@ -256,40 +297,65 @@ impl Inventory {
     }
 }
 
-/// Split `KEY=VALUE` from `-e`.
+/// Split `KEY=VALUE` as given to `-e`.
 pub fn parse_extra_var(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
-        _ => Err(format!(
-            "expected KEY=VALUE, e.g. -e etcd_init=existing, got {s:?}"
-        )),
+        _ => Err("expected KEY=VALUE, e.g. -e etcd_init=existing".into()),
     }
 }
 
-/// Which inventory to read: `flag`, else `$ETCDECK_INVENTORY`, else `./pigsty.yml`, else
-/// `~/pigsty/pigsty.yml`.
+/// Which inventory to read: `flag` (`-i`), else `$ETCDECK_INVENTORY`, else `./pigsty.yml`, else
+/// `~/pigsty/pigsty.yml`. The error lists what was tried and how to name one.
 pub fn resolve_path(flag: Option<&Path>) -> Result<PathBuf, String> {
+    resolve_from(
+        flag,
+        std::env::var_os("ETCDECK_INVENTORY"),
+        Path::new("pigsty.yml"),
+        std::env::var_os("HOME").map(PathBuf::from).as_deref(),
+    )
+}
+
+/// [`resolve_path`] with its surroundings given, for tests.
+fn resolve_from(
+    flag: Option<&Path>,
+    env: Option<OsString>,
+    here: &Path,
+    home: Option<&Path>,
+) -> Result<PathBuf, String> {
     if let Some(p) = flag {
         return Ok(p.to_path_buf());
     }
-    if let Some(p) = std::env::var_os("ETCDECK_INVENTORY").filter(|p| !p.is_empty()) {
+    if let Some(p) = env.filter(|p| !p.is_empty()) {
         return Ok(PathBuf::from(p));
     }
-    let mut tried = vec![PathBuf::from("pigsty.yml")];
-    if let Some(home) = std::env::var_os("HOME") {
-        tried.push(PathBuf::from(home).join("pigsty").join("pigsty.yml"));
+    let mut tried = vec![here.to_path_buf()];
+    if let Some(home) = home {
+        tried.push(home.join("pigsty").join("pigsty.yml"));
     }
     if let Some(found) = tried.iter().find(|p| p.is_file()) {
         return Ok(found.clone());
     }
-    let list: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
+    let mut list = vec![
+        "-i (not given)".to_string(),
+        "$ETCDECK_INVENTORY (not set)".into(),
+    ];
+    list.extend(
+        tried
+            .iter()
+            .map(|p| format!("{} (no such file)", p.display())),
+    );
+    if home.is_none() {
+        list.push("~/pigsty/pigsty.yml ($HOME not set)".into());
+    }
     Err(format!(
-        "no inventory found (tried {}); pass -i FILE or set ETCDECK_INVENTORY",
+        "no inventory found; tried {}. Pass one with -i FILE or set ETCDECK_INVENTORY=FILE",
         list.join(", ")
     ))
 }
 
-/// Read and parse the inventory at `path`.
+/// Read and parse the inventory at `path`. A file that cannot be read gives one error at
+/// `FILE:1:1` saying why.
 pub fn load(path: &Path, extra_vars: &[(String, String)]) -> Result<Inventory, Vec<Diagnostic>> {
     let file = path.display().to_string();
     match std::fs::read_to_string(path) {
@@ -308,564 +374,105 @@ pub fn load(path: &Path, extra_vars: &[(String, String)]) -> Result<Inventory, V
     }
 }
 
-/// Parse inventory text. `Err` carries every finding (errors and warnings) when there is at least
-/// one error; `Ok` carries the warnings in [`Inventory::diagnostics`].
+/// Parse inventory text; `file` names it in diagnostics. `Err` carries every finding (errors and
+/// warnings, by position, `-e` findings last) when there is at least one error; `Ok` carries the
+/// warnings in [`Inventory::diagnostics`].
+///
+/// Extra vars (`-e`) beat every value in the file. Their values are read as YAML scalars
+/// (`etcd_port=2479` is a number, `etcd_init=existing` a string), except the text parameters
+/// `etcd_cluster`, `etcd_data` and `etcd_root_password`, which keep the text as given.
 pub fn parse(
     text: &str,
     file: &str,
     extra_vars: &[(String, String)],
 ) -> Result<Inventory, Vec<Diagnostic>> {
-    let root: Value = match serde_yaml::from_str(text) {
+    let index = locate::Index::new(text);
+    let mut root: Value = match serde_yaml::from_str(text) {
         Ok(v) => v,
-        Err(e) => {
-            let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-            let message = e.to_string();
-            let message = message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_string();
-            return Err(vec![Diagnostic {
-                severity: Severity::Error,
-                file: file.to_string(),
-                line,
-                column,
-                message: format!("YAML syntax: {message}"),
-                hint: Some("check indentation and that every `{`/`[` is closed".into()),
-            }]);
-        }
+        Err(e) => return Err(vec![syntax_error(text, file, &index, &e)]),
     };
-    let mut c = Checker {
-        file: file.to_string(),
-        index: locate::Index::new(text),
-        diags: Vec::new(),
-    };
-    let hosts = c.check(&root, extra_vars);
-    c.diags.sort_by_key(|d| (d.line == 0, d.line, d.column));
-    if c.diags.iter().any(|d| d.severity == Severity::Error) {
+    let mut c = validate::Checker::new(file, &index);
+    if let Err(e) = root.apply_merge() {
+        let pos = index.first_key_named("<<").unwrap_or((1, 1));
+        c.at(
+            Severity::Error,
+            pos,
+            format!("YAML merge key `<<` cannot be applied: {e}"),
+            Some("`<<:` takes a mapping or a list of mappings, e.g. <<: *defaults".into()),
+        );
         return Err(c.diags);
+    }
+    let hosts = c.check(&root, extra_vars);
+    let mut diags = c.diags;
+    diags.sort_by_key(|d| (d.line == 0, d.line, d.column));
+    if diags.iter().any(|d| d.severity == Severity::Error) {
+        return Err(diags);
     }
     Ok(Inventory {
         file: file.to_string(),
         hosts,
-        diagnostics: c.diags,
+        diagnostics: diags,
     })
 }
 
-/// One layer of variables: where it sits and its values.
-struct Layer {
-    origin: Origin,
-    path: Vec<String>,
-    vars: Vec<(String, Value)>,
-}
-
-struct Checker {
-    file: String,
-    index: locate::Index,
-    diags: Vec<Diagnostic>,
-}
-
-/// A checked value, or why not.
-enum Checked {
-    Str(String),
-    Bool(bool),
-    Int(u64),
-    Init(EtcdInit),
-}
-
-impl Checker {
-    fn at(&mut self, severity: Severity, pos: Pos, message: String, hint: Option<&str>) {
-        self.diags.push(Diagnostic {
-            severity,
-            file: self.file.clone(),
-            line: pos.0,
-            column: pos.1,
-            message,
-            hint: hint.map(str::to_string),
-        });
-    }
-
-    fn pos_value(&self, path: &[String]) -> Pos {
-        let p: Vec<&str> = path.iter().map(String::as_str).collect();
-        self.index.value(&p)
-    }
-
-    fn pos_key(&self, path: &[String]) -> Pos {
-        let p: Vec<&str> = path.iter().map(String::as_str).collect();
-        self.index.key(&p)
-    }
-
-    fn check(&mut self, root: &Value, extra_vars: &[(String, String)]) -> Vec<Host> {
-        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
-        let (group, group_path, all_vars) = if let Some(g) = root.get("etcd") {
-            (g, s(&["etcd"]), None)
-        } else if let Some(g) = root
-            .get("all")
-            .and_then(|a| a.get("children"))
-            .and_then(|c| c.get("etcd"))
-        {
-            (
-                g,
-                s(&["all", "children", "etcd"]),
-                root.get("all").and_then(|a| a.get("vars")),
-            )
-        } else {
-            self.at(
-                Severity::Error,
-                (1, 1),
-                "no `etcd` group: expected a top-level `etcd:` or `all: children: etcd:`".into(),
-                Some("define the group as in Pigsty's docs: etcd: { hosts: { 10.10.10.10: { etcd_seq: 1 } }, vars: { etcd_cluster: etcd } }"),
-            );
-            return Vec::new();
-        };
-
-        let mut layers = Vec::new();
-        if let Some(vars) = all_vars {
-            layers.push(self.layer(Origin::All, s(&["all", "vars"]), vars, false));
-        }
-        if let Some(vars) = group.get("vars") {
-            let mut p = group_path.clone();
-            p.push("vars".into());
-            layers.push(self.layer(Origin::Group, p, vars, false));
-        }
-        let extra = self.extra_layer(extra_vars);
-
-        let mut hosts_path = group_path.clone();
-        hosts_path.push("hosts".into());
-        let host_map = match group.get("hosts").and_then(Value::as_mapping) {
-            Some(m) if !m.is_empty() => m,
-            _ => {
-                let pos = self.pos_key(&hosts_path);
-                self.at(
-                    Severity::Error,
-                    pos,
-                    "the etcd group has no hosts".into(),
-                    Some("add hosts keyed by IP, each with its etcd_seq: hosts: { 10.10.10.10: { etcd_seq: 1 } }"),
-                );
-                return Vec::new();
-            }
-        };
-
-        let mut hosts: Vec<Host> = Vec::new();
-        let mut seqs: BTreeMap<u32, (String, usize)> = BTreeMap::new();
-        let mut clusters: Option<(String, String)> = None;
-        for (key, vars) in host_map {
-            let key_text = match key {
-                Value::String(s) => s.clone(),
-                Value::Number(n) => n.to_string(),
-                other => serde_yaml::to_string(other)
-                    .unwrap_or_default()
-                    .trim()
-                    .to_string(),
+/// A document serde_yaml refuses, at the place it names.
+fn syntax_error(
+    text: &str,
+    file: &str,
+    index: &locate::Index,
+    e: &serde_yaml::Error,
+) -> Diagnostic {
+    let full = e.to_string();
+    let located = e.location().map(|l| (l.line(), l.column()));
+    if full.contains("duplicate entry") {
+        if let Some(d) = index.first_duplicate() {
+            let key = d.path.last().map_or("", String::as_str);
+            let parent = d.path[..d.path.len().saturating_sub(1)].join(".");
+            let within = if parent.is_empty() {
+                String::new()
+            } else {
+                format!(" in {parent}")
             };
-            let mut hpath = hosts_path.clone();
-            hpath.push(key_text.clone());
-            let host_pos = self.pos_key(&hpath);
-            let ip = match key_text.parse::<IpAddr>() {
-                Ok(ip) => Some(ip),
-                Err(_) => {
-                    self.at(
-                        Severity::Error,
-                        host_pos,
-                        format!("host key `{key_text}` is not an IP address"),
-                        Some("Pigsty keys hosts by IP address (e.g. 10.10.10.10); put names in variables instead"),
-                    );
-                    None
-                }
-            };
-            let host_layer = match vars {
-                Value::Null => Layer {
-                    origin: Origin::Host,
-                    path: hpath.clone(),
-                    vars: Vec::new(),
-                },
-                Value::Mapping(_) => self.layer(Origin::Host, hpath.clone(), vars, true),
-                _ => {
-                    self.at(
-                        Severity::Error,
-                        self.pos_value(&hpath),
-                        format!("host `{key_text}`: expected a mapping of variables"),
-                        Some("write the host as `10.10.10.10: { etcd_seq: 1 }`"),
-                    );
-                    continue;
-                }
-            };
-
-            let seq = match host_layer.vars.iter().find(|(k, _)| k == "etcd_seq") {
-                None => {
-                    self.at(
-                        Severity::Error,
-                        host_pos,
-                        format!("host {key_text} has no etcd_seq"),
-                        Some("give every member a unique integer identity that is never reused: { etcd_seq: N }"),
-                    );
-                    None
-                }
-                Some((_, v)) => {
-                    let mut p = hpath.clone();
-                    p.push("etcd_seq".into());
-                    let pos = self.pos_value(&p);
-                    match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
-                        Some(n) => Some((n, pos)),
-                        None => {
-                            self.at(
-                                Severity::Error,
-                                pos,
-                                format!("etcd_seq of {key_text} must be an integer >= 0, got {}", show(v)),
-                                Some("etcd_seq is the member's number: etcd_seq: 1 gives the name etcd-1"),
-                            );
-                            None
-                        }
-                    }
-                }
-            };
-
-            let mut stack: Vec<&Layer> = layers.iter().collect();
-            stack.push(&host_layer);
-            stack.push(&extra);
-            let (params, origins) = self.effective(&stack);
-
-            if let Some((seq, pos)) = seq {
-                if let Some((first_host, first_line)) = seqs.get(&seq) {
-                    self.at(
-                        Severity::Error,
-                        pos,
-                        format!("duplicate etcd_seq {seq}: host {first_host} on line {first_line} has it too"),
-                        Some("etcd_seq must be unique in the cluster and is never reused: pick an unused number"),
-                    );
-                } else {
-                    seqs.insert(seq, (key_text.clone(), pos.0));
-                }
-            }
-            match &clusters {
-                None => clusters = Some((params.etcd_cluster.clone(), key_text.clone())),
-                Some((first, first_host)) if *first != params.etcd_cluster => {
-                    let at = self.origin_pos(&stack, "etcd_cluster", host_pos);
-                    self.at(
-                        Severity::Error,
-                        at,
-                        format!(
-                            "host {key_text} is in etcd_cluster `{}` but {first_host} is in `{first}`",
-                            params.etcd_cluster
-                        ),
-                        Some("all members of the etcd group form one cluster: set etcd_cluster once in etcd.vars"),
-                    );
-                }
-                _ => {}
-            }
-            if params.etcd_port == params.etcd_peer_port {
-                let at = self.origin_pos(&stack, "etcd_peer_port", host_pos);
-                self.at(
-                    Severity::Error,
-                    at,
-                    format!(
-                        "host {key_text}: etcd_port and etcd_peer_port are both {}",
-                        params.etcd_port
-                    ),
-                    Some("clients and peers need different ports (Pigsty: 2379 and 2380)"),
-                );
-            }
-            if params.etcd_election_timeout < 5 * params.etcd_heartbeat_interval {
-                let at = self.origin_pos(&stack, "etcd_election_timeout", host_pos);
-                self.at(
-                    Severity::Error,
-                    at,
-                    format!(
-                        "host {key_text}: etcd_election_timeout {} is less than 5 x etcd_heartbeat_interval {}; etcd refuses to start",
-                        params.etcd_election_timeout, params.etcd_heartbeat_interval
-                    ),
-                    Some("keep the election timeout at least 5 (Pigsty: 10) times the heartbeat: 1000 and 100"),
-                );
-            }
-            if let (Some(ip), Some((seq, _))) = (ip, seq) {
-                hosts.push(Host {
-                    ip,
-                    seq,
-                    params,
-                    origins,
-                    line: host_pos.0,
-                });
-            }
-        }
-
-        let n = host_map.len();
-        if n > 1 && n.is_multiple_of(2) {
-            let pos = self.pos_key(&hosts_path);
-            self.at(
-                Severity::Warning,
-                pos,
-                format!(
-                    "{n} members tolerate no more failures than {}; use an odd number",
-                    n - 1
+            return Diagnostic {
+                severity: Severity::Error,
+                file: file.to_string(),
+                line: d.second.0,
+                column: d.second.1,
+                message: format!("`{key}` is written twice{within} (first on line {})", d.first.0),
+                hint: Some(
+                    "keep one of them: YAML keys are unique in a mapping (Ansible would silently use the last)"
+                        .into(),
                 ),
-                Some("3 members survive 1 failure, 5 survive 2; learners do not count"),
-            );
-        }
-        hosts.sort_by_key(|h| h.seq);
-        hosts
-    }
-
-    /// Position of the value of `key` in the layer that sets it, else `fallback`.
-    fn origin_pos(&self, stack: &[&Layer], key: &str, fallback: Pos) -> Pos {
-        for layer in stack.iter().rev() {
-            if layer.vars.iter().any(|(k, _)| k == key) {
-                if layer.origin == Origin::Extra {
-                    return fallback;
-                }
-                let mut p = layer.path.clone();
-                p.push(key.to_string());
-                return self.pos_value(&p);
-            }
-        }
-        fallback
-    }
-
-    /// Collect the `etcd_*` variables of one layer, warning about unknown ones.
-    fn layer(&mut self, origin: Origin, path: Vec<String>, vars: &Value, host: bool) -> Layer {
-        let mut out = Vec::new();
-        if let Some(map) = vars.as_mapping() {
-            for (k, v) in map {
-                let Some(k) = k.as_str() else { continue };
-                if !k.starts_with("etcd_") {
-                    continue;
-                }
-                let mut p = path.clone();
-                p.push(k.to_string());
-                if !PARAMS.contains(&k) {
-                    let hint = closest(k).map(|c| format!("did you mean {c}?"));
-                    let pos = self.pos_key(&p);
-                    self.at(
-                        Severity::Warning,
-                        pos,
-                        format!("unknown parameter {k} is ignored"),
-                        hint.as_deref(),
-                    );
-                    continue;
-                }
-                if k == "etcd_seq" && !host {
-                    let pos = self.pos_key(&p);
-                    self.at(
-                        Severity::Error,
-                        pos,
-                        "etcd_seq is set for a whole group; it belongs to each host".into(),
-                        Some("move etcd_seq to the hosts: 10.10.10.10: { etcd_seq: 1 }"),
-                    );
-                    continue;
-                }
-                out.push((k.to_string(), v.clone()));
-            }
-        }
-        Layer {
-            origin,
-            path,
-            vars: out,
+            };
         }
     }
-
-    fn extra_layer(&mut self, extra: &[(String, String)]) -> Layer {
-        let mut vars = Vec::new();
-        for (k, v) in extra {
-            if !k.starts_with("etcd_") || k == "etcd_seq" || !PARAMS.contains(&k.as_str()) {
-                if k.starts_with("etcd_") {
-                    self.diags.push(Diagnostic {
-                        severity: Severity::Warning,
-                        file: format!("-e {k}={v}"),
-                        line: 0,
-                        column: 0,
-                        message: format!("{k} is not a cluster parameter etcdeck uses; ignored"),
-                        hint: closest(k).map(|c| format!("did you mean {c}?")),
-                    });
-                }
-                continue;
-            }
-            let value: Value = serde_yaml::from_str(v).unwrap_or_else(|_| Value::String(v.clone()));
-            vars.push((k.clone(), value));
-        }
-        Layer {
-            origin: Origin::Extra,
-            path: Vec::new(),
-            vars,
-        }
+    let (line, column) = located.unwrap_or((1, 1));
+    // The position is in the diagnostic; keep the rest (e.g. "while parsing a flow mapping at
+    // line 3 column 18" says where an unclosed brace opened).
+    let message = match located {
+        Some((l, c)) => full.replacen(&format!(" at line {l} column {c}"), "", 1),
+        None => full,
+    };
+    let at_tab = text
+        .lines()
+        .nth(line.saturating_sub(1))
+        .and_then(|l| l.chars().nth(column.saturating_sub(1)))
+        == Some('\t');
+    let hint = if at_tab {
+        "YAML indents with spaces only: replace the tab"
+    } else if message.contains("more than one document") {
+        "keep the inventory in one YAML document (no `---` between groups)"
+    } else {
+        "check the indentation and that every `{`, `[` and quote is closed"
+    };
+    Diagnostic {
+        severity: Severity::Error,
+        file: file.to_string(),
+        line,
+        column,
+        message: format!("YAML syntax: {message}"),
+        hint: Some(hint.into()),
     }
-
-    /// Effective parameters from the layers, lowest first; invalid values reported once each.
-    fn effective(&mut self, stack: &[&Layer]) -> (Params, BTreeMap<String, Origin>) {
-        let mut p = Params::default();
-        let mut origins: BTreeMap<String, Origin> = PARAMS[1..]
-            .iter()
-            .map(|k| (k.to_string(), Origin::Default))
-            .collect();
-        origins.insert("etcd_seq".into(), Origin::Host);
-        for layer in stack {
-            for (k, v) in &layer.vars {
-                if k == "etcd_seq" {
-                    continue;
-                }
-                let Some(checked) = self.check_value(layer, k, v) else {
-                    continue;
-                };
-                match (k.as_str(), checked) {
-                    ("etcd_cluster", Checked::Str(s)) => p.etcd_cluster = s,
-                    ("etcd_data", Checked::Str(s)) => p.etcd_data = s,
-                    ("etcd_root_password", Checked::Str(s)) => p.etcd_root_password = Some(s),
-                    ("etcd_safeguard", Checked::Bool(b)) => p.etcd_safeguard = b,
-                    ("etcd_clean", Checked::Bool(b)) => p.etcd_clean = b,
-                    ("etcd_learner", Checked::Bool(b)) => p.etcd_learner = b,
-                    ("etcd_port", Checked::Int(n)) => p.etcd_port = n as u16,
-                    ("etcd_peer_port", Checked::Int(n)) => p.etcd_peer_port = n as u16,
-                    ("etcd_election_timeout", Checked::Int(n)) => {
-                        p.etcd_election_timeout = n as u32
-                    }
-                    ("etcd_heartbeat_interval", Checked::Int(n)) => {
-                        p.etcd_heartbeat_interval = n as u32
-                    }
-                    ("etcd_init", Checked::Init(i)) => p.etcd_init = i,
-                    _ => continue,
-                }
-                origins.insert(k.clone(), layer.origin);
-            }
-        }
-        (p, origins)
-    }
-
-    /// Check one value; on error, report it (once per place) and return `None`.
-    fn check_value(&mut self, layer: &Layer, key: &str, v: &Value) -> Option<Checked> {
-        let result = match key {
-            "etcd_cluster" => match v.as_str() {
-                Some(s)
-                    if !s.is_empty()
-                        && s.chars()
-                            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) =>
-                {
-                    Ok(Checked::Str(s.to_string()))
-                }
-                _ => Err((
-                    "a name of letters, digits, `-`, `_` or `.`",
-                    "etcd_cluster: etcd",
-                )),
-            },
-            "etcd_data" => match v.as_str() {
-                Some(s) if s.starts_with('/') => Ok(Checked::Str(s.to_string())),
-                _ => Err(("an absolute path", "etcd_data: /data/etcd")),
-            },
-            "etcd_root_password" => match v {
-                Value::String(s) => Ok(Checked::Str(s.clone())),
-                Value::Number(n) => Ok(Checked::Str(n.to_string())),
-                _ => Err(("a string", "etcd_root_password: Etcd.Root")),
-            },
-            "etcd_safeguard" | "etcd_clean" | "etcd_learner" => match as_bool(v) {
-                Some(b) => Ok(Checked::Bool(b)),
-                None => Err(("true or false", "etcd_safeguard: true")),
-            },
-            "etcd_port" | "etcd_peer_port" => match v.as_u64() {
-                Some(n) if (1..=65535).contains(&n) => Ok(Checked::Int(n)),
-                _ => Err((
-                    "a port number from 1 to 65535",
-                    "etcd_port: 2379, etcd_peer_port: 2380",
-                )),
-            },
-            "etcd_election_timeout" | "etcd_heartbeat_interval" => match v.as_u64() {
-                Some(n) if n > 0 && n <= u32::MAX as u64 => Ok(Checked::Int(n)),
-                _ => Err((
-                    "a positive number of milliseconds",
-                    "etcd_election_timeout: 1000, etcd_heartbeat_interval: 100",
-                )),
-            },
-            "etcd_init" => match v.as_str() {
-                Some("new") => Ok(Checked::Init(EtcdInit::New)),
-                Some("existing") => Ok(Checked::Init(EtcdInit::Existing)),
-                _ => Err((
-                    "`new` or `existing`",
-                    "etcd_init: new to create a cluster, existing to join one",
-                )),
-            },
-            _ => return None,
-        };
-        match result {
-            Ok(c) => Some(c),
-            Err((want, example)) => {
-                let message = format!("{key} must be {want}, got {}", show(v));
-                let hint = format!("e.g. {example}");
-                if layer.origin == Origin::Extra {
-                    let d = Diagnostic {
-                        severity: Severity::Error,
-                        file: format!("-e {key}={}", show(v)),
-                        line: 0,
-                        column: 0,
-                        message,
-                        hint: Some(hint),
-                    };
-                    if !self.diags.contains(&d) {
-                        self.diags.push(d);
-                    }
-                } else {
-                    let mut p = layer.path.clone();
-                    p.push(key.to_string());
-                    let pos = self.pos_value(&p);
-                    if !self
-                        .diags
-                        .iter()
-                        .any(|d| (d.line, d.column) == pos && d.message == message)
-                    {
-                        self.at(Severity::Error, pos, message, Some(&hint));
-                    }
-                }
-                None
-            }
-        }
-    }
-}
-
-/// Booleans as Ansible reads them.
-fn as_bool(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) => match s.to_ascii_lowercase().as_str() {
-            "true" | "yes" | "on" => Some(true),
-            "false" | "no" | "off" => Some(false),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// A value as the user wrote it, for messages.
-fn show(v: &Value) -> String {
-    match v {
-        Value::String(s) => format!("{s:?}"),
-        Value::Null => "nothing".into(),
-        other => serde_yaml::to_string(other)
-            .unwrap_or_default()
-            .trim()
-            .to_string(),
-    }
-}
-
-/// The known parameter closest to a misspelt one, if close enough.
-fn closest(key: &str) -> Option<&'static str> {
-    PARAMS
-        .iter()
-        .map(|p| (edit_distance(key, p), *p))
-        .filter(|(d, _)| *d <= 3)
-        .min()
-        .map(|(_, p)| p)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + usize::from(ca != *cb))
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

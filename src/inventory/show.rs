@@ -27,8 +27,34 @@ fn value_of(h: &Host, key: &str) -> String {
     }
 }
 
-/// The human table: one row per member, then each parameter with its value and origin, and the
-/// members where it differs.
+/// Rows with every column but the last padded to its widest cell, two spaces apart.
+fn table(out: &mut String, rows: &[Vec<String>]) {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 < row.len() {
+                let _ = write!(line, "{cell:<w$}  ", w = widths[i]);
+            } else {
+                line.push_str(cell);
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+}
+
+/// The human table for `etcdeck inventory show`: one row per member (seq, IP, name, client and
+/// peer URL), then each parameter with its value and origin as on the first member, followed by
+/// `on <member>` rows where a member differs; the warnings last.
 pub fn show_text(inv: &Inventory) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -38,37 +64,39 @@ pub fn show_text(inv: &Inventory) -> String {
         inv.cluster(),
         inv.hosts.len()
     );
-    let _ = writeln!(
-        out,
-        "{:<4} {:<16} {:<12} {:<28} PEER URL",
-        "SEQ", "IP", "NAME", "CLIENT URL"
-    );
+    let mut rows = vec![vec![
+        "SEQ".to_string(),
+        "IP".into(),
+        "NAME".into(),
+        "CLIENT URL".into(),
+        "PEER URL".into(),
+    ]];
     for h in &inv.hosts {
-        let _ = writeln!(
-            out,
-            "{:<4} {:<16} {:<12} {:<28} {}",
-            h.seq,
-            h.ip,
+        rows.push(vec![
+            h.seq.to_string(),
+            h.ip.to_string(),
             h.name(),
             h.client_url(),
-            h.peer_url()
-        );
+            h.peer_url(),
+        ]);
     }
+    table(&mut out, &rows);
+
     if let Some(first) = inv.hosts.first() {
-        let _ = writeln!(out, "\n{:<24} {:<20} FROM", "PARAMETER", "VALUE");
+        let origin = |h: &Host, key: &str| h.origins.get(key).copied().unwrap_or(Origin::Default);
+        let mut rows = vec![vec!["PARAMETER".to_string(), "VALUE".into(), "FROM".into()]];
         for key in PARAMS.iter().skip(1) {
-            let origin = first.origins.get(*key).copied().unwrap_or(Origin::Default);
-            let _ = writeln!(out, "{key:<24} {:<20} {origin}", value_of(first, key));
+            let (value, from) = (value_of(first, key), origin(first, key));
+            rows.push(vec![key.to_string(), value.clone(), from.to_string()]);
             for h in inv.hosts.iter().skip(1) {
-                let (v, o) = (
-                    value_of(h, key),
-                    h.origins.get(*key).copied().unwrap_or(Origin::Default),
-                );
-                if v != value_of(first, key) || o != origin {
-                    let _ = writeln!(out, "  on {:<19} {v:<20} {o}", h.name());
+                let (v, o) = (value_of(h, key), origin(h, key));
+                if v != value || o != from {
+                    rows.push(vec![format!("  on {}", h.name()), v, o.to_string()]);
                 }
             }
         }
+        out.push('\n');
+        table(&mut out, &rows);
     }
     let warnings: Vec<String> = inv.warnings().map(|d| d.to_string()).collect();
     if !warnings.is_empty() {
