@@ -12,7 +12,9 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::task::JoinSet;
 use tokio::time::timeout;
 
-use super::error::{classify, classify_transport, ErrorContext, EtcdError};
+use super::error::{
+    classify, classify_transport, closed_after_handshake, is_closed, ErrorContext, EtcdError,
+};
 use crate::connect::{FileSetting, Settings};
 
 /// HTTP/2 keep-alive so a dead connection is noticed even when idle.
@@ -117,10 +119,16 @@ impl Cluster {
                 .tls_config(tls)
                 .map_err(|e| classify_transport(url, ctx, &e))?;
         }
-        let channel = endpoint
-            .connect()
-            .await
-            .map_err(|e| classify_transport(url, ctx, &e))?;
+        let channel =
+            endpoint
+                .connect()
+                .await
+                .map_err(|e| match classify_transport(url, ctx, &e) {
+                    err if is_closed(&err) && url.starts_with("https://") => {
+                        closed_after_handshake(url, ctx)
+                    }
+                    err => err,
+                })?;
         let mut options = ConnectOptions::new();
         if let Some((user, password)) = &self.inner.settings.user {
             options = options.with_user(user.clone(), password.clone());
@@ -139,11 +147,19 @@ impl Cluster {
     {
         let t = self.timeout();
         let result = timeout(t, async {
+            let fresh = self.cached(url).is_none();
             let client = self.member(url).await?;
             let start = Instant::now();
-            let answer = f(client)
-                .await
-                .map_err(|e| classify(url, &self.inner.ctx, &e))?;
+            let answer = f(client).await.map_err(|e| {
+                let err = classify(url, &self.inner.ctx, &e);
+                // With TLS 1.3 a server that refuses our client certificate may just close the
+                // connection after the handshake: the first call on it fails with no reason.
+                if fresh && url.starts_with("https://") && is_closed(&err) {
+                    closed_after_handshake(url, &self.inner.ctx)
+                } else {
+                    err
+                }
+            })?;
             Ok((answer, start.elapsed()))
         })
         .await

@@ -47,6 +47,14 @@ pub enum EtcdError {
          client-cert-auth, so use a certificate signed by the cluster's CA (ETCDCTL_CERT/ETCDCTL_KEY)"
     )]
     ClientCertRejected { endpoint: String, cert: String },
+    #[error("{endpoint}: the server closed the connection before answering")]
+    Closed { endpoint: String },
+    #[error(
+        "{endpoint}: the server closed the connection right after the TLS handshake: most likely \
+         it refused our client certificate {cert}; etcd runs with client-cert-auth, so use a \
+         certificate signed by the cluster's CA (ETCDCTL_CERT/ETCDCTL_KEY)"
+    )]
+    ClosedAfterHandshake { endpoint: String, cert: String },
     #[error(
         "{endpoint}: TLS handshake failed: {detail}; is this an https endpoint of etcd, and are \
          --cacert/--cert/--key right?"
@@ -96,6 +104,8 @@ impl EtcdError {
             EtcdError::UnknownCa { .. } => "tls: unknown CA",
             EtcdError::NameMismatch { .. } => "tls: name mismatch",
             EtcdError::ClientCertRejected { .. } => "tls: cert refused",
+            EtcdError::ClosedAfterHandshake { .. } => "tls: closed",
+            EtcdError::Closed { .. } => "closed",
             EtcdError::Tls { .. } => "tls error",
             EtcdError::Refused { .. } => "refused",
             EtcdError::Timeout { .. } => "timeout",
@@ -104,6 +114,19 @@ impl EtcdError {
             EtcdError::Learner { .. } => "learner",
             EtcdError::Other { .. } | EtcdError::NoneAnswered(_) => "error",
         }
+    }
+}
+
+/// The connection was closed under a call, with no reason given.
+pub fn is_closed(err: &EtcdError) -> bool {
+    matches!(err, EtcdError::Closed { .. })
+}
+
+/// What a connection closed by the server on its first call most likely means.
+pub fn closed_after_handshake(endpoint: &str, ctx: &ErrorContext) -> EtcdError {
+    EtcdError::ClosedAfterHandshake {
+        endpoint: endpoint.to_string(),
+        cert: ctx.cert.clone().unwrap_or_else(|| "(none given)".into()),
     }
 }
 
@@ -190,6 +213,9 @@ fn classify_text(endpoint: &str, ctx: &ErrorContext, text: &str) -> EtcdError {
             endpoint,
             ms: ctx.timeout.as_millis(),
         };
+    }
+    if has("connection closed") || has("Canceled") || has("ConnectionReset") || has("BrokenPipe") {
+        return EtcdError::Closed { endpoint };
     }
     if has("InvalidCertificate") || has("tls handshake") || has("TLS") && has("handshake") {
         return EtcdError::Tls {
@@ -292,6 +318,11 @@ mod tests {
         );
         let elapsed = "status: Cancelled, message: \"Timeout expired\", details: []";
         assert_eq!(classify_text("e", &ctx(), elapsed).to_string(), "e: no answer within 2000 ms: the member is down, frozen or unreachable (raise --timeout if the network is slow)");
+        let closed = "grpc request error: source: tonic::transport::Error(Transport, hyper::Error(Canceled, \"connection closed\"))";
+        assert!(is_closed(&classify_text("e", &ctx(), closed)));
+        assert!(closed_after_handshake("e", &ctx())
+            .to_string()
+            .contains("refused our client certificate --cert=/tmp/c.crt"));
         let refused = "tcp connect error: Connection refused (os error 111)";
         assert_eq!(classify_text("e", &ctx(), refused).short(), "refused");
     }
