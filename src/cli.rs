@@ -48,6 +48,18 @@ pub struct Global {
     /// Timeout of every etcd call, e.g. 2s, 500ms
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
+    /// Console: change nothing in the cluster; actions that would are hidden
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Console: how often members are asked (default 1s, or `refresh` in the config file)
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub refresh: Option<Duration>,
+    /// Console settings: keys, colours, refresh (default: $XDG_CONFIG_HOME/etcdeck/config.toml)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Console: the backend quota the DB size is measured against, e.g. 8GiB (default: Pigsty's 16GiB)
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
+    pub quota: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,8 +76,12 @@ pub enum Command {
     /// Issue certificates as Pigsty does (rcgen)
     #[command(subcommand)]
     Cert(CertCommand),
-    /// Start a real local 3-member etcd sandbox from the inventory, with Patroni-shaped keys
+    /// Start a real local 3-member etcd sandbox from the inventory, with Patroni-shaped keys, and
+    /// open the console on it
     Demo {
+        /// Keep the sandbox running without the console (also when not on a terminal)
+        #[arg(long)]
+        headless: bool,
         /// Where the sandbox keeps certificates and data (default: $XDG_STATE_HOME/etcdeck/demo)
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
@@ -125,6 +141,34 @@ pub enum CertCommand {
     },
 }
 
+/// `16GiB`, `8G`, `2147483648`, `512MiB`: binary units (K, M, G, T with or without `iB`).
+pub fn parse_size(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a size like 16GiB or 8G"))?;
+    let mult: f64 = match unit
+        .to_ascii_lowercase()
+        .trim_end_matches("ib")
+        .trim_end_matches('b')
+    {
+        "" => 1.0,
+        "k" => 1024.0,
+        "m" => 1024.0 * 1024.0,
+        "g" => 1024.0 * 1024.0 * 1024.0,
+        "t" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use K, M, G or T)")),
+    };
+    let bytes = v * mult;
+    if !(bytes >= 1.0 && bytes < i64::MAX as f64) {
+        return Err(format!("{s:?}: must be a positive size"));
+    }
+    Ok(bytes as i64)
+}
+
 /// `2s`, `500ms`, `1.5s`, `1m`, or a plain number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -156,6 +200,18 @@ mod tests {
         assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("2h").unwrap_err().contains("unknown unit"));
+    }
+
+    #[test]
+    fn sizes_read_in_binary_units() {
+        assert_eq!(parse_size("16GiB"), Ok(16 << 30));
+        assert_eq!(parse_size("8G"), Ok(8 << 30));
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("2147483648"), Ok(2147483648));
+        assert!(parse_size("8 parsecs")
+            .unwrap_err()
+            .contains("unknown unit"));
+        assert!(parse_size("0").is_err());
     }
 
     #[test]

@@ -9,8 +9,11 @@
 //! - [`sandbox`]: real local etcd members started from an inventory, on loopback.
 //! - [`demo`]: Patroni-shaped keys for the demo sandbox.
 //! - [`text`]: escaping of text that comes from etcd before it reaches a terminal.
+//! - [`app`]: the console's one state store, its messages, update and event loop.
+//! - [`ui`]: rendering of the console, a pure function of the store.
 //! - [`cli`]: the command line.
 
+pub mod app;
 pub mod cli;
 pub mod connect;
 pub mod demo;
@@ -20,3 +23,4 @@ pub mod pki;
 pub mod render;
 pub mod sandbox;
 pub mod text;
+pub mod ui;

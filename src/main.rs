@@ -6,7 +6,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
+use tokio::sync::mpsc;
 
+use etcdeck::app::config::{self, Config};
+use etcdeck::app::msg::Msg;
+use etcdeck::app::runtime;
+use etcdeck::app::store::{InventoryState, Quota, Store, Target};
 use etcdeck::cli::{CertCommand, Cli, Command, Global, InventoryCommand};
 use etcdeck::connect::{self, Flags, Settings};
 use etcdeck::etcd::status::{gather, render_table};
@@ -31,12 +36,7 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<ExitCode> {
     let g = &cli.global;
     match &cli.command {
-        None => {
-            use clap::CommandFactory;
-            Cli::command().print_help()?;
-            println!("\nThe console opens here in a coming version; `etcdeck status` shows the cluster now.");
-            Ok(ExitCode::SUCCESS)
-        }
+        None => console(g).await,
         Some(Command::Status { json }) => status(g, *json).await,
         Some(Command::Inventory(InventoryCommand::Check { file })) => {
             inventory_check(g, file.as_deref())
@@ -45,7 +45,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             inventory_show(g, file.as_deref(), *json)
         }
         Some(Command::Cert(c)) => cert(c),
-        Some(Command::Demo { state_dir, fresh }) => run_demo(g, state_dir.clone(), *fresh).await,
+        Some(Command::Demo {
+            state_dir,
+            fresh,
+            headless,
+        }) => run_demo(g, state_dir.clone(), *fresh, *headless).await,
     }
 }
 
@@ -119,16 +123,20 @@ fn inventory_show(g: &Global, file: Option<&Path>, json: bool) -> Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-/// Connection settings: flags > ETCDCTL_* > inventory (read only when needed).
-fn settings(g: &Global) -> Result<Settings> {
-    let flags = Flags {
+fn flags(g: &Global) -> Flags {
+    Flags {
         endpoints: g.endpoints.clone(),
         cacert: g.cacert.clone(),
         cert: g.cert.clone(),
         key: g.key.clone(),
         user: g.user.clone(),
         timeout: g.timeout,
-    };
+    }
+}
+
+/// Connection settings: flags > ETCDCTL_* > inventory (read only when needed).
+fn settings(g: &Global) -> Result<Settings> {
+    let flags = flags(g);
     let need_inventory =
         flags.endpoints.is_none() && connect::process_env("ETCDCTL_ENDPOINTS").is_none();
     let inv = if need_inventory {
@@ -203,14 +211,30 @@ fn demo_state_dir(flag: Option<PathBuf>) -> Result<PathBuf> {
     Ok(base.join("etcdeck").join("demo"))
 }
 
-async fn run_demo(g: &Global, state_dir: Option<PathBuf>, fresh: bool) -> Result<ExitCode> {
-    let inv = match &g.inventory {
-        Some(_) => load_inventory(g, None)?,
-        None => inventory::parse(inventory::EXAMPLE, "inventory.example.yml", &extra_vars(g)?)
-            .map_err(|d| {
-                print_diagnostics(&d);
-                anyhow::anyhow!("the embedded inventory.example.yml does not parse")
-            })?,
+async fn run_demo(
+    g: &Global,
+    state_dir: Option<PathBuf>,
+    fresh: bool,
+    headless: bool,
+) -> Result<ExitCode> {
+    use std::io::IsTerminal;
+    let headless = headless || !std::io::stdout().is_terminal();
+    // Settings errors surface before any member starts.
+    let cfg = if headless {
+        None
+    } else {
+        Some(console_config(g)?)
+    };
+    let (inv, inv_file) = match &g.inventory {
+        Some(p) => (load_inventory(g, None)?, p.display().to_string()),
+        None => (
+            inventory::parse(inventory::EXAMPLE, "inventory.example.yml", &extra_vars(g)?)
+                .map_err(|d| {
+                    print_diagnostics(&d);
+                    anyhow::anyhow!("the embedded inventory.example.yml does not parse")
+                })?,
+            "inventory.example.yml (embedded)".to_string(),
+        ),
     };
     let dir = demo_state_dir(state_dir)?;
     if fresh {
@@ -260,19 +284,62 @@ async fn run_demo(g: &Global, state_dir: Option<PathBuf>, fresh: bool) -> Result
     let exe =
         std::env::current_exe().map_or_else(|_| "etcdeck".to_string(), |p| p.display().to_string());
     println!("\n(or: source {})\n    {exe} status", env_file.display());
-    println!("\nRunning; Patroni keys are kept alive every {} s. Ctrl-C stops the members (data is kept).", demo::LOOP_WAIT.as_secs());
 
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut every = tokio::time::interval(demo::LOOP_WAIT);
-    every.tick().await;
-    loop {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
-            _ = term.recv() => break,
-            _ = every.tick() => {
-                if let Err(e) = demo::tick(&mut client, "/pg", &mut clusters, settings.timeout).await {
-                    eprintln!("warning: Patroni keep-alive: {e:#}");
-                }
+    match cfg {
+        None => demo_headless(&mut client, &mut clusters, settings.timeout).await?,
+        Some(cfg) => {
+            let target = Target {
+                endpoints: settings.endpoints.clone(),
+                origin: "the demo sandbox".into(),
+            };
+            let inv_state = InventoryState {
+                file: Some(inv_file),
+                address_map: sandbox
+                    .members()
+                    .iter()
+                    .map(|m| (m.inventory_ip, m.host.ip))
+                    .collect(),
+                loaded: Some(inv),
+                ..InventoryState::default()
+            };
+            let mut store = Store::new(cfg, target, inv_state, Instant::now());
+            store.read_only = g.read_only;
+            if let Some(q) = g.quota {
+                store.cluster.quota = Quota {
+                    bytes: q,
+                    source: "--quota".into(),
+                };
+            } else {
+                store.cluster.quota = Quota {
+                    bytes: etcdeck::render::PIGSTY_QUOTA_BYTES as i64,
+                    source: "the sandbox's quota-backend-bytes".into(),
+                };
+            }
+            let timeout = settings.timeout;
+            let mut keep_alive = None;
+            open_console(store, cluster, |tx| {
+                // Patroni's keys stay alive while the console runs; trouble shows as a flash.
+                keep_alive = Some(tokio::spawn(async move {
+                    let mut every = tokio::time::interval(demo::LOOP_WAIT);
+                    every.tick().await;
+                    loop {
+                        every.tick().await;
+                        if let Err(e) = demo::tick(&mut client, "/pg", &mut clusters, timeout).await
+                        {
+                            let text = format!("demo: Patroni keep-alive: {e:#}");
+                            if tx
+                                .send(Msg::Flash(etcdeck::app::msg::Level::Warn, text))
+                                .is_err()
+                            {
+                                return;
+                            }
+                        }
+                    }
+                }));
+            })
+            .await?;
+            if let Some(task) = keep_alive {
+                task.abort();
             }
         }
     }
@@ -283,4 +350,141 @@ async fn run_demo(g: &Global, state_dir: Option<PathBuf>, fresh: bool) -> Result
         dir.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The demo without the console: keep Patroni's keys alive until Ctrl-C or SIGTERM.
+async fn demo_headless(
+    client: &mut etcd_client::Client,
+    clusters: &mut [demo::PgCluster],
+    timeout: Duration,
+) -> Result<()> {
+    println!(
+        "\nRunning; Patroni keys are kept alive every {} s. Ctrl-C stops the members (data is kept).",
+        demo::LOOP_WAIT.as_secs()
+    );
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut every = tokio::time::interval(demo::LOOP_WAIT);
+    every.tick().await;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = term.recv() => break,
+            _ = every.tick() => {
+                if let Err(e) = demo::tick(client, "/pg", clusters, timeout).await {
+                    eprintln!("warning: Patroni keep-alive: {e:#}");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The console's settings: defaults, the config file, then flags and NO_COLOR.
+fn console_config(g: &Global) -> Result<Config> {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let (path, explicit) = match &g.config {
+        Some(p) => (Some(p.clone()), true),
+        None => (config::default_path(&connect::process_env), false),
+    };
+    let mut cfg = Config::load(path.as_deref(), explicit, no_color).map_err(anyhow::Error::msg)?;
+    if let Some(r) = g.refresh {
+        cfg.refresh = r;
+    }
+    if g.read_only {
+        cfg.keymap = cfg.keymap.read_only();
+    }
+    Ok(cfg)
+}
+
+/// The inventory for the inventory pane: loaded, refused with its errors, or missing and why.
+fn console_inventory(g: &Global) -> Result<InventoryState> {
+    let mut state = InventoryState::default();
+    match inventory::resolve_path(g.inventory.as_deref()) {
+        Err(why) => state.missing = Some(format!("No inventory: {why}")),
+        Ok(path) => {
+            state.file = Some(path.display().to_string());
+            match inventory::load(&path, &extra_vars(g)?) {
+                Ok(inv) => state.loaded = Some(inv),
+                Err(diags) => state.errors = diags,
+            }
+        }
+    }
+    Ok(state)
+}
+
+/// `etcdeck` with no subcommand: the console on the configured cluster.
+async fn console(g: &Global) -> Result<ExitCode> {
+    let cfg = console_config(g)?;
+    let inv = console_inventory(g)?;
+    let flags = flags(g);
+    let env_endpoints = connect::process_env("ETCDCTL_ENDPOINTS").is_some();
+    if flags.endpoints.is_none() && !env_endpoints && inv.loaded.is_none() {
+        if !inv.errors.is_empty() {
+            print_diagnostics(&inv.errors);
+            bail!(
+                "{}: fix the inventory (`etcdeck inventory check`) or pass --endpoints",
+                inv.file.as_deref().unwrap_or("inventory")
+            );
+        }
+        bail!(
+            "{}\n({})",
+            connect::SettingsError::NoEndpoints,
+            inv.missing.as_deref().unwrap_or("no inventory")
+        );
+    }
+    let settings = connect::resolve(&flags, &connect::process_env, inv.loaded.as_ref())?;
+    let target = Target {
+        endpoints: settings.endpoints.clone(),
+        origin: settings.endpoints_origin.to_string(),
+    };
+    let cluster = Cluster::new(settings)?;
+    let mut store = Store::new(cfg, target, inv, Instant::now());
+    store.read_only = g.read_only;
+    if let Some(q) = g.quota {
+        store.cluster.quota = Quota {
+            bytes: q,
+            source: "--quota".into(),
+        };
+    }
+    open_console(store, cluster, |_| {}).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Take over the terminal, run the console, give the terminal back (also on panic and on
+/// SIGTERM/SIGHUP). `setup` gets the message channel before the loop starts, for background
+/// work of the caller's (the demo's keep-alive).
+async fn open_console(
+    store: Store,
+    cluster: Cluster,
+    setup: impl FnOnce(mpsc::UnboundedSender<Msg>),
+) -> Result<Store> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        bail!("the console needs a terminal; for scripts use `etcdeck status` (or --json)");
+    }
+    let hook = match std::env::var_os("ETCDECK_FRAME_LOG") {
+        Some(p) => Some(runtime::frame_log_hook(Path::new(&p))?),
+        None => None,
+    };
+    let (tx, rx) = mpsc::unbounded_channel();
+    let signals = {
+        let tx = tx.clone();
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut hup = signal(SignalKind::hangup())?;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = hup.recv() => {}
+            }
+            let _ = tx.send(Msg::Quit);
+        })
+    };
+    setup(tx.clone());
+    let mut terminal = ratatui::init();
+    runtime::spawn_terminal_events(tx.clone());
+    let result = runtime::run(&mut terminal, store, cluster, tx, rx, hook).await;
+    ratatui::restore();
+    signals.abort();
+    result
 }

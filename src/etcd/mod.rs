@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod error;
+pub mod probe;
 pub mod status;
 
 pub use client::Cluster;

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use serde::{Serialize, Serializer};
 use serde_yaml::Value;
 
-pub use show::show_text;
+pub use show::{show_text, value_of};
 
 /// The example inventory shipped with etcdeck (three members, Pigsty defaults); the demo starts it.
 pub const EXAMPLE: &str = include_str!("../../inventory.example.yml");

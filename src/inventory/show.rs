@@ -4,7 +4,8 @@ use std::fmt::Write;
 
 use super::{Host, Inventory, Origin, PARAMS};
 
-fn value_of(h: &Host, key: &str) -> String {
+/// A parameter's effective value on a host, as shown (`etcd_root_password` masked).
+pub fn value_of(h: &Host, key: &str) -> String {
     let p = &h.params;
     match key {
         "etcd_seq" => h.seq.to_string(),

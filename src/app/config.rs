@@ -1,0 +1,252 @@
+//! Console settings: the defaults in `assets/config.toml`, overridden by the user's file
+//! (`$XDG_CONFIG_HOME/etcdeck/config.toml` or `--config`), then by flags.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use ratatui::style::Color;
+use serde::Deserialize;
+
+use super::keymap::{Action, Keymap};
+
+/// The defaults, shipped in the binary.
+pub const DEFAULTS: &str = include_str!("../../assets/config.toml");
+
+/// The file as written: every field optional, so a user file holds only what it changes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    refresh: Option<String>,
+    #[serde(default)]
+    keys: BTreeMap<Action, Vec<String>>,
+    #[serde(default)]
+    colors: BTreeMap<ColorRole, String>,
+}
+
+/// What each colour is used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColorRole {
+    Accent,
+    Ok,
+    Warn,
+    Error,
+    Dim,
+    SelectedBg,
+}
+
+/// Colours by role; `no_color` turns them all off (NO_COLOR), keeping bold and reverse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Theme {
+    pub accent: Color,
+    pub ok: Color,
+    pub warn: Color,
+    pub error: Color,
+    pub dim: Color,
+    pub selected_bg: Color,
+    pub no_color: bool,
+}
+
+impl Theme {
+    /// Every colour off: the screen is drawn with bold, dim and reverse only.
+    pub fn monochrome() -> Theme {
+        Theme {
+            accent: Color::Reset,
+            ok: Color::Reset,
+            warn: Color::Reset,
+            error: Color::Reset,
+            dim: Color::Reset,
+            selected_bg: Color::Reset,
+            no_color: true,
+        }
+    }
+}
+
+/// The settings in force.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub refresh: Duration,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    /// Where the user's file was read from, if one was.
+    pub source: Option<PathBuf>,
+}
+
+/// The user's config file: `$XDG_CONFIG_HOME/etcdeck/config.toml`, else
+/// `~/.config/etcdeck/config.toml`.
+pub fn default_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    env("XDG_CONFIG_HOME")
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .map(|base| base.join("etcdeck").join("config.toml"))
+}
+
+impl Config {
+    /// Defaults, then `user` (text and where it came from) on top. `no_color`: NO_COLOR is set.
+    pub fn build(user: Option<(&str, &Path)>, no_color: bool) -> Result<Config, String> {
+        let defaults = parse(DEFAULTS, Path::new("assets/config.toml"))?;
+        let user_file = match user {
+            Some((text, path)) => Some(parse(text, path)?),
+            None => None,
+        };
+        let pick = |f: &dyn Fn(&File) -> Option<String>| {
+            user_file.as_ref().and_then(f).or_else(|| f(&defaults))
+        };
+        let refresh_text = pick(&|f: &File| f.refresh.clone()).unwrap_or_else(|| "1s".into());
+        let where_ = user.map_or("assets/config.toml".to_string(), |(_, p)| {
+            p.display().to_string()
+        });
+        let refresh = crate::cli::parse_duration(&refresh_text)
+            .map_err(|e| format!("{where_}: refresh: {e}"))?;
+        if refresh < Duration::from_millis(100) {
+            return Err(format!(
+                "{where_}: refresh = {refresh_text:?} is too short: use 100ms or more"
+            ));
+        }
+
+        let mut keys = defaults.keys.clone();
+        if let Some(u) = &user_file {
+            for (action, specs) in &u.keys {
+                keys.insert(*action, specs.clone());
+            }
+        }
+        let keymap = Keymap::from_table(&keys).map_err(|e| format!("{where_}: {e}"))?;
+
+        let mut colors = defaults.colors.clone();
+        if let Some(u) = &user_file {
+            for (role, c) in &u.colors {
+                colors.insert(*role, c.clone());
+            }
+        }
+        let color = |role: ColorRole| -> Result<Color, String> {
+            let text = colors.get(&role).map_or("reset", String::as_str);
+            Color::from_str(text).map_err(|_| {
+                format!("{where_}: colors: {text:?} is not a colour: use a name like cyan, #rrggbb or 0-255")
+            })
+        };
+        let theme = if no_color {
+            Theme::monochrome()
+        } else {
+            Theme {
+                accent: color(ColorRole::Accent)?,
+                ok: color(ColorRole::Ok)?,
+                warn: color(ColorRole::Warn)?,
+                error: color(ColorRole::Error)?,
+                dim: color(ColorRole::Dim)?,
+                selected_bg: color(ColorRole::SelectedBg)?,
+                no_color: false,
+            }
+        };
+        Ok(Config {
+            refresh,
+            keymap,
+            theme,
+            source: user.map(|(_, p)| p.to_path_buf()),
+        })
+    }
+
+    /// Read the user's file at `path` if it exists (a missing default file is not an error; a
+    /// missing `--config` file is).
+    pub fn load(path: Option<&Path>, explicit: bool, no_color: bool) -> Result<Config, String> {
+        let text = match path {
+            Some(p) => match std::fs::read_to_string(p) {
+                Ok(t) => Some(t),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => None,
+                Err(e) => return Err(format!("{}: {e}", p.display())),
+            },
+            None => None,
+        };
+        match (text, path) {
+            (Some(t), Some(p)) => Config::build(Some((&t, p)), no_color),
+            _ => Config::build(None, no_color),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        // The shipped defaults parse: the unit test below holds that.
+        Config::build(None, false).unwrap_or_else(|e| panic!("assets/config.toml: {e}"))
+    }
+}
+
+fn parse(text: &str, path: &Path) -> Result<File, String> {
+    toml::from_str(text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    #[test]
+    fn shipped_defaults_load_with_every_action_bound() {
+        let c = Config::build(None, false).unwrap();
+        assert_eq!(c.refresh, Duration::from_secs(1));
+        for a in Action::ALL {
+            assert!(
+                !c.keymap.keys_of(a).is_empty(),
+                "{} has no key in assets/config.toml",
+                a.name()
+            );
+        }
+        assert_eq!(c.theme.accent, Color::Cyan);
+    }
+
+    #[test]
+    fn user_file_overrides_only_what_it_names() {
+        let user = "refresh = \"250ms\"\n[keys]\nquit = [\"x\"]\n[colors]\nok = \"#00ff00\"\n";
+        let c = Config::build(Some((user, Path::new("my.toml"))), false).unwrap();
+        assert_eq!(c.refresh, Duration::from_millis(250));
+        let q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+        let x = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE);
+        assert_eq!(c.keymap.action(&q), None);
+        assert_eq!(c.keymap.action(&x), Some(Action::Quit));
+        assert_eq!(c.keymap.keys_of(Action::Help), "?/F1");
+        assert_eq!(c.theme.ok, Color::Rgb(0, 255, 0));
+        assert_eq!(c.theme.error, Color::Red);
+    }
+
+    #[test]
+    fn mistakes_in_the_user_file_are_named() {
+        let bad =
+            |text: &str| Config::build(Some((text, Path::new("my.toml"))), false).unwrap_err();
+        assert!(bad("refersh = \"1s\"").contains("unknown field `refersh`"));
+        assert!(bad("[keys]\nquitt = [\"q\"]").contains("my.toml"));
+        assert_eq!(
+            bad("refresh = \"10ms\""),
+            "my.toml: refresh = \"10ms\" is too short: use 100ms or more"
+        );
+        assert!(
+            bad("[keys]\nrefresh = [\"q\"]").contains("key q is bound to both quit and refresh")
+        );
+        assert!(bad("[colors]\nok = \"banana\"").contains("\"banana\" is not a colour"));
+    }
+
+    #[test]
+    fn no_color_turns_every_colour_off() {
+        let c = Config::build(None, true).unwrap();
+        assert_eq!(c.theme, Theme::monochrome());
+    }
+
+    #[test]
+    fn config_path_follows_xdg() {
+        let env = |k: &str| match k {
+            "XDG_CONFIG_HOME" => Some("/x".to_string()),
+            "HOME" => Some("/home/u".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            default_path(&env),
+            Some(PathBuf::from("/x/etcdeck/config.toml"))
+        );
+        let env = |k: &str| (k == "HOME").then(|| "/home/u".to_string());
+        assert_eq!(
+            default_path(&env),
+            Some(PathBuf::from("/home/u/.config/etcdeck/config.toml"))
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! The console's state and its loop: one [`store::Store`], [`msg::Msg`] in,
+//! [`update::update`] as the only mutation, [`msg::Cmd`]s run by [`runtime`] on tokio tasks.
+
+pub mod config;
+pub mod keymap;
+pub mod msg;
+pub mod runtime;
+pub mod store;
+pub mod update;

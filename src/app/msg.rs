@@ -1,0 +1,162 @@
+//! What comes in (`Msg`) and what goes out (`Cmd`). Producers and commands speak only in these.
+
+use std::time::{Duration, Instant};
+
+use ratatui::crossterm::event::KeyEvent;
+
+/// Something that happened: input, time passing, or an answer from etcd.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    /// The terminal changed size (columns, rows).
+    Resize(u16, u16),
+    /// Time passed; relative times and flashes follow it.
+    Tick(Instant),
+    /// The member list, or why no endpoint gave it.
+    MemberList {
+        at: Instant,
+        result: Result<MemberList, Failure>,
+    },
+    /// One member's Status, or why it did not answer.
+    Probe {
+        at: Instant,
+        id: u64,
+        url: String,
+        result: Result<Probed, Failure>,
+    },
+    /// A member's Status has been pending for `waited`: it accepts connections but does not answer
+    /// (frozen, overloaded, or a network black hole). The call goes on until its timeout.
+    Stalled {
+        at: Instant,
+        id: u64,
+        url: String,
+        waited: Duration,
+    },
+    /// A background task failed in a way the operator should hear about.
+    Flash(Level, String),
+    /// Leave now (SIGTERM, SIGHUP).
+    Quit,
+}
+
+/// How loud a flash message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+/// An effect for the runtime to carry out; its result comes back as a `Msg`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cmd {
+    /// Leave the console (members keep running).
+    Quit,
+    /// Ask the member list and every member now, and reset their backoff.
+    RefreshNow,
+    /// The members to probe, each at its client URL. Probes for members not listed stop.
+    Probe(Vec<ProbeTarget>),
+}
+
+/// A member to probe.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ProbeTarget {
+    pub id: u64,
+    pub url: String,
+}
+
+/// Why a call failed: a short word for tables and the full operator message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub short: String,
+    pub text: String,
+}
+
+impl Failure {
+    pub fn new(short: impl Into<String>, text: impl Into<String>) -> Failure {
+        Failure {
+            short: short.into(),
+            text: text.into(),
+        }
+    }
+}
+
+impl From<&crate::etcd::EtcdError> for Failure {
+    fn from(e: &crate::etcd::EtcdError) -> Failure {
+        Failure::new(e.short(), e.to_string())
+    }
+}
+
+/// The member list as one endpoint gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberList {
+    pub cluster_id: u64,
+    /// The endpoint that answered.
+    pub from: String,
+    pub members: Vec<ListedMember>,
+}
+
+/// One entry of the member list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedMember {
+    pub id: u64,
+    /// Empty until the member has started (an added member that never joined).
+    pub name: String,
+    pub peer_urls: Vec<String>,
+    pub client_urls: Vec<String>,
+    pub is_learner: bool,
+}
+
+impl From<&etcd_client::MemberListResponse> for MemberList {
+    fn from(r: &etcd_client::MemberListResponse) -> MemberList {
+        MemberList {
+            cluster_id: r.header().map_or(0, |h| h.cluster_id()),
+            from: String::new(),
+            members: r
+                .members()
+                .iter()
+                .map(|m| ListedMember {
+                    id: m.id(),
+                    name: m.name().to_string(),
+                    peer_urls: m.peer_urls().to_vec(),
+                    client_urls: m.client_urls().to_vec(),
+                    is_learner: m.is_learner(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A member's answer to Status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probed {
+    pub version: String,
+    pub db_size: i64,
+    pub db_size_in_use: i64,
+    /// The leader this member sees (0: none).
+    pub leader: u64,
+    pub raft_term: u64,
+    /// Committed raft index.
+    pub raft_index: u64,
+    pub raft_applied_index: u64,
+    pub is_learner: bool,
+    /// Errors the member reports about itself: `etcdserver: no leader`, active alarms.
+    pub errors: Vec<String>,
+    pub latency: Duration,
+}
+
+impl Probed {
+    pub fn from_status(s: &etcd_client::StatusResponse, latency: Duration) -> Probed {
+        Probed {
+            version: s.version().to_string(),
+            db_size: s.db_size(),
+            db_size_in_use: s.raft_used_db_size(),
+            leader: s.leader(),
+            raft_term: s.raft_term(),
+            raft_index: s.raft_index(),
+            raft_applied_index: s.raft_applied_index(),
+            is_learner: s.is_learner(),
+            errors: s.errors().to_vec(),
+            latency,
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! The event loop: messages in, `update`, commands out, one render when something changed.
+//! Nothing here waits on etcd: calls run on tokio tasks that report back as `Msg`s.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use ratatui::backend::Backend;
+use ratatui::Terminal;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::msg::{Cmd, Msg, ProbeTarget};
+use super::store::Store;
+use super::update::update;
+use crate::etcd::probe::{probe_member, read_member_list};
+use crate::etcd::Cluster;
+use crate::ui::Screen;
+
+/// How often time moves on screen ("unreachable 12s", flashes expiring).
+pub const TICK: Duration = Duration::from_secs(1);
+
+/// The background work the runtime owns: the member-list reader and one probe per member.
+struct Producers {
+    cluster: Cluster,
+    refresh: Duration,
+    tx: mpsc::UnboundedSender<Msg>,
+    wake: watch::Sender<u64>,
+    list: Option<JoinHandle<()>>,
+    probes: HashMap<u64, (String, JoinHandle<()>)>,
+}
+
+impl Producers {
+    fn start_list(&mut self) {
+        self.list = Some(tokio::spawn(read_member_list(
+            self.cluster.clone(),
+            self.refresh,
+            self.tx.clone(),
+            self.wake.subscribe(),
+        )));
+    }
+
+    /// Probe exactly `targets`: start new ones, stop the ones no longer listed or moved.
+    fn set_probes(&mut self, targets: Vec<ProbeTarget>) {
+        self.probes.retain(|id, (url, task)| {
+            let keep = targets.iter().any(|t| t.id == *id && &t.url == url);
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        for t in targets {
+            if self.probes.contains_key(&t.id) {
+                continue;
+            }
+            let task = tokio::spawn(probe_member(
+                self.cluster.clone(),
+                t.id,
+                t.url.clone(),
+                self.refresh,
+                self.tx.clone(),
+                self.wake.subscribe(),
+            ));
+            self.probes.insert(t.id, (t.url, task));
+        }
+    }
+
+    fn refresh_now(&self) {
+        self.wake.send_modify(|n| *n = n.wrapping_add(1));
+    }
+}
+
+impl Drop for Producers {
+    fn drop(&mut self) {
+        if let Some(t) = &self.list {
+            t.abort();
+        }
+        for (_, t) in self.probes.values() {
+            t.abort();
+        }
+    }
+}
+
+/// Observes frames, for the benchmark: called after each draw with the frame number and the
+/// store drawn.
+pub type FrameHook<'a> = Box<dyn FnMut(u64, &Store) + 'a>;
+
+/// Run the console until the operator quits or `rx` closes. `tx`/`rx` is the message channel;
+/// the caller feeds terminal events into `tx` (see [`spawn_terminal_events`]).
+pub async fn run<B: Backend>(
+    terminal: &mut Terminal<B>,
+    mut store: Store,
+    cluster: Cluster,
+    tx: mpsc::UnboundedSender<Msg>,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+    mut on_frame: Option<FrameHook<'_>>,
+) -> anyhow::Result<Store>
+where
+    B::Error: Send + Sync + 'static,
+{
+    let (wake, _) = watch::channel(0u64);
+    let mut producers = Producers {
+        cluster,
+        refresh: store.config.refresh,
+        tx: tx.clone(),
+        wake,
+        list: None,
+        probes: HashMap::new(),
+    };
+    if let Ok(size) = terminal.size() {
+        store.ui.size = (size.width, size.height);
+    }
+    // The first frame goes out before any network answer.
+    let mut frames = 0u64;
+    draw(terminal, &store, &mut frames, &mut on_frame)?;
+    producers.start_list();
+
+    let ticker = tokio::spawn({
+        let tx = tx.clone();
+        async move {
+            let mut every = tokio::time::interval(TICK);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                if tx.send(Msg::Tick(Instant::now())).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    drop(tx);
+
+    while let Some(first) = rx.recv().await {
+        // Drain what is queued, then draw once.
+        let mut batch = vec![first];
+        while let Ok(m) = rx.try_recv() {
+            batch.push(m);
+        }
+        for msg in batch {
+            for cmd in update(&mut store, msg) {
+                match cmd {
+                    Cmd::Quit => {}
+                    Cmd::RefreshNow => producers.refresh_now(),
+                    Cmd::Probe(targets) => producers.set_probes(targets),
+                }
+            }
+        }
+        if store.quit {
+            break;
+        }
+        if store.dirty {
+            draw(terminal, &store, &mut frames, &mut on_frame)?;
+        }
+    }
+    ticker.abort();
+    drop(producers);
+    Ok(store)
+}
+
+fn draw<B: Backend>(
+    terminal: &mut Terminal<B>,
+    store: &Store,
+    frames: &mut u64,
+    on_frame: &mut Option<FrameHook<'_>>,
+) -> anyhow::Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
+    terminal.draw(|f| f.render_widget(&Screen::new(store), f.area()))?;
+    *frames += 1;
+    if let Some(hook) = on_frame {
+        hook(*frames, store);
+    }
+    Ok(())
+}
+
+/// Read terminal events on a thread of their own (crossterm's read blocks) and send them as
+/// `Msg`s. The thread ends when the console is gone.
+pub fn spawn_terminal_events(tx: mpsc::UnboundedSender<Msg>) {
+    use ratatui::crossterm::event::{self, Event};
+    std::thread::spawn(move || loop {
+        // Poll with a timeout so the thread notices the console has gone.
+        match event::poll(Duration::from_millis(250)) {
+            Ok(true) => {}
+            Ok(false) => {
+                if tx.is_closed() {
+                    return;
+                }
+                continue;
+            }
+            Err(_) => return,
+        }
+        let msg = match event::read() {
+            Ok(Event::Key(k)) => Msg::Key(k),
+            Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+            Ok(_) => continue,
+            Err(_) => return,
+        };
+        if tx.send(msg).is_err() {
+            return;
+        }
+    });
+}
+
+/// Where frame timings go when `ETCDECK_FRAME_LOG` names a file: one line per frame,
+/// `<frame> <unix time in µs> <members with a Status>`. The benchmark reads it.
+pub fn frame_log_hook(path: &std::path::Path) -> std::io::Result<FrameHook<'static>> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    Ok(Box::new(move |n, store: &Store| {
+        let us = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros());
+        let filled = store
+            .cluster
+            .members
+            .iter()
+            .filter(|m| m.status.is_some())
+            .count();
+        let _ = writeln!(file, "{n} {us} {filled}");
+    }))
+}

@@ -1,0 +1,617 @@
+//! The one state store: everything the screen shows, and pure queries over it. Only
+//! [`super::update::update`] changes it.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use super::config::Config;
+use super::msg::{Failure, Level, ListedMember, Probed};
+use crate::inventory::{Diagnostic, Host, Inventory};
+
+/// Everything the console knows.
+#[derive(Debug, Clone)]
+pub struct Store {
+    /// The time of the newest message; every "for 12 s" is measured against it.
+    pub now: Instant,
+    pub config: Config,
+    pub read_only: bool,
+    /// Where the console connects, and why there (for the header).
+    pub target: Target,
+    pub cluster: ClusterState,
+    pub inventory: InventoryState,
+    pub ui: Ui,
+    pub quit: bool,
+    /// Something visible changed since the last frame.
+    pub dirty: bool,
+}
+
+/// Where the console connects.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    pub endpoints: Vec<String>,
+    /// `flag`, `ETCDCTL_ENDPOINTS`, `inventory`, `sandbox`...
+    pub origin: String,
+}
+
+/// The live cluster as the probes and the member list see it.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterState {
+    pub id: Option<u64>,
+    /// In natural name order (`etcd-2` before `etcd-10`), unstarted members last.
+    pub members: Vec<Member>,
+    /// When the member list last answered, and who gave it.
+    pub list_at: Option<Instant>,
+    pub list_from: Option<String>,
+    /// The last failure to read the member list (cleared by the next success).
+    pub list_error: Option<(Instant, Failure)>,
+    /// The leader the answering members agree on (highest term wins).
+    pub leader: Option<u64>,
+    pub quota: Quota,
+}
+
+/// The backend quota the DB size is measured against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quota {
+    pub bytes: i64,
+    /// Where the figure comes from, for the details view.
+    pub source: String,
+}
+
+impl Default for Quota {
+    fn default() -> Self {
+        Quota {
+            bytes: crate::render::PIGSTY_QUOTA_BYTES as i64,
+            source: "Pigsty's quota-backend-bytes (--quota to change)".into(),
+        }
+    }
+}
+
+/// One member: what the member list says, its last Status, and whether it answers now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    pub id: u64,
+    pub name: String,
+    pub peer_urls: Vec<String>,
+    pub client_urls: Vec<String>,
+    pub is_learner: bool,
+    /// The last Status it gave, kept while it is unreachable (shown dimmed).
+    pub status: Option<Probed>,
+    pub status_at: Option<Instant>,
+    pub reach: Reach,
+    /// The last failure, kept after it answers again.
+    pub last_error: Option<(Instant, Failure)>,
+}
+
+/// Whether a member answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reach {
+    /// Not asked yet.
+    Unknown,
+    /// Added to the cluster, never started: it has no client URL to ask.
+    Unstarted,
+    Up,
+    /// Its Status call failed.
+    Down {
+        since: Instant,
+        why: Failure,
+    },
+    /// Its Status call is pending far longer than it should.
+    Stalled {
+        since: Instant,
+    },
+}
+
+impl Member {
+    pub fn from_list(m: &ListedMember) -> Member {
+        Member {
+            id: m.id,
+            name: m.name.clone(),
+            peer_urls: m.peer_urls.clone(),
+            client_urls: m.client_urls.clone(),
+            is_learner: m.is_learner,
+            status: None,
+            status_at: None,
+            reach: if m.client_urls.is_empty() {
+                Reach::Unstarted
+            } else {
+                Reach::Unknown
+            },
+            last_error: None,
+        }
+    }
+
+    pub fn started(&self) -> bool {
+        !self.client_urls.is_empty()
+    }
+
+    pub fn reachable(&self) -> bool {
+        self.reach == Reach::Up
+    }
+
+    /// The name, or the hex id while it has none (unstarted).
+    pub fn label(&self) -> String {
+        if self.name.is_empty() {
+            format!("{:x}", self.id)
+        } else {
+            self.name.clone()
+        }
+    }
+
+    /// Since when it has been unreachable.
+    pub fn down_since(&self) -> Option<Instant> {
+        match &self.reach {
+            Reach::Down { since, .. } | Reach::Stalled { since } => Some(*since),
+            _ => None,
+        }
+    }
+}
+
+/// The Pigsty inventory as loaded at start.
+#[derive(Debug, Clone, Default)]
+pub struct InventoryState {
+    /// The file, as the user named it.
+    pub file: Option<String>,
+    pub loaded: Option<Inventory>,
+    /// Errors that kept it from loading.
+    pub errors: Vec<Diagnostic>,
+    /// Why there is no inventory, when there is none.
+    pub missing: Option<String>,
+    /// Inventory address -> the address the member really listens on (the demo runs
+    /// 10.10.10.10 as 127.10.10.10).
+    pub address_map: Vec<(IpAddr, IpAddr)>,
+}
+
+/// Screen state: focus, per-pane cursor and filter, the overlay, the flash line.
+#[derive(Debug, Clone, Default)]
+pub struct Ui {
+    pub focus: PaneId,
+    pub members: ListView,
+    pub inventory: ListView,
+    pub overlay: Option<Overlay>,
+    /// Typing a filter for the focused pane.
+    pub filtering: bool,
+    pub flash: Option<Flash>,
+    pub size: (u16, u16),
+}
+
+/// The panes, in tab order. The key browser and the timeline join here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PaneId {
+    #[default]
+    Members,
+    Inventory,
+}
+
+impl PaneId {
+    pub const ALL: [PaneId; 2] = [PaneId::Members, PaneId::Inventory];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            PaneId::Members => "Members",
+            PaneId::Inventory => "Inventory",
+        }
+    }
+
+    /// 1-based position, as the `1`..`4` keys count.
+    pub fn number(self) -> usize {
+        PaneId::ALL.iter().position(|p| *p == self).unwrap_or(0) + 1
+    }
+}
+
+/// Cursor and filter of one list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListView {
+    pub selected: usize,
+    pub filter: String,
+}
+
+/// What is drawn over the panes. Wizards and confirmations join here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    Help { scroll: u16 },
+}
+
+/// A message on the last line that clears itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flash {
+    pub level: Level,
+    pub text: String,
+    pub until: Instant,
+}
+
+/// How long a flash stays.
+pub const FLASH_FOR: Duration = Duration::from_secs(6);
+
+/// The cluster's state in a few words, and how bad it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    pub level: Level,
+    pub words: String,
+}
+
+/// Voting members that answer, how many quorum needs, and how many voters there are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quorum {
+    pub up: usize,
+    pub needed: usize,
+    pub voters: usize,
+}
+
+/// An active alarm, as members report it in their Status errors.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Alarm {
+    pub member_id: u64,
+    pub kind: String,
+}
+
+/// How an inventory host and the live member list match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Match {
+    Ok,
+    /// In the inventory, not in the member list.
+    NotMember,
+    /// In the member list, not in the inventory.
+    NotInInventory,
+    /// Added to the cluster, never started.
+    Unstarted,
+    /// Matched, but something differs (said how).
+    Differs(String),
+    /// The member list has not been read yet.
+    Unknown,
+}
+
+impl Match {
+    pub fn words(&self) -> String {
+        match self {
+            Match::Ok => "ok".into(),
+            Match::NotMember => "in inventory, not a member".into(),
+            Match::NotInInventory => "member, not in inventory".into(),
+            Match::Unstarted => "unstarted".into(),
+            Match::Differs(why) => why.clone(),
+            Match::Unknown => "…".into(),
+        }
+    }
+}
+
+/// One row of the inventory pane: a host, a member, or both.
+#[derive(Debug, Clone)]
+pub struct InventoryRow<'a> {
+    pub host: Option<&'a Host>,
+    pub member: Option<&'a Member>,
+    pub matched: Match,
+}
+
+impl Store {
+    pub fn new(config: Config, target: Target, inventory: InventoryState, now: Instant) -> Store {
+        Store {
+            now,
+            config,
+            read_only: false,
+            target,
+            cluster: ClusterState::default(),
+            inventory,
+            ui: Ui::default(),
+            quit: false,
+            dirty: true,
+        }
+    }
+
+    pub fn member(&self, id: u64) -> Option<&Member> {
+        self.cluster.members.iter().find(|m| m.id == id)
+    }
+
+    /// The name of a member id, or its hex id.
+    pub fn name_of(&self, id: u64) -> String {
+        self.member(id)
+            .map_or_else(|| format!("{id:x}"), Member::label)
+    }
+
+    /// The leader the reachable members see, preferring the one seen in the highest term.
+    pub fn derive_leader(&self) -> Option<u64> {
+        self.cluster
+            .members
+            .iter()
+            .filter(|m| m.reachable())
+            .filter_map(|m| m.status.as_ref())
+            .filter(|s| s.leader != 0)
+            .max_by_key(|s| s.raft_term)
+            .map(|s| s.leader)
+    }
+
+    pub fn is_leader(&self, m: &Member) -> bool {
+        self.cluster.leader == Some(m.id)
+    }
+
+    /// `leader`, `follower` or `learner`.
+    pub fn role(&self, m: &Member) -> &'static str {
+        if m.is_learner || m.status.as_ref().is_some_and(|s| s.is_learner) {
+            "learner"
+        } else if self.is_leader(m) {
+            "leader"
+        } else {
+            "follower"
+        }
+    }
+
+    pub fn quorum(&self) -> Quorum {
+        let voters: Vec<&Member> = self
+            .cluster
+            .members
+            .iter()
+            .filter(|m| self.role(m) != "learner")
+            .collect();
+        Quorum {
+            up: voters.iter().filter(|m| m.reachable()).count(),
+            needed: voters.len() / 2 + 1,
+            voters: voters.len(),
+        }
+    }
+
+    /// How many raft entries a member's committed index trails the leader's.
+    pub fn trails_leader(&self, m: &Member) -> Option<u64> {
+        let leader = self.member(self.cluster.leader?)?;
+        let l = leader.status.as_ref()?.raft_index;
+        let me = m.status.as_ref()?.raft_index;
+        Some(l.saturating_sub(me))
+    }
+
+    /// Active alarms, from the Status errors of reachable members (every member reports the
+    /// cluster's alarms).
+    pub fn alarms(&self) -> Vec<Alarm> {
+        let mut out: Vec<Alarm> = self
+            .cluster
+            .members
+            .iter()
+            .filter(|m| m.reachable())
+            .filter_map(|m| m.status.as_ref())
+            .flat_map(|s| s.errors.iter().filter_map(|e| parse_alarm(e)))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The cluster's state in words: `healthy`, `degraded: etcd-3 unreachable`, `NO LEADER`...
+    pub fn health(&self) -> Health {
+        let c = &self.cluster;
+        let bad = |words: String| Health {
+            level: Level::Error,
+            words,
+        };
+        if c.members.is_empty() {
+            return match &c.list_error {
+                Some((_, f)) => bad(format!("UNREACHABLE: no endpoint answers ({})", f.short)),
+                None => Health {
+                    level: Level::Info,
+                    words: "connecting…".into(),
+                },
+            };
+        }
+        let asked = c
+            .members
+            .iter()
+            .any(|m| m.reach != Reach::Unknown && m.reach != Reach::Unstarted);
+        if !asked {
+            return Health {
+                level: Level::Info,
+                words: "asking members…".into(),
+            };
+        }
+        let q = self.quorum();
+        if q.up < q.needed {
+            return bad(format!(
+                "QUORUM LOST: {} of {} voters answer",
+                q.up, q.voters
+            ));
+        }
+        if c.leader.is_none() {
+            return bad("NO LEADER".into());
+        }
+        let alarms = self.alarms();
+        if !alarms.is_empty() {
+            let mut kinds: Vec<&str> = alarms.iter().map(|a| a.kind.as_str()).collect();
+            kinds.dedup();
+            return bad(format!("{} alarm", kinds.join(" + ")));
+        }
+        let down: Vec<String> = c
+            .members
+            .iter()
+            .filter(|m| {
+                m.started() && matches!(m.reach, Reach::Down { .. } | Reach::Stalled { .. })
+            })
+            .map(Member::label)
+            .collect();
+        if !down.is_empty() {
+            return Health {
+                level: Level::Warn,
+                words: format!("degraded: {} unreachable", down.join(", ")),
+            };
+        }
+        let unstarted = c.members.iter().filter(|m| !m.started()).count();
+        if unstarted > 0 {
+            return Health {
+                level: Level::Warn,
+                words: format!("healthy, {unstarted} member(s) unstarted"),
+            };
+        }
+        Health {
+            level: Level::Info,
+            words: "healthy".into(),
+        }
+    }
+
+    /// The cluster name: from the inventory, else from the member names (`etcd-1` -> `etcd`).
+    pub fn cluster_name(&self) -> String {
+        if let Some(inv) = &self.inventory.loaded {
+            return inv.cluster().to_string();
+        }
+        self.cluster
+            .members
+            .iter()
+            .find(|m| !m.name.is_empty())
+            .map(|m| {
+                m.name
+                    .rsplit_once('-')
+                    .map_or(m.name.clone(), |(stem, _)| stem.to_string())
+            })
+            .unwrap_or_else(|| "etcd".into())
+    }
+
+    /// Members that pass the members pane's filter.
+    pub fn visible_members(&self) -> Vec<&Member> {
+        let f = self.ui.members.filter.to_lowercase();
+        self.cluster
+            .members
+            .iter()
+            .filter(|m| {
+                f.is_empty()
+                    || m.label().to_lowercase().contains(&f)
+                    || format!("{:x}", m.id).contains(&f)
+                    || self.role(m).contains(&f)
+                    || m.client_urls
+                        .iter()
+                        .chain(&m.peer_urls)
+                        .any(|u| u.to_lowercase().contains(&f))
+            })
+            .collect()
+    }
+
+    /// The member under the cursor.
+    pub fn selected_member(&self) -> Option<&Member> {
+        let rows = self.visible_members();
+        rows.get(self.ui.members.selected.min(rows.len().saturating_sub(1)))
+            .copied()
+    }
+
+    /// A host with its addresses as the member really listens (see `address_map`).
+    fn live_host(&self, h: &Host) -> Host {
+        let mut h = h.clone();
+        if let Some((_, to)) = self
+            .inventory
+            .address_map
+            .iter()
+            .find(|(from, _)| *from == h.ip)
+        {
+            h.ip = *to;
+        }
+        h
+    }
+
+    /// Inventory hosts matched against the member list, then members the inventory lacks.
+    pub fn inventory_rows(&self) -> Vec<InventoryRow<'_>> {
+        let members = &self.cluster.members;
+        let listed = self.cluster.list_at.is_some();
+        let mut used = vec![false; members.len()];
+        let mut rows = Vec::new();
+        let hosts = self.inventory.loaded.iter().flat_map(|i| i.hosts.iter());
+        for host in hosts {
+            let live = self.live_host(host);
+            let peer = live.peer_url();
+            let found = members
+                .iter()
+                .position(|m| m.peer_urls.contains(&peer))
+                .or_else(|| members.iter().position(|m| m.name == host.name()));
+            let (member, matched) = match found {
+                None if !listed => (None, Match::Unknown),
+                None => (None, Match::NotMember),
+                Some(i) => {
+                    used[i] = true;
+                    let m = &members[i];
+                    let matched = if !m.started() {
+                        Match::Unstarted
+                    } else if m.name != host.name() {
+                        Match::Differs(format!("named {} in the cluster", m.label()))
+                    } else if !m.peer_urls.contains(&peer) {
+                        Match::Differs(format!("peer URL differs: {}", m.peer_urls.join(",")))
+                    } else if !m.client_urls.contains(&live.client_url()) {
+                        Match::Differs(format!("client URL differs: {}", m.client_urls.join(",")))
+                    } else {
+                        Match::Ok
+                    };
+                    (Some(m), matched)
+                }
+            };
+            rows.push(InventoryRow {
+                host: Some(host),
+                member,
+                matched,
+            });
+        }
+        for (m, used) in members.iter().zip(used) {
+            if !used {
+                rows.push(InventoryRow {
+                    host: None,
+                    member: Some(m),
+                    matched: Match::NotInInventory,
+                });
+            }
+        }
+        let f = self.ui.inventory.filter.to_lowercase();
+        if !f.is_empty() {
+            rows.retain(|r| {
+                r.host.is_some_and(|h| {
+                    h.name().to_lowercase().contains(&f) || h.ip.to_string().contains(&f)
+                }) || r
+                    .member
+                    .is_some_and(|m| m.label().to_lowercase().contains(&f))
+                    || r.matched.words().contains(&f)
+            });
+        }
+        rows
+    }
+
+    /// The client and peer URL where an inventory host's member really listens.
+    pub fn live_urls(&self, h: &Host) -> (String, String) {
+        let live = self.live_host(h);
+        (live.client_url(), live.peer_url())
+    }
+
+    /// Rows in the focused pane (for cursor movement).
+    pub fn focused_len(&self) -> usize {
+        match self.ui.focus {
+            PaneId::Members => self.visible_members().len(),
+            PaneId::Inventory => self.inventory_rows().len(),
+        }
+    }
+
+    pub fn focused_view_mut(&mut self) -> &mut ListView {
+        match self.ui.focus {
+            PaneId::Members => &mut self.ui.members,
+            PaneId::Inventory => &mut self.ui.inventory,
+        }
+    }
+
+    pub fn focused_view(&self) -> &ListView {
+        match self.ui.focus {
+            PaneId::Members => &self.ui.members,
+            PaneId::Inventory => &self.ui.inventory,
+        }
+    }
+}
+
+/// `memberID:10276657743932975437 alarm:NOSPACE ` (the text form etcd puts in Status errors).
+pub fn parse_alarm(e: &str) -> Option<Alarm> {
+    let mut id = None;
+    let mut kind = None;
+    for word in e.split_whitespace() {
+        if let Some(v) = word.strip_prefix("memberID:") {
+            id = v.parse().ok();
+        } else if let Some(v) = word.strip_prefix("alarm:") {
+            kind = Some(v.to_string());
+        }
+    }
+    Some(Alarm {
+        member_id: id?,
+        kind: kind?,
+    })
+}
+
+/// Sort `etcd-2` before `etcd-10`; nameless (unstarted) members last.
+pub fn natural_order(a: &Member, b: &Member) -> std::cmp::Ordering {
+    fn key(name: &str) -> (bool, String, u64) {
+        let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        let (stem, num) = name.split_at(name.len() - digits);
+        (name.is_empty(), stem.to_string(), num.parse().unwrap_or(0))
+    }
+    key(&a.name).cmp(&key(&b.name)).then(a.id.cmp(&b.id))
+}

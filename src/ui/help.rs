@@ -1,0 +1,95 @@
+//! The help overlay: every key from the keymap in force (read-only mode leaves out the dangerous
+//! ones), and what the screen shows.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+
+use super::{centered, modal};
+use crate::app::keymap::Action;
+use crate::app::store::{PaneId, Store};
+
+pub fn render(s: &Store, scroll: u16, area: Rect, buf: &mut Buffer) {
+    let t = &s.config.theme;
+    let dim = Style::new().fg(t.dim);
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let mut lines = vec![Line::styled("Keys", bold.fg(t.accent))];
+    for b in s.config.keymap.bindings() {
+        // Pane keys for panes this version has.
+        if b.action
+            .pane_number()
+            .is_some_and(|n| n > PaneId::ALL.len())
+        {
+            continue;
+        }
+        let keys = s.config.keymap.keys_of(b.action);
+        let mut spans = vec![
+            Span::styled(format!("  {keys:<14}"), bold),
+            Span::raw(b.description),
+        ];
+        if b.dangerous {
+            spans.push(Span::styled(
+                "  (changes the cluster)",
+                Style::new().fg(t.warn),
+            ));
+        }
+        lines.push(Line::from(spans));
+    }
+    if s.read_only {
+        lines.push(Line::styled(
+            "  read-only: actions that change the cluster are off",
+            Style::new().fg(t.warn),
+        ));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Members pane", bold.fg(t.accent)));
+    for (k, v) in [
+        (
+            "ROLE",
+            "leader, follower, or learner (not counted in quorum)",
+        ),
+        (
+            "STATE",
+            "up; unreachable with how long; unstarted (added, never joined)",
+        ),
+        ("TRAILS", "raft entries behind the leader's committed index"),
+        ("DB / QUOTA", "database file size against the backend quota"),
+    ] {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {k:<14}"), bold),
+            Span::raw(v),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Inventory pane", bold.fg(t.accent)));
+    lines.push(Line::raw(
+        "  MATCH: ok; in inventory, not a member; member, not in inventory; unstarted.",
+    ));
+    lines.push(Line::raw(
+        "  Each parameter shows where its value came from: host, etcd.vars, all.vars, -e, default.",
+    ));
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        format!(
+            "{} or {} closes this help; {} scroll.",
+            s.config.keymap.key_of(Action::Back).unwrap_or_default(),
+            s.config.keymap.key_of(Action::Help).unwrap_or_default(),
+            s.config.keymap.keys_of(Action::Down)
+        ),
+        dim,
+    ));
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let w = 92.min(area.width);
+    let title = format!(
+        "Help: {} scroll, {} closes",
+        s.config.keymap.keys_of(Action::Down),
+        s.config.keymap.key_of(Action::Back).unwrap_or_default()
+    );
+    let inner = modal(t, &title, centered(area, w, h), buf);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .scroll((scroll, 0))
+        .render(inner, buf);
+}

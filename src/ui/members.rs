@@ -1,0 +1,397 @@
+//! The members pane: one row per member, the columns that fit, and the selected member's details.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Row, StatefulWidget, Table, TableState, Widget, Wrap};
+
+use super::{bar, coarse, level_style};
+use crate::app::msg::Level;
+use crate::app::store::{Member, Reach, Store};
+use crate::etcd::status::human_bytes;
+use crate::text::escape;
+
+/// The columns, in screen order, with their width and the order in which they are dropped when
+/// the pane is narrow (highest `drop` goes first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Name,
+    Id,
+    Role,
+    State,
+    Version,
+    Term,
+    Index,
+    Trails,
+    Db,
+    Alarms,
+    Latency,
+}
+
+const COLS: [(Col, &str, u16, u8); 11] = [
+    (Col::Name, "NAME", 10, 0),
+    (Col::Id, "ID", 16, 10),
+    (Col::Role, "ROLE", 8, 1),
+    (Col::State, "STATE", 16, 2),
+    (Col::Version, "VERSION", 7, 5),
+    (Col::Term, "TERM", 5, 6),
+    (Col::Index, "INDEX", 9, 9),
+    (Col::Trails, "TRAILS", 6, 3),
+    (Col::Db, "DB / QUOTA", 11, 4),
+    (Col::Alarms, "ALARMS", 8, 8),
+    (Col::Latency, "LATENCY", 7, 7),
+];
+
+/// The columns that fit in `width`, in screen order; NAME as wide as the longest name.
+fn columns(width: u16, name_w: u16) -> Vec<(Col, &'static str, u16)> {
+    let mut by_drop: Vec<_> = COLS.to_vec();
+    by_drop[0].2 = name_w;
+    by_drop.sort_by_key(|c| c.3);
+    let mut used = 0u16;
+    let mut keep = Vec::new();
+    for &(col, _, w, _) in &by_drop {
+        let need = w + if keep.is_empty() { 0 } else { 1 };
+        if used + need <= width {
+            used += need;
+            keep.push(col);
+        }
+    }
+    by_drop.sort_by_key(|c| COLS.iter().position(|d| d.0 == c.0));
+    by_drop
+        .iter()
+        .filter(|c| keep.contains(&c.0))
+        .map(|c| (c.0, c.1, c.2))
+        .collect()
+}
+
+pub fn render(s: &Store, area: Rect, buf: &mut Buffer) {
+    let rows = s.visible_members();
+    let t = &s.config.theme;
+    if s.cluster.members.is_empty() {
+        let text = match &s.cluster.list_error {
+            Some((_, f)) => vec![
+                Line::styled("No endpoint answers the member list:", level_style(t, Level::Error)),
+                Line::raw(escape(&f.text).into_owned()),
+                Line::raw(""),
+                Line::styled(
+                    "Retrying with backoff; r retries now. Check the endpoints and TLS files in the header.",
+                    Style::new().fg(t.dim),
+                ),
+            ],
+            None => vec![Line::styled(
+                format!("Asking {} for the member list…", s.target.endpoints.join(", ")),
+                Style::new().fg(t.dim),
+            )],
+        };
+        Paragraph::new(text)
+            .wrap(Wrap { trim: false })
+            .render(area, buf);
+        return;
+    }
+    // The table gets its rows; the details the rest, when there is room.
+    let table_h = (rows.len() as u16 + 1).max(2);
+    let details_h = 7u16;
+    let (table_area, details_area) = if area.height > table_h + details_h {
+        let [a, _, b] = Layout::vertical([
+            Constraint::Length(table_h),
+            Constraint::Length(1),
+            Constraint::Min(details_h),
+        ])
+        .areas(area);
+        (a, Some(b))
+    } else {
+        (area, None)
+    };
+
+    let name_w = rows
+        .iter()
+        .map(|m| escape(&m.label()).chars().count() as u16)
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 20);
+    let cols = columns(table_area.width, name_w);
+    let header = Row::new(cols.iter().map(|c| c.1))
+        .style(Style::new().fg(t.dim).add_modifier(Modifier::BOLD));
+    let body: Vec<Row> = rows
+        .iter()
+        .map(|m| Row::new(cols.iter().map(|c| cell(s, m, c.0))))
+        .collect();
+    let widths: Vec<Constraint> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if i + 1 == cols.len() {
+                Constraint::Min(c.2)
+            } else {
+                Constraint::Length(c.2)
+            }
+        })
+        .collect();
+    let selected = s.ui.members.selected.min(rows.len().saturating_sub(1));
+    let mut state = TableState::default().with_selected(if rows.is_empty() {
+        None
+    } else {
+        Some(selected)
+    });
+    let highlight = if t.no_color {
+        Style::new().add_modifier(Modifier::REVERSED)
+    } else {
+        Style::new().bg(t.selected_bg).add_modifier(Modifier::BOLD)
+    };
+    StatefulWidget::render(
+        Table::new(body, widths)
+            .header(header)
+            .column_spacing(1)
+            .row_highlight_style(highlight),
+        table_area,
+        buf,
+        &mut state,
+    );
+    if rows.is_empty() {
+        Line::styled(
+            "  no member matches the filter (Esc clears it)",
+            Style::new().fg(t.dim),
+        )
+        .render(
+            Rect {
+                y: table_area.y + 1,
+                height: 1,
+                ..table_area
+            },
+            buf,
+        );
+    }
+    if let (Some(area), Some(m)) = (details_area, rows.get(selected)) {
+        details(s, m, area, buf);
+    }
+}
+
+fn cell<'a>(s: &'a Store, m: &'a Member, col: Col) -> Line<'a> {
+    let t = &s.config.theme;
+    let dim = Style::new().fg(t.dim);
+    let stale = !m.reachable();
+    let st = m.status.as_ref();
+    let value = |text: String| -> Line<'a> {
+        if stale {
+            Line::styled(text, dim)
+        } else {
+            Line::raw(text)
+        }
+    };
+    match col {
+        Col::Name => Line::styled(
+            escape(&m.label()).into_owned(),
+            Style::new().add_modifier(Modifier::BOLD),
+        ),
+        Col::Id => Line::styled(format!("{:016x}", m.id), dim),
+        Col::Role => {
+            let role = s.role(m);
+            let style = match role {
+                "leader" => Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
+                "learner" => Style::new().fg(t.warn),
+                _ => Style::new(),
+            };
+            Line::styled(role, style)
+        }
+        Col::State => state(s, m),
+        Col::Version => value(st.map_or("-".into(), |p| escape(&p.version).into_owned())),
+        Col::Term => value(st.map_or("-".into(), |p| p.raft_term.to_string())),
+        Col::Index => value(st.map_or("-".into(), |p| p.raft_index.to_string())),
+        Col::Trails => match s.trails_leader(m) {
+            Some(0) => value("0".into()),
+            Some(n) => Line::styled(format!("-{n}"), level_style(t, Level::Warn)),
+            None => value("-".into()),
+        },
+        Col::Db => match st {
+            Some(p) => {
+                let q = s.cluster.quota.bytes.max(1) as f64;
+                let frac = p.db_size as f64 / q;
+                let style = if frac >= 0.9 {
+                    level_style(t, Level::Error)
+                } else if frac >= 0.8 {
+                    level_style(t, Level::Warn)
+                } else if stale {
+                    dim
+                } else {
+                    Style::new().fg(t.ok)
+                };
+                Line::from(vec![
+                    Span::styled(bar(frac, 4), style),
+                    Span::styled(
+                        format!(" {}", short_bytes(p.db_size)),
+                        if stale { dim } else { Style::new() },
+                    ),
+                ])
+            }
+            None => value("-".into()),
+        },
+        Col::Alarms => {
+            let mine: Vec<String> = s
+                .alarms()
+                .into_iter()
+                .filter(|a| a.member_id == m.id)
+                .map(|a| a.kind)
+                .collect();
+            if mine.is_empty() {
+                Line::styled("-", dim)
+            } else {
+                Line::styled(mine.join(","), level_style(t, Level::Error))
+            }
+        }
+        Col::Latency => match (&m.reach, st) {
+            (Reach::Up, Some(p)) => Line::raw(latency(p.latency)),
+            _ => Line::styled("-", dim),
+        },
+    }
+}
+
+/// `up`, `unreachable 12s`, `unstarted`, `NOSPACE`.
+fn state<'a>(s: &Store, m: &Member) -> Line<'a> {
+    let t = &s.config.theme;
+    let alarm = s.alarms().into_iter().find(|a| a.member_id == m.id);
+    match &m.reach {
+        Reach::Unknown => Line::styled("asking…", Style::new().fg(t.dim)),
+        Reach::Unstarted => Line::styled("unstarted", level_style(t, Level::Warn)),
+        Reach::Up => match alarm {
+            Some(a) => Line::styled(format!("up, {}", a.kind), level_style(t, Level::Error)),
+            None => Line::styled("up", Style::new().fg(t.ok)),
+        },
+        Reach::Down { since, .. } | Reach::Stalled { since } => Line::styled(
+            format!(
+                "unreachable {}",
+                coarse(s.now.saturating_duration_since(*since))
+            ),
+            level_style(t, Level::Error),
+        ),
+    }
+}
+
+fn details(s: &Store, m: &Member, area: Rect, buf: &mut Buffer) {
+    let t = &s.config.theme;
+    let dim = Style::new().fg(t.dim);
+    let key = |k: &'static str| Span::styled(format!("{k:<7}"), dim);
+    let mut lines = Vec::new();
+    let st = m.status.as_ref();
+    lines.push(Line::from(vec![
+        Span::styled(
+            escape(&m.label()).into_owned(),
+            Style::new().add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(format!("  id {:x}  ", m.id), dim),
+        Span::raw(s.role(m)),
+        Span::styled(
+            st.map_or(String::new(), |p| format!("  etcd {}", escape(&p.version))),
+            dim,
+        ),
+    ]));
+    lines.push(Line::from(vec![
+        key("client"),
+        Span::raw(if m.client_urls.is_empty() {
+            "(none: not started)".to_string()
+        } else {
+            escape(&m.client_urls.join(",")).into_owned()
+        }),
+    ]));
+    lines.push(Line::from(vec![
+        key("peer"),
+        Span::raw(escape(&m.peer_urls.join(",")).into_owned()),
+    ]));
+    if let Some(p) = st {
+        let trails = s
+            .trails_leader(m)
+            .map_or(String::new(), |n| format!(", trails leader by {n}"));
+        lines.push(Line::from(vec![
+            key("raft"),
+            Span::raw(format!(
+                "term {}, committed {}, applied {}{trails}",
+                p.raft_term, p.raft_index, p.raft_applied_index
+            )),
+        ]));
+        let q = s.cluster.quota.bytes.max(1);
+        lines.push(Line::from(vec![
+            key("db"),
+            Span::raw(format!(
+                "{} on disk, {} in use, {:.1}% of quota {}",
+                human_bytes(p.db_size),
+                human_bytes(p.db_size_in_use),
+                p.db_size as f64 * 100.0 / q as f64,
+                human_bytes(q),
+            )),
+        ]));
+    }
+    let answered = match (&m.reach, m.status_at) {
+        (Reach::Up, Some(at)) => Span::raw(format!(
+            "answered in {}, {} ago",
+            st.map_or("-".into(), |p| latency(p.latency)),
+            coarse(s.now.saturating_duration_since(at))
+        )),
+        (Reach::Stalled { since }, _) => Span::styled(
+            format!(
+                "no answer for {} (it accepts connections but does not reply: frozen or overloaded?)",
+                coarse(s.now.saturating_duration_since(*since))
+            ),
+            level_style(t, Level::Error),
+        ),
+        (Reach::Down { since, why }, _) => Span::styled(
+            format!(
+                "unreachable for {}: {}",
+                coarse(s.now.saturating_duration_since(*since)),
+                escape(&why.text)
+            ),
+            level_style(t, Level::Error),
+        ),
+        (Reach::Unstarted, _) => Span::styled(
+            "added to the cluster but its etcd has not joined yet (start it with etcd_init=existing)",
+            level_style(t, Level::Warn),
+        ),
+        _ => Span::styled("not asked yet", dim),
+    };
+    lines.push(Line::from(vec![key("probe"), answered]));
+    if let Some(p) = st {
+        for e in &p.errors {
+            lines.push(Line::from(vec![
+                key("reports"),
+                Span::styled(escape(e).into_owned(), level_style(t, Level::Warn)),
+            ]));
+        }
+    }
+    if let (Some((at, f)), Reach::Up) = (&m.last_error, &m.reach) {
+        lines.push(Line::from(vec![
+            key("last"),
+            Span::styled(
+                format!(
+                    "{} ago: {}",
+                    coarse(s.now.saturating_duration_since(*at)),
+                    escape(&f.text)
+                ),
+                dim,
+            ),
+        ]));
+    }
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .render(area, buf);
+}
+
+/// `1.2ms`, `35ms`, `1.20s`.
+fn latency(d: std::time::Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.1}ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.0}ms")
+    } else {
+        format!("{:.2}s", ms / 1000.0)
+    }
+}
+
+/// Bytes in at most 6 characters: `36K`, `1.5M`, `16G`.
+fn short_bytes(n: i64) -> String {
+    human_bytes(n)
+        .replace(" KiB", "K")
+        .replace(" MiB", "M")
+        .replace(" GiB", "G")
+        .replace(" TiB", "T")
+        .replace(" B", "B")
+}
