@@ -7,3 +7,8 @@ pub mod msg;
 pub mod runtime;
 pub mod store;
 pub mod update;
+
+#[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
+mod tests;

@@ -270,7 +270,7 @@ fn state<'a>(s: &Store, m: &Member) -> Line<'a> {
 fn details(s: &Store, m: &Member, area: Rect, buf: &mut Buffer) {
     let t = &s.config.theme;
     let dim = Style::new().fg(t.dim);
-    let key = |k: &'static str| Span::styled(format!("{k:<7}"), dim);
+    let key = |k: &'static str| Span::styled(format!("{k:<8}"), dim);
     let mut lines = Vec::new();
     let st = m.status.as_ref();
     lines.push(Line::from(vec![
@@ -350,9 +350,18 @@ fn details(s: &Store, m: &Member, area: Rect, buf: &mut Buffer) {
     lines.push(Line::from(vec![key("probe"), answered]));
     if let Some(p) = st {
         for e in &p.errors {
+            let text = match crate::app::store::parse_alarm(e) {
+                Some(a) => format!(
+                    "{} alarm raised by {}: the cluster takes only reads and deletes until it is \
+                     compacted, defragmented and the alarm disarmed",
+                    a.kind,
+                    escape(&s.name_of(a.member_id))
+                ),
+                None => escape(e).into_owned(),
+            };
             lines.push(Line::from(vec![
                 key("reports"),
-                Span::styled(escape(e).into_owned(), level_style(t, Level::Warn)),
+                Span::styled(text, level_style(t, Level::Warn)),
             ]));
         }
     }

@@ -214,3 +214,6 @@ pub fn coarse(d: std::time::Duration) -> String {
     }
     crate::app::update::human_duration(std::time::Duration::from_secs(d.as_secs()))
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,495 @@
+//! Store transitions through `update()`, with no network: messages in, state and commands out.
+
+use std::time::{Duration, Instant};
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::msg::{Cmd, Failure, Level, Msg, ProbeTarget};
+use super::store::{Match, Overlay, PaneId, Reach, Store};
+use super::testing::*;
+use super::update::update;
+
+const ETCD1: u64 = 3769862349302480595;
+const ETCD2: u64 = 5465881226148149375;
+const ETCD3: u64 = 9906793529771944919;
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+fn key(s: &mut Store, code: KeyCode) -> Vec<Cmd> {
+    update(s, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn probe_fail(s: &mut Store, id: u64, at: Instant, short: &str) {
+    let url = s.member(id).unwrap().client_urls[0].clone();
+    update(
+        s,
+        Msg::Probe {
+            at,
+            id,
+            url,
+            result: Err(Failure::new(short, format!("{short}: the long story"))),
+        },
+    );
+}
+
+fn probe_ok(s: &mut Store, id: u64, at: Instant, leader: u64, term: u64) {
+    let (_, url, mut p) = statuses(STATUS)
+        .into_iter()
+        .find(|(i, _, _)| *i == id)
+        .unwrap();
+    p.leader = leader;
+    p.raft_term = term;
+    update(
+        s,
+        Msg::Probe {
+            at,
+            id,
+            url,
+            result: Ok(p),
+        },
+    );
+}
+
+fn flash_text(s: &Store) -> String {
+    s.ui.flash
+        .as_ref()
+        .map(|f| f.text.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn first_member_list_fills_members_and_starts_one_probe_each() {
+    let t0 = Instant::now();
+    let mut s = empty_store(t0);
+    assert_eq!(s.health().words, "connecting…");
+    let cmds = update(
+        &mut s,
+        Msg::MemberList {
+            at: t0,
+            result: Ok(member_list(LIST)),
+        },
+    );
+    let names: Vec<&str> = s.cluster.members.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["etcd-1", "etcd-2", "etcd-3"]);
+    assert_eq!(
+        cmds,
+        vec![Cmd::Probe(vec![
+            ProbeTarget {
+                id: ETCD1,
+                url: "https://127.10.10.10:2379".into()
+            },
+            ProbeTarget {
+                id: ETCD2,
+                url: "https://127.10.10.11:2379".into()
+            },
+            ProbeTarget {
+                id: ETCD3,
+                url: "https://127.10.10.12:2379".into()
+            },
+        ])]
+    );
+    assert_eq!(s.health().words, "asking members…");
+    assert!(s.ui.flash.is_none(), "the first list is not news");
+
+    // The same list again asks for nothing.
+    let again = update(
+        &mut s,
+        Msg::MemberList {
+            at: t0 + secs(1),
+            result: Ok(member_list(LIST)),
+        },
+    );
+    assert!(again.is_empty());
+}
+
+#[test]
+fn statuses_give_roles_leader_quorum_and_health() {
+    let s = store_from(LIST, STATUS, Instant::now());
+    assert_eq!(s.cluster.leader, Some(ETCD1));
+    let roles: Vec<&str> = s.cluster.members.iter().map(|m| s.role(m)).collect();
+    assert_eq!(roles, ["leader", "follower", "follower"]);
+    let q = s.quorum();
+    assert_eq!((q.up, q.needed, q.voters), (3, 2, 3));
+    assert_eq!(s.health().words, "healthy");
+    assert_eq!(s.health().level, Level::Info);
+    assert!(s
+        .cluster
+        .members
+        .iter()
+        .all(|m| s.trails_leader(m) == Some(0)));
+}
+
+#[test]
+fn a_new_learner_appears_unstarted_outside_quorum_and_unprobed() {
+    let t0 = Instant::now();
+    let mut s = store_from(LIST, STATUS, t0);
+    let cmds = update(
+        &mut s,
+        Msg::MemberList {
+            at: t0 + secs(2),
+            result: Ok(member_list(LIST_LEARNER)),
+        },
+    );
+    assert!(
+        cmds.is_empty(),
+        "an unstarted member has no URL to probe: {cmds:?}"
+    );
+    let learner = s.cluster.members.last().unwrap();
+    assert_eq!(learner.name, "", "unstarted members have no name yet");
+    assert_eq!(learner.reach, Reach::Unstarted);
+    assert_eq!(s.role(learner), "learner");
+    assert_eq!(
+        flash_text(&s),
+        format!("learner {:x} was added", learner.id)
+    );
+    let q = s.quorum();
+    assert_eq!(
+        (q.up, q.needed, q.voters),
+        (3, 2, 3),
+        "learners do not count"
+    );
+    assert_eq!(s.health().words, "healthy, 1 member(s) unstarted");
+}
+
+#[test]
+fn promotion_and_removal_are_announced() {
+    let t0 = Instant::now();
+    let mut s = store_from(LIST, STATUS, t0);
+    let mut list = member_list(LIST_LEARNER);
+    update(
+        &mut s,
+        Msg::MemberList {
+            at: t0 + secs(1),
+            result: Ok(list.clone()),
+        },
+    );
+    let learner = list.members[3].id;
+    list.members[3].is_learner = false;
+    list.members[3].name = "etcd-4".into();
+    list.members[3].client_urls = vec!["https://127.10.10.13:2379".into()];
+    let cmds = update(
+        &mut s,
+        Msg::MemberList {
+            at: t0 + secs(2),
+            result: Ok(list.clone()),
+        },
+    );
+    assert!(
+        matches!(&cmds[..], [Cmd::Probe(t)] if t.len() == 4),
+        "the started member is probed: {cmds:?}"
+    );
+    assert_eq!(s.role(s.member(learner).unwrap()), "follower");
+    assert_eq!(s.quorum().voters, 4);
+    assert_eq!(s.quorum().needed, 3);
+
+    list.members.remove(3);
+    update(
+        &mut s,
+        Msg::MemberList {
+            at: t0 + secs(3),
+            result: Ok(list),
+        },
+    );
+    assert!(s.member(learner).is_none());
+    assert_eq!(flash_text(&s), "member etcd-4 was removed");
+}
+
+#[test]
+fn leader_change_is_followed_and_flashed() {
+    let t0 = Instant::now();
+    let mut s = store_from(LIST, STATUS, t0);
+    for id in [ETCD1, ETCD2, ETCD3] {
+        probe_ok(&mut s, id, t0 + secs(1), ETCD2, 7);
+    }
+    assert_eq!(s.cluster.leader, Some(ETCD2));
+    assert_eq!(s.role(s.member(ETCD2).unwrap()), "leader");
+    assert_eq!(s.role(s.member(ETCD1).unwrap()), "follower");
+    assert_eq!(flash_text(&s), "leader changed: etcd-1 -> etcd-2");
+    assert_eq!(s.ui.flash.as_ref().unwrap().level, Level::Warn);
+}
+
+#[test]
+fn the_highest_term_wins_while_members_disagree() {
+    let t0 = Instant::now();
+    let mut s = store_from(LIST, STATUS, t0);
+    // etcd-3 has already seen the election in term 7; etcd-1 still names itself in term 6.
+    probe_ok(&mut s, ETCD3, t0 + secs(1), ETCD3, 7);
+    assert_eq!(s.cluster.leader, Some(ETCD3));
+}
+
+#[test]
+fn unreachable_member_degrades_health_and_comes_back() {
+    let t0 = Instant::now();
+    let mut s = store_from(LIST, STATUS, t0);
+    probe_fail(&mut s, ETCD3, t0 + secs(2), "refused");
+    let m = s.member(ETCD3).unwrap();
+    assert!(matches!(&m.reach, Reach::Down { why, .. } if why.short == "refused"));
+    assert_eq!(s.health().words, "degraded: etcd-3 unreachable");
+    assert_eq!(s.health().level, Level::Warn);
+    assert_eq!(s.quorum().up, 2);
+    assert_eq!(flash_text(&s), "etcd-3 unreachable: refused");
+    assert!(
+        m.status.is_some(),
+        "the last Status is kept while it is down"
+    );
+
+    // A second failure keeps the first time it went down.
+    probe_fail(&mut s, ETCD3, t0 + secs(5), "timeout");
+    assert_eq!(s.member(ETCD3).unwrap().down_since(), Some(t0 + secs(2)));
+
+    probe_ok(&mut s, ETCD3, t0 + secs(9), ETCD1, 6);
+    let m = s.member(ETCD3).unwrap();
+    assert_eq!(m.reach, Reach::Up);
+    assert_eq!(m.last_error.as_ref().unwrap().1.short, "timeout");
+    assert_eq!(s.health().words, "healthy");
+    assert_eq!(flash_text(&s), "etcd-3 answers again after 7s");
+}
+
+#[test]
+fn a_stalled_member_is_unreachable_before_its_call_times_out() {
+    let t0 = Instant::now();
+    let mut s = store_from(LIST, STATUS, t0);
+    update(
+        &mut s,
+        Msg::Stalled {
+            at: t0 + Duration::from_millis(1800),
+            id: ETCD2,
+            url: "https://127.10.10.11:2379".into(),
+            waited: Duration::from_millis(800),
+        },
+    );
+    assert_eq!(
+        s.member(ETCD2).unwrap().reach,
+        Reach::Stalled {
+            since: t0 + secs(1)
+        }
+    );
+    assert_eq!(s.health().words, "degraded: etcd-2 unreachable");
+}
+
+#[test]
+fn losing_two_of_three_voters_is_quorum_lost() {
+    let t0 = Instant::now();
+    let mut s = store_from(LIST, STATUS, t0);
+    probe_fail(&mut s, ETCD2, t0 + secs(1), "timeout");
+    probe_fail(&mut s, ETCD3, t0 + secs(1), "refused");
+    assert_eq!(s.health().words, "QUORUM LOST: 1 of 3 voters answer");
+    assert_eq!(s.health().level, Level::Error);
+}
+
+#[test]
+fn no_member_seeing_a_leader_is_no_leader() {
+    let t0 = Instant::now();
+    let mut s = store_from(LIST, STATUS, t0);
+    for id in [ETCD1, ETCD2, ETCD3] {
+        probe_ok(&mut s, id, t0 + secs(1), 0, 7);
+    }
+    assert_eq!(s.cluster.leader, None);
+    assert_eq!(s.health().words, "NO LEADER");
+    assert!(flash_text(&s).starts_with("no leader: etcd-1 is gone"));
+}
+
+#[test]
+fn nospace_alarm_from_status_errors() {
+    let s = store_from(LIST_NOSPACE, STATUS_NOSPACE, Instant::now());
+    let alarms = s.alarms();
+    assert_eq!(alarms.len(), 1);
+    assert_eq!(alarms[0].kind, "NOSPACE");
+    assert_eq!(alarms[0].member_id, s.cluster.members[0].id);
+    assert_eq!(s.health().words, "NOSPACE alarm");
+    assert_eq!(s.health().level, Level::Error);
+}
+
+#[test]
+fn member_list_failure_before_any_answer_says_unreachable() {
+    let t0 = Instant::now();
+    let mut s = empty_store(t0);
+    update(
+        &mut s,
+        Msg::MemberList {
+            at: t0,
+            result: Err(Failure::new(
+                "refused",
+                "connection refused at every endpoint",
+            )),
+        },
+    );
+    assert_eq!(
+        s.health().words,
+        "UNREACHABLE: no endpoint answers (refused)"
+    );
+}
+
+#[test]
+fn inventory_matches_live_members() {
+    let s = store_from(LIST, STATUS, Instant::now());
+    let rows = s.inventory_rows();
+    let words: Vec<String> = rows.iter().map(|r| r.matched.words()).collect();
+    assert_eq!(words, ["ok", "ok", "ok"]);
+
+    // The unstarted learner at 127.10.10.13 is not in the 3-host inventory.
+    let t0 = Instant::now();
+    let mut s = store_from(LIST_LEARNER, STATUS_LEARNER, t0);
+    let rows = s.inventory_rows();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[3].matched, Match::NotInInventory);
+
+    // With a 4th host for it, it is matched by peer URL and shown as unstarted.
+    let text = format!(
+        "{}\n",
+        crate::inventory::EXAMPLE.replace(
+            "    10.10.10.12: { etcd_seq: 3 }",
+            "    10.10.10.12: { etcd_seq: 3 }\n    10.10.10.13: { etcd_seq: 4 }"
+        )
+    );
+    let inv = crate::inventory::parse(&text, "four.yml", &[]).unwrap();
+    s.inventory.address_map.push((
+        "10.10.10.13".parse().unwrap(),
+        "127.10.10.13".parse().unwrap(),
+    ));
+    s.inventory.loaded = Some(inv);
+    let words: Vec<String> = s
+        .inventory_rows()
+        .iter()
+        .map(|r| r.matched.words())
+        .collect();
+    assert_eq!(words, ["ok", "ok", "ok", "unstarted"]);
+
+    // A host that is not a member.
+    let mut s = store_from(LIST, STATUS, t0);
+    let text = crate::inventory::EXAMPLE.replace(
+        "    10.10.10.12: { etcd_seq: 3 }",
+        "    10.10.10.12: { etcd_seq: 3 }\n    10.10.10.14: { etcd_seq: 5 }",
+    );
+    s.inventory.loaded = Some(crate::inventory::parse(&text, "five.yml", &[]).unwrap());
+    let rows = s.inventory_rows();
+    assert_eq!(rows[3].matched, Match::NotMember);
+    assert_eq!(rows[3].matched.words(), "in inventory, not a member");
+}
+
+#[test]
+fn keys_switch_panes_filter_help_refresh_and_quit() {
+    let t0 = Instant::now();
+    let mut s = store_from(LIST, STATUS, t0);
+    key(&mut s, KeyCode::Tab);
+    assert_eq!(s.ui.focus, PaneId::Inventory);
+    key(&mut s, KeyCode::BackTab);
+    assert_eq!(s.ui.focus, PaneId::Members);
+    key(&mut s, KeyCode::Char('2'));
+    assert_eq!(s.ui.focus, PaneId::Inventory);
+    key(&mut s, KeyCode::Char('4'));
+    assert_eq!(
+        s.ui.focus,
+        PaneId::Inventory,
+        "no pane 4 yet: nothing moves"
+    );
+    key(&mut s, KeyCode::Char('1'));
+
+    key(&mut s, KeyCode::Char('j'));
+    key(&mut s, KeyCode::Char('j'));
+    key(&mut s, KeyCode::Char('j'));
+    assert_eq!(s.ui.members.selected, 2, "the cursor stops at the last row");
+    key(&mut s, KeyCode::Char('g'));
+    assert_eq!(s.ui.members.selected, 0);
+
+    key(&mut s, KeyCode::Char('/'));
+    assert!(s.ui.filtering);
+    for c in "etcd-3".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    key(&mut s, KeyCode::Enter);
+    assert!(!s.ui.filtering);
+    assert_eq!(s.ui.members.filter, "etcd-3");
+    let visible: Vec<&str> = s
+        .visible_members()
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(visible, ["etcd-3"]);
+    assert_eq!(s.selected_member().unwrap().name, "etcd-3");
+    // `q` while typing a filter is text, not quit.
+    key(&mut s, KeyCode::Char('/'));
+    key(&mut s, KeyCode::Char('q'));
+    assert!(!s.quit);
+    assert_eq!(s.ui.members.filter, "etcd-3q");
+    key(&mut s, KeyCode::Esc);
+    assert_eq!(s.ui.members.filter, "");
+    assert_eq!(s.visible_members().len(), 3);
+
+    key(&mut s, KeyCode::Char('?'));
+    assert_eq!(s.ui.overlay, Some(Overlay::Help { scroll: 0 }));
+    key(&mut s, KeyCode::Char('j'));
+    assert_eq!(s.ui.overlay, Some(Overlay::Help { scroll: 1 }));
+    assert_eq!(s.ui.members.selected, 0, "help takes the keys while open");
+    key(&mut s, KeyCode::Esc);
+    assert_eq!(s.ui.overlay, None);
+
+    assert_eq!(key(&mut s, KeyCode::Char('r')), vec![Cmd::RefreshNow]);
+    assert_eq!(key(&mut s, KeyCode::Char('q')), vec![Cmd::Quit]);
+    assert!(s.quit);
+}
+
+#[test]
+fn ctrl_c_quits_even_while_typing_a_filter() {
+    let mut s = store_from(LIST, STATUS, Instant::now());
+    key(&mut s, KeyCode::Char('/'));
+    let cmds = update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+    );
+    assert_eq!(cmds, vec![Cmd::Quit]);
+    assert!(s.quit);
+}
+
+#[test]
+fn flashes_clear_themselves() {
+    let t0 = Instant::now();
+    let mut s = store_from(LIST, STATUS, t0);
+    update(&mut s, Msg::Flash(Level::Error, "boom".into()));
+    assert_eq!(flash_text(&s), "boom");
+    update(&mut s, Msg::Tick(t0 + secs(3)));
+    assert_eq!(flash_text(&s), "boom");
+    update(&mut s, Msg::Tick(t0 + secs(7)));
+    assert!(s.ui.flash.is_none());
+}
+
+#[test]
+fn answers_for_members_no_longer_listed_are_ignored() {
+    let t0 = Instant::now();
+    let mut s = store_from(LIST, STATUS, t0);
+    let before = s.cluster.members.clone();
+    update(
+        &mut s,
+        Msg::Probe {
+            at: t0 + secs(1),
+            id: 42,
+            url: "https://127.0.0.9:2379".into(),
+            result: Err(Failure::new("refused", "x")),
+        },
+    );
+    assert_eq!(s.cluster.members, before);
+}
+
+#[test]
+fn control_characters_in_member_names_never_reach_the_flash_line_raw() {
+    let t0 = Instant::now();
+    let mut s = store_from(LIST, STATUS, t0);
+    let mut list = member_list(LIST);
+    list.members.push(super::msg::ListedMember {
+        id: 7,
+        name: "evil\u{1b}[2J".into(),
+        peer_urls: vec!["https://127.9.9.9:2380".into()],
+        client_urls: vec![],
+        is_learner: true,
+    });
+    update(
+        &mut s,
+        Msg::MemberList {
+            at: t0 + secs(1),
+            result: Ok(list),
+        },
+    );
+    assert_eq!(flash_text(&s), "learner evil\\e[2J was added");
+}

@@ -1,0 +1,223 @@
+//! Screens drawn from stores made of the real captures, at 80x24 (a tmux split) and 160x48.
+
+use std::time::{Duration, Instant};
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Color;
+use ratatui::widgets::Widget;
+
+use super::Screen;
+use crate::app::msg::{Failure, Msg};
+use crate::app::store::{PaneId, Store};
+use crate::app::testing::*;
+use crate::app::update::{act, update};
+
+fn draw(s: &Store, w: u16, h: u16) -> Buffer {
+    let area = Rect::new(0, 0, w, h);
+    let mut buf = Buffer::empty(area);
+    (&Screen::new(s)).render(area, &mut buf);
+    buf
+}
+
+/// The screen as text, one line per row, trailing blanks trimmed.
+fn text(buf: &Buffer) -> String {
+    let a = buf.area;
+    let mut out = String::new();
+    for y in a.top()..a.bottom() {
+        let mut line = String::new();
+        for x in a.left()..a.right() {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn screen(s: &Store, w: u16, h: u16) -> String {
+    text(&draw(s, w, h))
+}
+
+/// Probe latency is volatile on a live cluster; screens built from captures keep it fixed, and
+/// the filter keeps snapshots valid if a capture ever carries real ones.
+macro_rules! snap {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({filters => vec![(r"\b\d+\.\dms\b", "[lat]")]}, {
+            insta::assert_snapshot!($name, $value);
+        });
+    };
+}
+
+fn at(t0: Instant, ms: u64) -> Instant {
+    t0 + Duration::from_millis(ms)
+}
+
+#[test]
+fn healthy_members_80x24() {
+    let s = store_from(LIST, STATUS, Instant::now());
+    let out = screen(&s, 80, 24);
+    assert!(out.contains("● healthy  quorum 3/3 up, needs 2  leader etcd-1"));
+    snap!("healthy_members_80x24", out);
+}
+
+#[test]
+fn healthy_inventory_80x24() {
+    let mut s = store_from(LIST, STATUS, Instant::now());
+    s.ui.focus = PaneId::Inventory;
+    let out = screen(&s, 80, 24);
+    assert_eq!(out.matches(" ok").count(), 3, "{out}");
+    assert!(
+        out.contains("etcd_election_timeout 1000 (etcd.vars)"),
+        "{out}"
+    );
+    snap!("healthy_inventory_80x24", out);
+}
+
+#[test]
+fn wide_shows_panes_side_by_side_with_read_only_badge_160x48() {
+    let mut s = store_from(LIST, STATUS, Instant::now());
+    s.read_only = true;
+    let out = screen(&s, 160, 48);
+    assert!(out.contains("1 Members") && out.contains("2 Inventory"));
+    assert!(out.contains("READ-ONLY"));
+    snap!("wide_read_only_160x48", out);
+}
+
+#[test]
+fn unreachable_member_80x24() {
+    let t0 = Instant::now();
+    let mut s = store_from(LIST, STATUS, t0);
+    update(
+        &mut s,
+        Msg::Probe {
+            at: at(t0, 2_000),
+            id: 9906793529771944919,
+            url: "https://127.10.10.12:2379".into(),
+            result: Err(Failure::new(
+                "timeout",
+                "https://127.10.10.12:2379: no answer within 2s (member down, frozen, or a firewall dropping packets)",
+            )),
+        },
+    );
+    update(&mut s, Msg::Tick(at(t0, 14_000)));
+    act(&mut s, crate::app::keymap::Action::Bottom);
+    let out = screen(&s, 80, 24);
+    assert!(
+        out.contains("▲ degraded: etcd-3 unreachable  quorum 2/3 up, needs 2"),
+        "{out}"
+    );
+    assert!(out.contains("unreachable 12s"), "{out}");
+    snap!("unreachable_member_80x24", out);
+}
+
+#[test]
+fn unstarted_learner_80x24() {
+    let s = store_from(LIST_LEARNER, STATUS_LEARNER, Instant::now());
+    let out = screen(&s, 80, 24);
+    assert!(out.contains("learner  unstarted"), "{out}");
+    snap!("unstarted_learner_80x24", out);
+}
+
+#[test]
+fn nospace_alarm_80x24() {
+    let mut s = store_from(LIST_NOSPACE, STATUS_NOSPACE, Instant::now());
+    // The capture's member ran with --quota-backend-bytes=1048576.
+    s.cluster.quota = crate::app::store::Quota {
+        bytes: 1 << 20,
+        source: "--quota".into(),
+    };
+    s.inventory = Default::default();
+    s.inventory.missing =
+        Some("No inventory: no -i, no $ETCDECK_INVENTORY, no ./pigsty.yml".into());
+    let out = screen(&s, 80, 24);
+    assert!(out.contains("✖ NOSPACE alarm"), "{out}");
+    assert!(out.contains("up, NOSPACE"), "{out}");
+    snap!("nospace_alarm_80x24", out);
+}
+
+#[test]
+fn help_overlay_80x24() {
+    let mut s = store_from(LIST, STATUS, Instant::now());
+    act(&mut s, crate::app::keymap::Action::Help);
+    let out = screen(&s, 80, 24);
+    assert!(out.contains("Help: j/↓ scroll, Esc closes"), "{out}");
+    assert!(out.contains("filter the list"), "{out}");
+    snap!("help_80x24", out);
+}
+
+#[test]
+fn connecting_before_any_answer_80x24() {
+    let s = empty_store(Instant::now());
+    let out = screen(&s, 80, 24);
+    assert!(out.contains("connecting…"), "{out}");
+    snap!("connecting_80x24", out);
+}
+
+#[test]
+fn tiny_terminal_says_so_instead_of_panicking() {
+    let s = store_from(LIST, STATUS, Instant::now());
+    let out = screen(&s, 20, 5);
+    assert!(out.contains("terminal too"), "{out}");
+    for (w, h) in [(0, 0), (1, 1), (5, 2), (59, 40), (200, 11)] {
+        draw(&s, w, h);
+    }
+    snap!("tiny_20x5", out);
+}
+
+#[test]
+fn filter_line_and_empty_result() {
+    let mut s = store_from(LIST, STATUS, Instant::now());
+    act(&mut s, crate::app::keymap::Action::Filter);
+    for c in "nothing".chars() {
+        update(
+            &mut s,
+            Msg::Key(ratatui::crossterm::event::KeyEvent::new(
+                ratatui::crossterm::event::KeyCode::Char(c),
+                ratatui::crossterm::event::KeyModifiers::NONE,
+            )),
+        );
+    }
+    let out = screen(&s, 80, 24);
+    assert!(out.contains("no member matches the filter"), "{out}");
+    assert!(
+        out.contains(" /nothing█  Enter keeps the filter, Esc clears it"),
+        "{out}"
+    );
+}
+
+#[test]
+fn no_color_draws_without_colours() {
+    let mut s = store_from(LIST, STATUS, Instant::now());
+    s.config = crate::app::config::Config::build(None, true).unwrap();
+    let buf = draw(&s, 160, 48);
+    let coloured = buf
+        .content()
+        .iter()
+        .filter(|c| c.fg != Color::Reset || c.bg != Color::Reset)
+        .count();
+    assert_eq!(coloured, 0);
+    // With colours on, the leader and health are coloured.
+    let s = store_from(LIST, STATUS, Instant::now());
+    let buf = draw(&s, 160, 48);
+    assert!(buf.content().iter().any(|c| c.fg == Color::Green));
+}
+
+#[test]
+fn escape_sequences_from_etcd_are_shown_not_executed() {
+    let t0 = Instant::now();
+    let mut s = store_from(LIST, STATUS, t0);
+    let mut list = member_list(LIST);
+    list.members[0].name = "etcd-1\u{1b}]52;c;aGk=\u{7}".into();
+    update(
+        &mut s,
+        Msg::MemberList {
+            at: at(t0, 500),
+            result: Ok(list),
+        },
+    );
+    let out = screen(&s, 160, 48);
+    assert!(out.contains("etcd-1\\e]52;c;aGk=\\x07"), "{out}");
+    assert!(!out.contains('\u{1b}'));
+    assert!(!out.contains('\u{7}'));
+}
