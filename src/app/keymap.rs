@@ -82,7 +82,7 @@ impl Action {
     /// What the action does, in the words help shows.
     pub fn describe(self) -> &'static str {
         match self {
-            Action::Quit => "quit (members keep running)",
+            Action::Quit => "quit",
             Action::Help => "this help",
             Action::NextPane => "next pane",
             Action::PrevPane => "previous pane",

@@ -149,6 +149,8 @@ where
         }
         if store.dirty {
             draw(terminal, &store, &mut frames, &mut on_frame)?;
+            // Render bookkeeping, not state: the next change sets it again.
+            store.dirty = false;
         }
     }
     ticker.abort();
