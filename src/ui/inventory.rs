@@ -187,13 +187,7 @@ fn details(s: &Store, r: &InventoryRow<'_>, width: u16, lines: &mut Vec<Line<'st
         Span::raw(h.peer_url()),
     ]));
     if client != h.client_url() {
-        lines.push(Line::styled(
-            format!(
-                "runs at {client} and {}",
-                peer.rsplit(':').next().unwrap_or("")
-            ),
-            dim,
-        ));
+        lines.push(Line::styled(format!("runs at {client} (peer {peer})"), dim));
     }
     if let Match::Differs(why) = &r.matched {
         lines.push(Line::styled(

@@ -221,3 +221,18 @@ fn escape_sequences_from_etcd_are_shown_not_executed() {
     assert!(!out.contains('\u{1b}'));
     assert!(!out.contains('\u{7}'));
 }
+
+#[test]
+fn inventory_warnings_and_mismatches_are_shown_160x48() {
+    let mut s = store_from(LIST, STATUS, Instant::now());
+    let text = include_str!("../../tests/fixtures/inventory/warnings.yml");
+    s.inventory.loaded =
+        Some(crate::inventory::parse(text, "warnings.yml", &[]).expect("usable inventory"));
+    s.ui.focus = PaneId::Inventory;
+    let out = screen(&s, 160, 48);
+    // Two hosts match etcd-1 and etcd-2; etcd-3 is a member the inventory lacks.
+    assert!(out.contains("member, not in inventory"), "{out}");
+    assert!(out.contains("4 warning(s) in warnings.yml"), "{out}");
+    assert!(out.contains("did you mean etcd_learner"), "{out}");
+    snap!("inventory_warnings_160x48", out);
+}
