@@ -53,6 +53,8 @@ pub enum Cmd {
     Quit,
     /// Ask the member list and every member now, and reset their backoff.
     RefreshNow,
+    /// Read the member list now: a member's Status says the membership or leadership moved.
+    ListNow,
     /// The members to probe, each at its client URL. Probes for members not listed stop.
     Probe(Vec<ProbeTarget>),
 }

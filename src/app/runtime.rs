@@ -25,6 +25,8 @@ struct Producers {
     refresh: Duration,
     tx: mpsc::UnboundedSender<Msg>,
     wake: watch::Sender<u64>,
+    /// Wakes only the member-list reader.
+    wake_list: watch::Sender<u64>,
     list: Option<JoinHandle<()>>,
     probes: HashMap<u64, (String, JoinHandle<()>)>,
 }
@@ -36,6 +38,7 @@ impl Producers {
             self.refresh,
             self.tx.clone(),
             self.wake.subscribe(),
+            self.wake_list.subscribe(),
         )));
     }
 
@@ -66,6 +69,10 @@ impl Producers {
 
     fn refresh_now(&self) {
         self.wake.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    fn list_now(&self) {
+        self.wake_list.send_modify(|n| *n = n.wrapping_add(1));
     }
 }
 
@@ -98,11 +105,13 @@ where
     B::Error: Send + Sync + 'static,
 {
     let (wake, _) = watch::channel(0u64);
+    let (wake_list, _) = watch::channel(0u64);
     let mut producers = Producers {
         cluster,
         refresh: store.config.refresh,
         tx: tx.clone(),
         wake,
+        wake_list,
         list: None,
         probes: HashMap::new(),
     };
@@ -140,6 +149,7 @@ where
                 match cmd {
                     Cmd::Quit => {}
                     Cmd::RefreshNow => producers.refresh_now(),
+                    Cmd::ListNow => producers.list_now(),
                     Cmd::Probe(targets) => producers.set_probes(targets),
                 }
             }

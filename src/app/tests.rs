@@ -211,6 +211,69 @@ fn leader_change_is_followed_and_flashed() {
 }
 
 #[test]
+fn the_member_list_is_read_at_once_when_a_status_shows_a_change() {
+    let t0 = Instant::now();
+    let mut s = empty_store(t0);
+    update(
+        &mut s,
+        Msg::MemberList {
+            at: t0,
+            result: Ok(member_list(LIST)),
+        },
+    );
+    // The first answers are not a change.
+    let (_, url, p) = statuses(STATUS).remove(0);
+    let first = update(
+        &mut s,
+        Msg::Probe {
+            at: t0,
+            id: ETCD1,
+            url,
+            result: Ok(p),
+        },
+    );
+    assert!(first.is_empty(), "{first:?}");
+    // A new leader is.
+    let (_, url, mut p) = statuses(STATUS).remove(1);
+    p.leader = ETCD2;
+    p.raft_term = 9;
+    let cmds = update(
+        &mut s,
+        Msg::Probe {
+            at: t0 + secs(1),
+            id: ETCD2,
+            url,
+            result: Ok(p),
+        },
+    );
+    assert_eq!(cmds, vec![Cmd::ListNow]);
+
+    // So is a learner whose own Status says it is a voter now.
+    let mut s = store_from(LIST, STATUS, t0);
+    let mut list = member_list(LIST);
+    list.members[2].is_learner = true;
+    update(
+        &mut s,
+        Msg::MemberList {
+            at: t0 + secs(1),
+            result: Ok(list),
+        },
+    );
+    assert_eq!(s.role(s.member(ETCD3).unwrap()), "learner");
+    let (_, url, p) = statuses(STATUS).remove(2);
+    let cmds = update(
+        &mut s,
+        Msg::Probe {
+            at: t0 + secs(2),
+            id: ETCD3,
+            url,
+            result: Ok(p),
+        },
+    );
+    assert_eq!(cmds, vec![Cmd::ListNow]);
+}
+
+#[test]
 fn the_highest_term_wins_while_members_disagree() {
     let t0 = Instant::now();
     let mut s = store_from(LIST, STATUS, t0);

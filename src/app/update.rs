@@ -52,8 +52,7 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
             result,
         } => {
             store.now = store.now.max(at);
-            probe(store, at, id, &url, result);
-            Vec::new()
+            probe(store, at, id, &url, result)
         }
         Msg::Stalled {
             at,
@@ -290,13 +289,22 @@ pub fn probe_targets(members: &[Member]) -> Vec<ProbeTarget> {
     t
 }
 
-fn probe(store: &mut Store, at: Instant, id: u64, url: &str, result: Result<Probed, Failure>) {
+/// A member's Status (or failure). Asks for the member list at once when the answer says
+/// membership or leadership moved: a learner promoted, a new leader.
+fn probe(
+    store: &mut Store,
+    at: Instant,
+    id: u64,
+    url: &str,
+    result: Result<Probed, Failure>,
+) -> Vec<Cmd> {
     let Some(m) = store.cluster.members.iter_mut().find(|m| m.id == id) else {
-        return; // removed meanwhile
+        return Vec::new(); // removed meanwhile
     };
     if m.client_urls.first().map(String::as_str) != Some(url) {
-        return; // an answer from an address the member no longer has
+        return Vec::new(); // an answer from an address the member no longer has
     }
+    let promoted = matches!(&result, Ok(p) if m.is_learner && !p.is_learner);
     let mut note = None;
     match result {
         Ok(p) => {
@@ -336,14 +344,21 @@ fn probe(store: &mut Store, at: Instant, id: u64, url: &str, result: Result<Prob
     if let Some((level, text)) = note {
         flash(store, level, text);
     }
-    refresh_leader(store);
+    let leader_moved = refresh_leader(store);
+    if promoted || leader_moved {
+        vec![Cmd::ListNow]
+    } else {
+        Vec::new()
+    }
 }
 
-fn refresh_leader(store: &mut Store) {
+/// Follow the leader the members see; true when a known leader changed (not on the first
+/// answers).
+fn refresh_leader(store: &mut Store) -> bool {
     let new = store.derive_leader();
     let old = store.cluster.leader;
     if new == old {
-        return;
+        return false;
     }
     store.cluster.leader = new;
     store.dirty = true;
@@ -365,6 +380,7 @@ fn refresh_leader(store: &mut Store) {
         }
         _ => {}
     }
+    old.is_some()
 }
 
 fn clamp_cursors(store: &mut Store) {

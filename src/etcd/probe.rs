@@ -98,12 +98,13 @@ pub async fn probe_member(
 }
 
 /// Read the member list on every beat from one endpoint: the one that answered last, else the
-/// others at once.
+/// others at once. `wake` (every producer) and `wake_list` (this one only) cut the wait short.
 pub async fn read_member_list(
     cluster: Cluster,
     refresh: Duration,
     tx: mpsc::UnboundedSender<Msg>,
     mut wake: watch::Receiver<u64>,
+    mut wake_list: watch::Receiver<u64>,
 ) {
     let endpoints = cluster.settings().endpoints.clone();
     let mut preferred: Option<String> = None;
@@ -161,7 +162,11 @@ pub async fn read_member_list(
             return;
         }
         let wait = backoff(refresh, failures).saturating_sub(started.elapsed());
-        match pause(wait, &mut wake).await {
+        let woke = tokio::select! {
+            w = pause(wait, &mut wake) => w,
+            changed = wake_list.changed() => if changed.is_ok() { Woke::Refresh } else { Woke::Gone },
+        };
+        match woke {
             Woke::Timer => {}
             Woke::Refresh => failures = 0,
             Woke::Gone => return,
