@@ -25,11 +25,11 @@ enum Col {
     Index,
     Trails,
     Db,
-    Alarms,
     Latency,
 }
 
-const COLS: [(Col, &str, u16, u8); 11] = [
+/// Alarms show in STATE (`up, NOSPACE`) and in the details.
+const COLS: [(Col, &str, u16, u8); 10] = [
     (Col::Name, "NAME", 10, 0),
     (Col::Id, "ID", 16, 10),
     (Col::Role, "ROLE", 8, 1),
@@ -39,7 +39,6 @@ const COLS: [(Col, &str, u16, u8); 11] = [
     (Col::Index, "INDEX", 9, 9),
     (Col::Trails, "TRAILS", 6, 3),
     (Col::Db, "DB / QUOTA", 11, 4),
-    (Col::Alarms, "ALARMS", 8, 8),
     (Col::Latency, "LATENCY", 7, 7),
 ];
 
@@ -226,19 +225,6 @@ fn cell<'a>(s: &'a Store, m: &'a Member, col: Col) -> Line<'a> {
             }
             None => value("-".into()),
         },
-        Col::Alarms => {
-            let mine: Vec<String> = s
-                .alarms()
-                .into_iter()
-                .filter(|a| a.member_id == m.id)
-                .map(|a| a.kind)
-                .collect();
-            if mine.is_empty() {
-                Line::styled("-", dim)
-            } else {
-                Line::styled(mine.join(","), level_style(t, Level::Error))
-            }
-        }
         Col::Latency => match (&m.reach, st) {
             (Reach::Up, Some(p)) => Line::raw(latency(p.latency)),
             _ => Line::styled("-", dim),
