@@ -302,19 +302,11 @@ async fn run_demo(
                 loaded: Some(inv),
                 ..InventoryState::default()
             };
-            let mut store = Store::new(cfg, target, inv_state, Instant::now());
-            store.read_only = g.read_only;
-            if let Some(q) = g.quota {
-                store.cluster.quota = Quota {
-                    bytes: q,
-                    source: "--quota".into(),
-                };
-            } else {
-                store.cluster.quota = Quota {
-                    bytes: etcdeck::render::PIGSTY_QUOTA_BYTES as i64,
-                    source: "the sandbox's quota-backend-bytes".into(),
-                };
-            }
+            let sandbox_quota = Quota {
+                bytes: etcdeck::render::PIGSTY_QUOTA_BYTES as i64,
+                source: "the sandbox's quota-backend-bytes".into(),
+            };
+            let store = console_store(g, cfg, target, inv_state, sandbox_quota);
             let timeout = settings.timeout;
             let mut keep_alive = None;
             open_console(store, cluster, |tx| {
@@ -412,6 +404,26 @@ fn console_inventory(g: &Global) -> Result<InventoryState> {
     Ok(state)
 }
 
+/// The console's store at start: read-only and the quota from the flags.
+fn console_store(
+    g: &Global,
+    cfg: Config,
+    target: Target,
+    inv: InventoryState,
+    quota: Quota,
+) -> Store {
+    let mut store = Store::new(cfg, target, inv, Instant::now());
+    store.read_only = g.read_only;
+    store.cluster.quota = match g.quota {
+        Some(bytes) => Quota {
+            bytes,
+            source: "--quota".into(),
+        },
+        None => quota,
+    };
+    store
+}
+
 /// `etcdeck` with no subcommand: the console on the configured cluster.
 async fn console(g: &Global) -> Result<ExitCode> {
     let cfg = console_config(g)?;
@@ -438,14 +450,7 @@ async fn console(g: &Global) -> Result<ExitCode> {
         origin: settings.endpoints_origin.to_string(),
     };
     let cluster = Cluster::new(settings)?;
-    let mut store = Store::new(cfg, target, inv, Instant::now());
-    store.read_only = g.read_only;
-    if let Some(q) = g.quota {
-        store.cluster.quota = Quota {
-            bytes: q,
-            source: "--quota".into(),
-        };
-    }
+    let store = console_store(g, cfg, target, inv, Quota::default());
     open_console(store, cluster, |_| {}).await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -4,7 +4,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Row, StatefulWidget, Table, TableState, Widget, Wrap};
+use ratatui::widgets::{Paragraph, Row, StatefulWidget, Table, Widget, Wrap};
 
 use super::{bar, coarse, level_style};
 use crate::app::msg::Level;
@@ -128,16 +128,7 @@ pub fn render(s: &Store, area: Rect, buf: &mut Buffer) {
         })
         .collect();
     let selected = s.ui.members.selected.min(rows.len().saturating_sub(1));
-    let mut state = TableState::default().with_selected(if rows.is_empty() {
-        None
-    } else {
-        Some(selected)
-    });
-    let highlight = if t.no_color {
-        Style::new().add_modifier(Modifier::REVERSED)
-    } else {
-        Style::new().bg(t.selected_bg).add_modifier(Modifier::BOLD)
-    };
+    let (mut state, highlight) = super::selection(t, rows.len(), selected);
     StatefulWidget::render(
         Table::new(body, widths)
             .header(header)

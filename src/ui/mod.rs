@@ -172,6 +172,19 @@ fn level_style(t: &Theme, level: Level) -> Style {
     }
 }
 
+/// The cursor of a list of `len` rows, and how the selected row is drawn (reverse video when
+/// colours are off).
+fn selection(t: &Theme, len: usize, selected: usize) -> (ratatui::widgets::TableState, Style) {
+    let state = ratatui::widgets::TableState::default()
+        .with_selected((len > 0).then(|| selected.min(len - 1)));
+    let style = if t.no_color {
+        Style::new().add_modifier(Modifier::REVERSED)
+    } else {
+        Style::new().bg(t.selected_bg).add_modifier(Modifier::BOLD)
+    };
+    (state, style)
+}
+
 /// A centered rectangle of at most `w` x `h` inside `area`.
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
