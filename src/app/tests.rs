@@ -93,7 +93,8 @@ fn first_member_list_fills_members_and_starts_one_probe_each() {
     assert_eq!(s.health().words, "asking members…");
     assert!(s.ui.flash.is_none(), "the first list is not news");
 
-    // The same list again asks for nothing.
+    // The same list again asks for nothing and changes nothing on screen.
+    s.dirty = false;
     let again = update(
         &mut s,
         Msg::MemberList {
@@ -102,6 +103,7 @@ fn first_member_list_fills_members_and_starts_one_probe_each() {
         },
     );
     assert!(again.is_empty());
+    assert!(!s.dirty);
 }
 
 #[test]
@@ -330,6 +332,14 @@ fn a_stalled_member_is_unreachable_before_its_call_times_out() {
         }
     );
     assert_eq!(s.health().words, "degraded: etcd-2 unreachable");
+    assert_eq!(flash_text(&s), "etcd-2 not answering: no reply for 800ms");
+
+    // The call's own timeout then keeps it unreachable, since the stall began, without a second
+    // flash.
+    s.ui.flash = None;
+    probe_fail(&mut s, ETCD2, t0 + secs(3), "timeout");
+    assert_eq!(s.member(ETCD2).unwrap().down_since(), Some(t0 + secs(1)));
+    assert!(s.ui.flash.is_none());
 }
 
 #[test]

@@ -36,11 +36,11 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
         }
         Msg::MemberList { at, result } => {
             store.now = store.now.max(at);
-            store.dirty = true;
             match result {
                 Ok(list) => member_list(store, at, list),
                 Err(f) => {
                     store.cluster.list_error = Some((at, f));
+                    store.dirty = true;
                     Vec::new()
                 }
             }
@@ -61,15 +61,26 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
             waited,
         } => {
             store.now = store.now.max(at);
+            let mut note = None;
             if let Some(m) = store.cluster.members.iter_mut().find(|m| m.id == id) {
                 if m.client_urls.first() == Some(&url)
                     && matches!(m.reach, Reach::Up | Reach::Unknown)
                 {
+                    if m.reach == Reach::Up {
+                        note = Some(format!(
+                            "{} not answering: no reply for {}",
+                            crate::text::escape(&m.label()),
+                            human_duration(waited)
+                        ));
+                    }
                     m.reach = Reach::Stalled {
                         since: at.checked_sub(waited).unwrap_or(at),
                     };
                     store.dirty = true;
                 }
+            }
+            if let Some(text) = note {
+                flash(store, Level::Warn, text);
             }
             refresh_leader(store);
             Vec::new()
@@ -247,6 +258,8 @@ fn member_list(store: &mut Store, at: Instant, list: MemberList) -> Vec<Cmd> {
         }
     }
     members.sort_by(natural_order);
+    // The screen changes only when the members or the cluster do; time moves with the tick.
+    store.dirty |= members != c.members || c.id != Some(list.cluster_id) || c.list_error.is_some();
     c.members = members;
     c.id = Some(list.cluster_id);
     c.list_at = Some(at);

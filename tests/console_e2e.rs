@@ -1,0 +1,496 @@
+//! The console end to end: the real binary in a real tmux pane, against a real sandbox cluster.
+//!
+//! Each test runs its own tmux server (`tmux -L etcdeck-e2e-<pid>-<n>`) holding one `bash` with a
+//! known prompt; keys are typed with `send-keys` and the screen is read with `capture-pane`. The
+//! server and everything in it is killed when the test ends, panics included.
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use common::TestCluster;
+
+/// The prompt of the shell in the pane.
+const PROMPT: &str = "shell-ready$";
+
+static NEXT_SERVER: AtomicU32 = AtomicU32::new(1);
+
+/// `'text'` for the shell.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// A private tmux server with one session running `bash`. Dropping it kills the server and every
+/// process that ran in it.
+struct Tmux {
+    socket: String,
+    session: String,
+}
+
+impl Tmux {
+    /// A `width` x `height` session running `bash --norc --noprofile` in `home`, with a clean
+    /// environment and `PS1='shell-ready$ '`; returns once the prompt shows.
+    fn start(width: u16, height: u16, home: &Path) -> Tmux {
+        let n = NEXT_SERVER.fetch_add(1, Ordering::SeqCst);
+        let t = Tmux {
+            socket: format!("etcdeck-e2e-{}-{n}", std::process::id()),
+            session: "e2e".into(),
+        };
+        let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
+        let home = home.display().to_string();
+        // The pane's shell starts from an empty environment: nothing of the caller's (ETCDCTL_*,
+        // a config in ~/.config) reaches the console.
+        let shell = format!(
+            "exec env -i PATH={} HOME={} TERM=\"$TERM\" LANG=C.UTF-8 HISTFILE=/dev/null \
+             PS1={} bash --norc --noprofile",
+            sh_quote(&path),
+            sh_quote(&home),
+            sh_quote(&format!("{PROMPT} ")),
+        );
+        let (w, h) = (width.to_string(), height.to_string());
+        t.ok(&[
+            "new-session",
+            "-d",
+            "-s",
+            &t.session,
+            "-x",
+            &w,
+            "-y",
+            &h,
+            "-c",
+            &home,
+            &shell,
+        ]);
+        t.wait_for("the shell prompt", Duration::from_secs(10), |s| {
+            last_line(s) == PROMPT
+        });
+        t
+    }
+
+    fn command(&self) -> Command {
+        let mut c = Command::new("tmux");
+        c.args(["-u", "-L", &self.socket, "-f", "/dev/null"])
+            .env("LC_ALL", "C.UTF-8")
+            .env("SHELL", "/bin/sh")
+            .env_remove("TMUX");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command()
+            .args(args)
+            .output()
+            .expect("tmux runs (apt-get install tmux)")
+    }
+
+    /// Run a tmux command that must succeed; its standard output.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The visible screen, one line per row, trailing blanks trimmed.
+    fn capture(&self) -> String {
+        self.ok(&["capture-pane", "-p", "-t", &self.session])
+    }
+
+    /// A tmux format about the pane (`#{alternate_on}`, `#{cursor_flag}`...).
+    fn display(&self, format: &str) -> String {
+        self.ok(&["display-message", "-p", "-t", &self.session, format])
+            .trim()
+            .to_string()
+    }
+
+    /// Press keys by tmux name (`Enter`, `Escape`, `q`).
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", &self.session];
+        args.extend_from_slice(keys);
+        self.ok(&args);
+    }
+
+    /// Type text as it is, then Enter.
+    fn type_line(&self, text: &str) {
+        self.ok(&["send-keys", "-t", &self.session, "-l", text]);
+        self.keys(&["Enter"]);
+    }
+
+    /// Escape alone: what follows too soon would be read as Alt-<key>.
+    fn escape(&self) {
+        self.keys(&["Escape"]);
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
+    fn resize(&self, width: u16, height: u16) {
+        let (w, h) = (width.to_string(), height.to_string());
+        self.ok(&["resize-window", "-t", &self.session, "-x", &w, "-y", &h]);
+    }
+
+    /// Poll the screen every 50 ms until `check` gives a value; fail with the last screen.
+    fn wait_for_value<T>(
+        &self,
+        what: &str,
+        within: Duration,
+        mut check: impl FnMut(&str) -> Option<T>,
+    ) -> T {
+        let start = Instant::now();
+        loop {
+            let screen = self.capture();
+            if let Some(v) = check(&screen) {
+                return v;
+            }
+            if start.elapsed() >= within {
+                panic!(
+                    "{what}: not seen within {within:?}; the screen was:\n{}\n{}\n{}",
+                    "-".repeat(40),
+                    screen,
+                    "-".repeat(40)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Poll until `check` holds; the screen that satisfied it.
+    fn wait_for(&self, what: &str, within: Duration, check: impl Fn(&str) -> bool) -> String {
+        self.wait_for_value(what, within, |s| check(s).then(|| s.to_string()))
+    }
+
+    /// Process ids of the panes and everything below them.
+    fn processes(&self) -> Vec<i32> {
+        let out = self.run(&["list-panes", "-a", "-F", "#{pane_pid}"]);
+        let mut pids: Vec<i32> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+        let mut seen: HashSet<i32> = pids.iter().copied().collect();
+        let mut i = 0;
+        while i < pids.len() {
+            for c in children(pids[i]) {
+                if seen.insert(c) {
+                    pids.push(c);
+                }
+            }
+            i += 1;
+        }
+        pids
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let pids = self.processes();
+        let socket = self.run(&["display-message", "-p", "#{socket_path}"]);
+        let socket = String::from_utf8_lossy(&socket.stdout).trim().to_string();
+        let _ = self.run(&["kill-server"]);
+        if !socket.is_empty() {
+            let _ = std::fs::remove_file(socket);
+        }
+        // The panes got SIGHUP; whatever still lives after 2 s is killed.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline && pids.iter().any(|p| common::alive(*p as u32)) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for p in pids {
+            if common::alive(p as u32) {
+                // SAFETY: plain syscall on a process this test started (through tmux).
+                unsafe {
+                    libc::kill(p, libc::SIGKILL);
+                }
+            }
+        }
+    }
+}
+
+/// Direct children of `pid`, from /proc.
+fn children(pid: i32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|s| {
+                    // `pid (comm) state ppid ...`; comm may hold spaces.
+                    let rest = &s[s.rfind(')')? + 1..];
+                    rest.split_whitespace().nth(1)?.parse::<i32>().ok()
+                })
+                == Some(pid)
+        })
+        .collect()
+}
+
+/// The last line of the screen that is not blank.
+fn last_line(screen: &str) -> &str {
+    screen
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+}
+
+/// The first line of the screen: the console's header.
+fn header(screen: &str) -> &str {
+    screen.lines().next().unwrap_or("")
+}
+
+/// A row of the members table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct MemberRow {
+    name: String,
+    role: String,
+    /// First word of STATE: `up`, `unreachable`, `asking…`...
+    state: String,
+    /// For `unreachable 12s`: the seconds.
+    down_secs: Option<u64>,
+}
+
+/// The rows of the members table: NAME, ROLE, STATE as the first three words inside the border.
+fn member_rows(screen: &str) -> Vec<MemberRow> {
+    screen
+        .lines()
+        .filter_map(|l| {
+            let inner = l.trim_matches(|c: char| c.is_whitespace() || "│┃║".contains(c));
+            let mut w = inner.split_whitespace();
+            let (name, role, state) = (w.next()?, w.next()?, w.next()?);
+            let down_secs = match state {
+                "unreachable" => w.next().and_then(|d| d.strip_suffix('s')?.parse().ok()),
+                _ => None,
+            };
+            (name.starts_with("etcd-") && ["leader", "follower", "learner"].contains(&role)).then(
+                || MemberRow {
+                    name: name.into(),
+                    role: role.into(),
+                    state: state.into(),
+                    down_secs,
+                },
+            )
+        })
+        .collect()
+}
+
+fn row<'a>(rows: &'a [MemberRow], name: &str) -> Option<&'a MemberRow> {
+    rows.iter().find(|r| r.name == name)
+}
+
+/// Whether a pane's frame with `title` (e.g. `2 Inventory`) is on screen, as opposed to the
+/// same words on the tab line.
+fn pane_title_shown(screen: &str, title: &str) -> bool {
+    screen
+        .lines()
+        .any(|l| l.contains(title) && l.trim_start().starts_with(|c: char| "┏┌╔╭".contains(c)))
+}
+
+/// The box-drawing characters the console draws with.
+fn has_box_drawing(s: &str) -> bool {
+    s.chars().any(|c| ('\u{2500}'..='\u{257f}').contains(&c))
+}
+
+/// The command line that starts the console on `tc` with the sandbox's etcdctl environment.
+fn console_command(tc: &TestCluster, args: &[&str]) -> String {
+    let mut line = String::new();
+    for (k, v) in tc.sandbox.etcdctl_env().vars() {
+        line.push_str(&format!("{k}={} ", sh_quote(&v)));
+    }
+    line.push_str(&sh_quote(env!("CARGO_BIN_EXE_etcdeck")));
+    for a in args {
+        line.push(' ');
+        line.push_str(&sh_quote(a));
+    }
+    line
+}
+
+/// After the console quit: the prompt is back, the normal screen and a visible cursor, and the
+/// terminal runs commands again.
+fn assert_terminal_given_back(tmux: &Tmux, quit_at: Instant) {
+    tmux.wait_for(
+        "the shell prompt after quitting",
+        Duration::from_secs(5),
+        |s| last_line(s) == PROMPT,
+    );
+    let took = quit_at.elapsed();
+    assert!(took < Duration::from_secs(5), "quit took {took:?}");
+    assert_eq!(
+        tmux.display("#{alternate_on}"),
+        "0",
+        "the console left the terminal on the alternate screen"
+    );
+    assert_eq!(
+        tmux.display("#{cursor_flag}"),
+        "1",
+        "the console left the cursor hidden"
+    );
+    assert_eq!(tmux.display("#{pane_current_command}"), "bash");
+
+    tmux.type_line("echo back-$((6*7))");
+    tmux.wait_for(
+        "the shell answering after quit",
+        Duration::from_secs(5),
+        |s| s.lines().any(|l| l.trim() == "back-42") && last_line(s) == PROMPT,
+    );
+    tmux.type_line("clear");
+    let screen = tmux.wait_for(
+        "a clear screen with only the prompt",
+        Duration::from_secs(5),
+        |s| {
+            let lines: Vec<&str> = s.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+            lines == [PROMPT]
+        },
+    );
+    assert!(
+        !has_box_drawing(&screen),
+        "leftovers of the console after clear:\n{screen}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_shows_members_survives_a_frozen_follower_and_gives_the_terminal_back() {
+    let tc = TestCluster::start(3).await;
+    let home = tempfile::TempDir::new().expect("temp dir");
+    let tmux = Tmux::start(80, 24, home.path());
+    tmux.type_line(&console_command(&tc, &["--refresh", "1s"]));
+
+    // Every member, up, with exactly one leader.
+    let names = ["etcd-1", "etcd-2", "etcd-3"];
+    let (screen, rows) = tmux.wait_for_value(
+        "three members up, one leader and two followers",
+        Duration::from_secs(20),
+        |s| {
+            let rows = member_rows(s);
+            let ok = rows.len() == 3
+                && names.iter().all(|n| row(&rows, n).is_some())
+                && rows.iter().all(|r| r.state == "up")
+                && rows.iter().filter(|r| r.role == "leader").count() == 1
+                && rows.iter().filter(|r| r.role == "follower").count() == 2;
+            ok.then(|| (s.to_string(), rows))
+        },
+    );
+    let leader = rows
+        .iter()
+        .find(|r| r.role == "leader")
+        .unwrap()
+        .name
+        .clone();
+    let follower = rows
+        .iter()
+        .find(|r| r.role == "follower")
+        .unwrap()
+        .name
+        .clone();
+    let head = header(&screen);
+    assert!(head.contains("healthy"), "header: {head}");
+    assert!(head.contains("quorum 3/3 up, needs 2"), "header: {head}");
+    assert!(head.contains(&format!("leader {leader}")), "header: {head}");
+
+    // Help opens and closes.
+    tmux.keys(&["?"]);
+    tmux.wait_for("the help overlay", Duration::from_secs(5), |s| {
+        s.contains("Help")
+    });
+    tmux.escape();
+    tmux.wait_for("the help overlay closed", Duration::from_secs(5), |s| {
+        !s.contains("Help") && member_rows(s).len() == 3
+    });
+
+    // A frozen follower turns unreachable within 2.5 s; the header says degraded.
+    tc.sandbox.freeze(&follower).expect("freeze");
+    let frozen_at = Instant::now();
+    tmux.wait_for(
+        &format!("{follower} unreachable and the cluster degraded"),
+        Duration::from_millis(2500),
+        |s| {
+            row(&member_rows(s), &follower).is_some_and(|r| r.state == "unreachable")
+                && header(s).contains("degraded")
+        },
+    );
+    let noticed = frozen_at.elapsed();
+    assert!(
+        noticed <= Duration::from_millis(2500),
+        "frozen member noticed after {noticed:?}"
+    );
+
+    // Keys still answer while a Status call hangs on the frozen member.
+    tmux.keys(&["2"]);
+    let pressed = Instant::now();
+    tmux.wait_for(
+        "the inventory pane after pressing 2",
+        Duration::from_millis(500),
+        |s| pane_title_shown(s, "2 Inventory"),
+    );
+    let took = pressed.elapsed();
+    assert!(
+        took <= Duration::from_millis(500),
+        "pane switch took {took:?}"
+    );
+    tmux.keys(&["1"]);
+    tmux.wait_for(
+        "the members pane after pressing 1",
+        Duration::from_secs(2),
+        |s| pane_title_shown(s, "1 Members") && member_rows(s).len() == 3,
+    );
+
+    // Frozen past the call timeout (2 s) its probe fails and backs off; then thawed, it is up
+    // again.
+    tmux.wait_for(
+        &format!("{follower} unreachable for 3 s"),
+        Duration::from_secs(10),
+        |s| {
+            row(&member_rows(s), &follower).is_some_and(|r| r.down_secs.is_some_and(|d| d >= 3))
+                && header(s).contains("degraded")
+        },
+    );
+    tc.sandbox.thaw(&follower).expect("thaw");
+    tmux.wait_for(
+        &format!("{follower} up again after thawing"),
+        Duration::from_secs(10),
+        |s| {
+            row(&member_rows(s), &follower).is_some_and(|r| r.state == "up")
+                && header(s).contains("healthy")
+        },
+    );
+
+    tmux.keys(&["q"]);
+    assert_terminal_given_back(&tmux, Instant::now());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_small_terminal_says_so_and_q_still_quits() {
+    let tc = TestCluster::start(1).await;
+    let home = tempfile::TempDir::new().expect("temp dir");
+    let tmux = Tmux::start(20, 5, home.path());
+    tmux.type_line(&console_command(&tc, &["--refresh", "1s"]));
+    tmux.wait_for("terminal too small", Duration::from_secs(10), |s| {
+        s.contains("terminal too small")
+    });
+
+    // Grown, it draws the console; shrunk again, it says so again.
+    tmux.resize(80, 24);
+    tmux.wait_for(
+        "the console after growing to 80x24",
+        Duration::from_secs(10),
+        |s| {
+            !s.contains("terminal too small")
+                && pane_title_shown(s, "1 Members")
+                && row(&member_rows(s), "etcd-1").is_some_and(|r| r.state == "up")
+        },
+    );
+    tmux.resize(20, 5);
+    tmux.wait_for(
+        "terminal too small after shrinking",
+        Duration::from_secs(10),
+        |s| s.contains("terminal too small") && !has_box_drawing(s),
+    );
+
+    tmux.keys(&["q"]);
+    assert_terminal_given_back(&tmux, Instant::now());
+}
