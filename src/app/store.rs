@@ -457,21 +457,24 @@ impl Store {
             .unwrap_or_else(|| "etcd".into())
     }
 
-    /// Members that pass the members pane's filter.
+    /// Members that pass the members pane's filter: a part of the name or role, the start of the
+    /// hex id, or (when the filter has a `.` or `:`) a part of an address.
     pub fn visible_members(&self) -> Vec<&Member> {
         let f = self.ui.members.filter.to_lowercase();
+        let address = f.contains('.') || f.contains(':');
         self.cluster
             .members
             .iter()
             .filter(|m| {
                 f.is_empty()
                     || m.label().to_lowercase().contains(&f)
-                    || format!("{:x}", m.id).contains(&f)
+                    || format!("{:x}", m.id).starts_with(&f)
                     || self.role(m).contains(&f)
-                    || m.client_urls
-                        .iter()
-                        .chain(&m.peer_urls)
-                        .any(|u| u.to_lowercase().contains(&f))
+                    || (address
+                        && m.client_urls
+                            .iter()
+                            .chain(&m.peer_urls)
+                            .any(|u| u.to_lowercase().contains(&f)))
             })
             .collect()
     }
@@ -548,9 +551,12 @@ impl Store {
         }
         let f = self.ui.inventory.filter.to_lowercase();
         if !f.is_empty() {
+            // Addresses only for a filter that looks like one: every address holds digits.
+            let address = f.contains('.') || f.contains(':');
             rows.retain(|r| {
                 r.host.is_some_and(|h| {
-                    h.name().to_lowercase().contains(&f) || h.ip.to_string().contains(&f)
+                    h.name().to_lowercase().contains(&f)
+                        || (address && h.ip.to_string().contains(&f))
                 }) || r
                     .member
                     .is_some_and(|m| m.label().to_lowercase().contains(&f))

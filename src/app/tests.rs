@@ -491,6 +491,18 @@ fn keys_switch_panes_filter_help_refresh_and_quit() {
     assert_eq!(s.ui.members.filter, "");
     assert_eq!(s.visible_members().len(), 3);
 
+    // A digit finds the member by name, not every member whose port or address holds it; an
+    // address finds it by address.
+    let shown = |s: &mut Store, filter: &str| -> Vec<String> {
+        s.ui.members.filter = filter.into();
+        s.visible_members().iter().map(|m| m.name.clone()).collect()
+    };
+    assert_eq!(shown(&mut s, "2"), ["etcd-2"]);
+    assert_eq!(shown(&mut s, "10.12"), ["etcd-3"]);
+    assert_eq!(shown(&mut s, "leader"), ["etcd-1"]);
+    assert_eq!(shown(&mut s, "4bdab6"), ["etcd-2"]);
+    s.ui.members.filter.clear();
+
     key(&mut s, KeyCode::Char('?'));
     assert_eq!(s.ui.overlay, Some(Overlay::Help { scroll: 0 }));
     key(&mut s, KeyCode::Char('j'));
