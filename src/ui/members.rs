@@ -188,7 +188,8 @@ fn cell<'a>(s: &'a Store, m: &'a Member, col: Col) -> Line<'a> {
         Col::Version => value(st.map_or("-".into(), |p| escape(&p.version).into_owned())),
         Col::Term => value(st.map_or("-".into(), |p| p.raft_term.to_string())),
         Col::Index => value(st.map_or("-".into(), |p| p.raft_index.to_string())),
-        Col::Trails => match s.trails_leader(m) {
+        // A stale Status says nothing about how far it trails now.
+        Col::Trails => match s.trails_leader(m).filter(|_| !stale) {
             Some(0) => value("0".into()),
             Some(n) => Line::styled(format!("-{n}"), level_style(t, Level::Warn)),
             None => value("-".into()),
