@@ -494,3 +494,28 @@ async fn too_small_terminal_says_so_and_q_still_quits() {
     tmux.keys(&["q"]);
     assert_terminal_given_back(&tmux, Instant::now());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_gives_the_terminal_back() {
+    let tc = TestCluster::start(1).await;
+    let home = tempfile::TempDir::new().expect("temp dir");
+    let tmux = Tmux::start(80, 24, home.path());
+    tmux.type_line(&console_command(&tc, &["--refresh", "1s"]));
+    tmux.wait_for("the console", Duration::from_secs(10), |s| {
+        row(&member_rows(s), "etcd-1").is_some_and(|r| r.state == "up")
+    });
+    let console: Vec<i32> = tmux
+        .processes()
+        .into_iter()
+        .filter(|p| {
+            std::fs::read_link(format!("/proc/{p}/exe"))
+                .is_ok_and(|exe| exe.file_name().is_some_and(|n| n == "etcdeck"))
+        })
+        .collect();
+    assert_eq!(console.len(), 1, "one console process in the pane");
+    // SAFETY: plain syscall on the console this test started.
+    unsafe {
+        libc::kill(console[0], libc::SIGTERM);
+    }
+    assert_terminal_given_back(&tmux, Instant::now());
+}
