@@ -6,18 +6,14 @@
 
 mod common;
 
-use std::collections::HashSet;
 use std::path::Path;
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use common::tmux::TmuxServer;
 use common::TestCluster;
 
 /// The prompt of the shell in the pane.
 const PROMPT: &str = "shell-ready$";
-
-static NEXT_SERVER: AtomicU32 = AtomicU32::new(1);
 
 /// `'text'` for the shell.
 fn sh_quote(s: &str) -> String {
@@ -27,7 +23,7 @@ fn sh_quote(s: &str) -> String {
 /// A private tmux server with one session running `bash`. Dropping it kills the server and every
 /// process that ran in it.
 struct Tmux {
-    socket: String,
+    server: TmuxServer,
     session: String,
 }
 
@@ -35,9 +31,8 @@ impl Tmux {
     /// A `width` x `height` session running `bash --norc --noprofile` in `home`, with a clean
     /// environment and `PS1='shell-ready$ '`; returns once the prompt shows.
     fn start(width: u16, height: u16, home: &Path) -> Tmux {
-        let n = NEXT_SERVER.fetch_add(1, Ordering::SeqCst);
         let t = Tmux {
-            socket: format!("etcdeck-e2e-{}-{n}", std::process::id()),
+            server: TmuxServer::new("etcdeck-e2e"),
             session: "e2e".into(),
         };
         let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
@@ -71,31 +66,8 @@ impl Tmux {
         t
     }
 
-    fn command(&self) -> Command {
-        let mut c = Command::new("tmux");
-        c.args(["-u", "-L", &self.socket, "-f", "/dev/null"])
-            .env("LC_ALL", "C.UTF-8")
-            .env("SHELL", "/bin/sh")
-            .env_remove("TMUX");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command()
-            .args(args)
-            .output()
-            .expect("tmux runs (apt-get install tmux)")
-    }
-
-    /// Run a tmux command that must succeed; its standard output.
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "tmux {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        self.server.ok(args)
     }
 
     /// The visible screen, one line per row, trailing blanks trimmed.
@@ -163,70 +135,6 @@ impl Tmux {
     fn wait_for(&self, what: &str, within: Duration, check: impl Fn(&str) -> bool) -> String {
         self.wait_for_value(what, within, |s| check(s).then(|| s.to_string()))
     }
-
-    /// Process ids of the panes and everything below them.
-    fn processes(&self) -> Vec<i32> {
-        let out = self.run(&["list-panes", "-a", "-F", "#{pane_pid}"]);
-        let mut pids: Vec<i32> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.trim().parse().ok())
-            .collect();
-        let mut seen: HashSet<i32> = pids.iter().copied().collect();
-        let mut i = 0;
-        while i < pids.len() {
-            for c in children(pids[i]) {
-                if seen.insert(c) {
-                    pids.push(c);
-                }
-            }
-            i += 1;
-        }
-        pids
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let pids = self.processes();
-        let socket = self.run(&["display-message", "-p", "#{socket_path}"]);
-        let socket = String::from_utf8_lossy(&socket.stdout).trim().to_string();
-        let _ = self.run(&["kill-server"]);
-        if !socket.is_empty() {
-            let _ = std::fs::remove_file(socket);
-        }
-        // The panes got SIGHUP; whatever still lives after 2 s is killed.
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < deadline && pids.iter().any(|p| common::alive(*p as u32)) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        for p in pids {
-            if common::alive(p as u32) {
-                // SAFETY: plain syscall on a process this test started (through tmux).
-                unsafe {
-                    libc::kill(p, libc::SIGKILL);
-                }
-            }
-        }
-    }
-}
-
-/// Direct children of `pid`, from /proc.
-fn children(pid: i32) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/stat"))
-                .ok()
-                .and_then(|s| {
-                    // `pid (comm) state ppid ...`; comm may hold spaces.
-                    let rest = &s[s.rfind(')')? + 1..];
-                    rest.split_whitespace().nth(1)?.parse::<i32>().ok()
-                })
-                == Some(pid)
-        })
-        .collect()
 }
 
 /// The last line of the screen that is not blank.
@@ -505,6 +413,7 @@ async fn sigterm_gives_the_terminal_back() {
         row(&member_rows(s), "etcd-1").is_some_and(|r| r.state == "up")
     });
     let console: Vec<i32> = tmux
+        .server
         .processes()
         .into_iter()
         .filter(|p| {

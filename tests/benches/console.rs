@@ -16,12 +16,12 @@
 #[path = "../common/mod.rs"]
 mod common;
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::fresh_inventory;
+use common::tmux::{stat_fields, TmuxServer};
 use etcdeck::app::config::Config;
 use etcdeck::app::msg::{Failure, ListedMember, MemberList, Msg, Probed};
 use etcdeck::app::store::{InventoryState, PaneId, Store, Target};
@@ -73,14 +73,14 @@ fn verdict(ok: bool) -> &'static str {
 
 /// A private tmux server; dropping it kills the server and every process that ran in it.
 struct Tmux {
-    socket: String,
+    server: TmuxServer,
 }
 
 impl Tmux {
     /// A server kept up by an idle session, so each measured start only creates a session.
     fn start(dir: &Path) -> Tmux {
         let t = Tmux {
-            socket: format!("etcdeck-bench-{}", std::process::id()),
+            server: TmuxServer::new("etcdeck-bench"),
         };
         let d = dir.display().to_string();
         t.ok(&[
@@ -100,24 +100,11 @@ impl Tmux {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .args(["-u", "-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .env("LC_ALL", "C.UTF-8")
-            .env("SHELL", "/bin/sh")
-            .env_remove("TMUX")
-            .output()
-            .expect("tmux runs (apt-get install tmux)")
+        self.server.run(args)
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "tmux {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        self.server.ok(args)
     }
 
     /// A detached 160x48 session `name` running `command`; the pane's process id and how long
@@ -164,66 +151,6 @@ impl Tmux {
         String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", session]).stdout)
             .into_owned()
     }
-
-    fn processes(&self) -> Vec<i32> {
-        let out = self.run(&["list-panes", "-a", "-F", "#{pane_pid}"]);
-        let mut pids: Vec<i32> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.trim().parse().ok())
-            .collect();
-        let mut seen: HashSet<i32> = pids.iter().copied().collect();
-        let mut i = 0;
-        while i < pids.len() {
-            for c in children(pids[i]) {
-                if seen.insert(c) {
-                    pids.push(c);
-                }
-            }
-            i += 1;
-        }
-        pids
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let pids = self.processes();
-        let socket = self.run(&["display-message", "-p", "#{socket_path}"]);
-        let socket = String::from_utf8_lossy(&socket.stdout).trim().to_string();
-        let _ = self.run(&["kill-server"]);
-        if !socket.is_empty() {
-            let _ = std::fs::remove_file(socket);
-        }
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < deadline && pids.iter().any(|p| common::alive(*p as u32)) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        for p in pids {
-            if common::alive(p as u32) {
-                // SAFETY: plain syscall on a process this benchmark started (through tmux).
-                unsafe {
-                    libc::kill(p, libc::SIGKILL);
-                }
-            }
-        }
-    }
-}
-
-/// Direct children of `pid`, from /proc.
-fn children(pid: i32) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|p| stat_fields(*p as u32).and_then(|f| f.get(1)?.parse::<i32>().ok()) == Some(pid))
-        .collect()
-}
-
-/// The fields of /proc/PID/stat after `(comm)`: state, ppid, ... (utime is [11], stime [12]).
-fn stat_fields(pid: u32) -> Option<Vec<String>> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &s[s.rfind(')')? + 1..];
-    Some(rest.split_whitespace().map(str::to_string).collect())
 }
 
 /// CPU time (user + system) of a process, all threads, in clock ticks.

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod tmux;
+
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output};
