@@ -8,6 +8,7 @@
 //! - [`render`]: `etcd.conf` and the etcdctl environment, rendered as Pigsty does.
 //! - [`sandbox`]: real local etcd members started from an inventory, on loopback.
 //! - [`demo`]: Patroni-shaped keys for the demo sandbox.
+//! - [`patroni`]: Patroni's keys read into a summary per cluster, with warnings (no network).
 //! - [`text`]: escaping of text that comes from etcd before it reaches a terminal.
 //! - [`app`]: the console's one state store, its messages, update and event loop.
 //! - [`ui`]: rendering of the console, a pure function of the store.
@@ -19,6 +20,7 @@ pub mod connect;
 pub mod demo;
 pub mod etcd;
 pub mod inventory;
+pub mod patroni;
 pub mod pki;
 pub mod render;
 pub mod sandbox;

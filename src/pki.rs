@@ -3,8 +3,8 @@
 //! - A CA like Pigsty's `pigsty-ca`: CA:TRUE, pathlen 1, for key and CRL signing.
 //! - An existing CA is loaded whatever the form of its key: PKCS#8, PKCS#1 RSA
 //!   (`BEGIN RSA PRIVATE KEY`, as Pigsty's usually is) or SEC1 EC (`BEGIN EC PRIVATE KEY`).
-//! - Member certificates: CN `<cls>-<seq>`, SANs IP:<ip>, IP:127.0.0.1, DNS:localhost,
-//!   DNS:<cls>-<seq>, for both server and client auth (one certificate serves client and peer
+//! - Member certificates: CN `<cls>-<seq>`, SANs `IP:<ip>`, `IP:127.0.0.1`, `DNS:localhost`,
+//!   `DNS:<cls>-<seq>`, for both server and client auth (one certificate serves client and peer
 //!   traffic).
 //! - Key files are created with mode 0600 and no file is overwritten without `force`.
 
