@@ -57,6 +57,9 @@ pub struct Global {
     /// Console settings: keys, colours, refresh (default: $XDG_CONFIG_HOME/etcdeck/config.toml)
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Patroni's namespace: the key prefix browsed and summarized
+    #[arg(long, global = true, value_name = "PREFIX", default_value = "/pg")]
+    pub namespace: String,
     /// Console: the backend quota the DB size is measured against, e.g. 8GiB (default: Pigsty's 16GiB)
     #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
     pub quota: Option<i64>,
@@ -67,6 +70,21 @@ pub enum Command {
     /// Members, their role, health, version, raft position, DB size, and alarms
     Status {
         /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Keys under a prefix (default: the Patroni namespace), read at one revision
+    Keys {
+        /// The prefix (default: --namespace)
+        prefix: Option<String>,
+        /// Print JSON: key, value (or key_base64/value_base64 when not UTF-8), revisions, lease
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every Patroni cluster under the namespace: leader and its lease, members, lag, sync
+    /// standby, warnings; exit 1 when a cluster has no leader
+    Patroni {
+        /// Print JSON, one entry per cluster
         #[arg(long)]
         json: bool,
     },

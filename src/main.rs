@@ -9,12 +9,14 @@ use clap::Parser;
 use tokio::sync::mpsc;
 
 use etcdeck::app::config::{self, Config};
-use etcdeck::app::msg::Msg;
+use etcdeck::app::keys::Keys;
+use etcdeck::app::msg::{Kv, Msg};
 use etcdeck::app::runtime;
 use etcdeck::app::store::{InventoryState, Quota, Store, Target};
 use etcdeck::cli::{CertCommand, Cli, Command, Global, InventoryCommand};
 use etcdeck::connect::{self, Flags, Settings};
 use etcdeck::etcd::status::{gather, render_table};
+use etcdeck::etcd::watch::read_all;
 use etcdeck::etcd::Cluster;
 use etcdeck::inventory::{self, Diagnostic, Inventory, Severity};
 use etcdeck::pki::Ca;
@@ -45,6 +47,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             inventory_show(g, file.as_deref(), *json)
         }
         Some(Command::Cert(c)) => cert(c),
+        Some(Command::Keys { prefix, json }) => keys(g, prefix.as_deref(), *json).await,
+        Some(Command::Patroni { json }) => patroni(g, *json).await,
         Some(Command::Demo {
             state_dir,
             fresh,
@@ -168,6 +172,141 @@ async fn status(g: &Global, json: bool) -> Result<ExitCode> {
         ExitCode::from(1)
     } else {
         ExitCode::from(2)
+    })
+}
+
+/// `etcdeck keys [PREFIX] [--json]`.
+async fn keys(g: &Global, prefix: Option<&str>, json: bool) -> Result<ExitCode> {
+    let cluster = Cluster::new(settings(g)?)?;
+    let prefix = prefix.unwrap_or(&g.namespace);
+    let (kvs, revision, _) = read_all(&cluster, prefix.as_bytes()).await?;
+    if json {
+        let list: Vec<serde_json::Value> = kvs.iter().map(kv_json).collect();
+        let doc = serde_json::json!({ "prefix": prefix, "revision": revision, "count": list.len(), "kvs": list });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{} keys under {} at revision {revision}",
+        kvs.len(),
+        text::escape(prefix)
+    );
+    for kv in &kvs {
+        let lease = if kv.lease != 0 {
+            format!("  lease {:x}", kv.lease)
+        } else {
+            String::new()
+        };
+        let value = text::escape_bytes(&kv.value);
+        let shown: String = value.chars().take(100).collect();
+        let more = if value.chars().count() > 100 {
+            "…"
+        } else {
+            ""
+        };
+        println!(
+            "{}  (rev {}{lease})\n    {shown}{more}",
+            text::escape_bytes(&kv.key),
+            kv.mod_revision
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A key as JSON: text where it is UTF-8, base64 where it is not.
+fn kv_json(kv: &Kv) -> serde_json::Value {
+    let mut o = serde_json::Map::new();
+    for (name, bytes) in [("key", &kv.key), ("value", &kv.value)] {
+        match std::str::from_utf8(bytes) {
+            Ok(t) => o.insert(name.into(), t.into()),
+            Err(_) => o.insert(format!("{name}_base64"), text::base64(bytes).into()),
+        };
+    }
+    o.insert("create_revision".into(), kv.create_revision.into());
+    o.insert("mod_revision".into(), kv.mod_revision.into());
+    o.insert("version".into(), kv.version.into());
+    o.insert("lease".into(), kv.lease.into());
+    serde_json::Value::Object(o)
+}
+
+/// `etcdeck patroni [--json]`.
+async fn patroni(g: &Global, json: bool) -> Result<ExitCode> {
+    let cluster = Cluster::new(settings(g)?)?;
+    let (kvs, _, url) = read_all(&cluster, g.namespace.as_bytes()).await?;
+    let entries = || {
+        kvs.iter().map(|kv| etcdeck::patroni::Entry {
+            key: &kv.key,
+            value: &kv.value,
+            lease: kv.lease,
+            create_revision: kv.create_revision,
+            mod_revision: kv.mod_revision,
+            version: kv.version,
+        })
+    };
+    // Ask for the time left on every leader lease (one call per cluster).
+    let first = etcdeck::patroni::summarize(&g.namespace, entries(), &|_| None);
+    let mut ttls = std::collections::HashMap::new();
+    for c in &first {
+        if c.leader_lease != 0 && !ttls.contains_key(&c.leader_lease) {
+            let lease = c.leader_lease;
+            if let Ok((r, _)) = cluster
+                .call(&url, |mut cl| async move {
+                    cl.lease_time_to_live(lease, None).await
+                })
+                .await
+            {
+                ttls.insert(lease, r.ttl());
+            }
+        }
+    }
+    let all = etcdeck::patroni::summarize(&g.namespace, entries(), &|l| ttls.get(&l).copied());
+    if json {
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    } else if all.is_empty() {
+        println!(
+            "no Patroni cluster under {} (is the namespace another one? --namespace)",
+            text::escape(&g.namespace)
+        );
+    } else {
+        for c in &all {
+            println!(
+                "{}: leader {}{}",
+                text::escape(&c.label()),
+                c.leader
+                    .as_deref()
+                    .map_or("NONE".into(), |l| text::escape(l).into_owned()),
+                c.leader_ttl_s
+                    .map_or(String::new(), |t| format!(" (lease {t}s left)"))
+            );
+            for m in &c.members {
+                let lag = if c.leader.as_deref() == Some(m.name.as_str()) {
+                    "-".to_string()
+                } else {
+                    m.lag_bytes.map_or("?".into(), etcdeck::patroni::human_lag)
+                };
+                println!(
+                    "  {:<16} {:<14} {:<10} tl {:<3} lag {lag}",
+                    text::escape(&m.name),
+                    text::escape(m.role.as_deref().unwrap_or("?")),
+                    text::escape(m.state.as_deref().unwrap_or("?")),
+                    m.timeline.map_or("?".into(), |t| t.to_string()),
+                );
+            }
+            if !c.sync_standby.is_empty() {
+                println!(
+                    "  sync standby: {}",
+                    text::escape(&c.sync_standby.join(", "))
+                );
+            }
+            for w in &c.warnings {
+                println!("  warning: {w}");
+            }
+        }
+    }
+    Ok(if all.iter().any(|c| c.leader.is_none()) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     })
 }
 
@@ -414,6 +553,7 @@ fn console_store(
 ) -> Store {
     let mut store = Store::new(cfg, target, inv, Instant::now());
     store.read_only = g.read_only;
+    store.keys = Keys::new(&g.namespace);
     store.cluster.quota = match g.quota {
         Some(bytes) => Quota {
             bytes,

@@ -32,11 +32,17 @@ pub enum Action {
     Filter,
     Refresh,
     Back,
+    Expand,
+    Collapse,
+    NextCluster,
+    PrevCluster,
+    CopyKey,
+    CopyValue,
 }
 
 impl Action {
     /// Every action, in the order help lists them.
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 23] = [
         Action::Help,
         Action::Quit,
         Action::NextPane,
@@ -54,6 +60,12 @@ impl Action {
         Action::Filter,
         Action::Refresh,
         Action::Back,
+        Action::Expand,
+        Action::Collapse,
+        Action::NextCluster,
+        Action::PrevCluster,
+        Action::CopyKey,
+        Action::CopyValue,
     ];
 
     /// The config-file name of the action.
@@ -76,6 +88,12 @@ impl Action {
             Action::Filter => "filter",
             Action::Refresh => "refresh",
             Action::Back => "back",
+            Action::Expand => "expand",
+            Action::Collapse => "collapse",
+            Action::NextCluster => "next_cluster",
+            Action::PrevCluster => "prev_cluster",
+            Action::CopyKey => "copy_key",
+            Action::CopyValue => "copy_value",
         }
     }
 
@@ -99,6 +117,12 @@ impl Action {
             Action::Filter => "filter the list (Enter keeps, Esc clears)",
             Action::Refresh => "ask every member now",
             Action::Back => "close, clear the filter",
+            Action::Expand => "keys: expand the directory",
+            Action::Collapse => "keys: collapse, or go to the parent",
+            Action::NextCluster => "keys: next Patroni cluster",
+            Action::PrevCluster => "keys: previous Patroni cluster",
+            Action::CopyKey => "keys: copy the key (OSC 52 clipboard)",
+            Action::CopyValue => "keys: copy the value (OSC 52 clipboard)",
         }
     }
 

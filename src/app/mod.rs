@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod keymap;
+pub mod keys;
 pub mod msg;
 pub mod runtime;
 pub mod store;

@@ -32,6 +32,37 @@ pub enum Msg {
         url: String,
         waited: Duration,
     },
+    /// A page of the key snapshot read at `revision`; `first` starts a (re)load, `complete`
+    /// ends it. `reason` says why it is read (start, compaction, ...).
+    KeysPage {
+        at: Instant,
+        revision: i64,
+        kvs: Vec<Kv>,
+        first: bool,
+        complete: bool,
+        reason: String,
+    },
+    /// Changes from the prefix watch, in order.
+    KeyEvents {
+        at: Instant,
+        events: Vec<KvEvent>,
+    },
+    /// The watch confirms everything up to `revision` was delivered.
+    WatchProgress {
+        at: Instant,
+        revision: i64,
+    },
+    /// The watch is connected to `url`, or lost and being retried (`Err(why)`).
+    WatchState {
+        at: Instant,
+        state: Result<String, Failure>,
+    },
+    /// Seconds left on a lease and its granted TTL (-1 left: the lease is gone).
+    LeaseTtl {
+        at: Instant,
+        lease: i64,
+        result: Result<(i64, i64), Failure>,
+    },
     /// A background task failed in a way the operator should hear about.
     Flash(Level, String),
     /// Leave now (SIGTERM, SIGHUP).
@@ -57,6 +88,50 @@ pub enum Cmd {
     ListNow,
     /// The members to probe, each at its client URL. Probes for members not listed stop.
     Probe(Vec<ProbeTarget>),
+    /// Ask the member at `url` how long a lease has left.
+    LeaseTtl { lease: i64, url: String },
+    /// Put text on the clipboard of the terminal the console runs in (OSC 52).
+    Clipboard(Vec<u8>),
+}
+
+/// One key with its value and metadata, as etcd gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kv {
+    pub key: Vec<u8>,
+    pub value: Vec<u8>,
+    pub create_revision: i64,
+    pub mod_revision: i64,
+    pub version: i64,
+    pub lease: i64,
+}
+
+impl From<&etcd_client::KeyValue> for Kv {
+    fn from(kv: &etcd_client::KeyValue) -> Kv {
+        Kv {
+            key: kv.key().to_vec(),
+            value: kv.value().to_vec(),
+            create_revision: kv.create_revision(),
+            mod_revision: kv.mod_revision(),
+            version: kv.version(),
+            lease: kv.lease(),
+        }
+    }
+}
+
+/// A change seen by the watch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KvEvent {
+    Put(Kv),
+    /// The key's `mod_revision` is the revision of the delete.
+    Delete(Kv),
+}
+
+impl KvEvent {
+    pub fn kv(&self) -> &Kv {
+        match self {
+            KvEvent::Put(kv) | KvEvent::Delete(kv) => kv,
+        }
+    }
 }
 
 /// A member to probe.

@@ -9,15 +9,19 @@ use ratatui::Terminal;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::msg::{Cmd, Msg, ProbeTarget};
+use super::msg::{Cmd, Failure, Msg, ProbeTarget};
 use super::store::Store;
-use super::update::update;
+use super::update::{settle, update};
 use crate::etcd::probe::{probe_member, read_member_list};
+use crate::etcd::watch::feed_prefix;
 use crate::etcd::Cluster;
 use crate::ui::Screen;
 
 /// How often time moves on screen ("unreachable 12s", flashes expiring).
 pub const TICK: Duration = Duration::from_secs(1);
+
+/// The shortest time between two frames drawn for background news (about 30 per second).
+pub const MIN_FRAME: Duration = Duration::from_millis(33);
 
 /// The background work the runtime owns: the member-list reader and one probe per member.
 struct Producers {
@@ -122,6 +126,11 @@ where
     let mut frames = 0u64;
     draw(terminal, &store, &mut frames, &mut on_frame)?;
     producers.start_list();
+    let feed = tokio::spawn(feed_prefix(
+        producers.cluster.clone(),
+        store.keys.prefix.clone(),
+        tx.clone(),
+    ));
 
     let ticker = tokio::spawn({
         let tx = tx.clone();
@@ -138,11 +147,23 @@ where
     });
     drop(tx);
 
+    let mut last_draw = Instant::now();
     while let Some(first) = rx.recv().await {
-        // Drain what is queued, then draw once.
+        // Drain what is queued, then draw once. Under a stream of watch events, frames are
+        // spaced by MIN_FRAME; keys are drawn at once.
         let mut batch = vec![first];
-        while let Ok(m) = rx.try_recv() {
-            batch.push(m);
+        loop {
+            while let Ok(m) = rx.try_recv() {
+                batch.push(m);
+            }
+            let keyed = batch
+                .iter()
+                .any(|m| matches!(m, Msg::Key(_) | Msg::Resize(..)));
+            let wait = MIN_FRAME.saturating_sub(last_draw.elapsed());
+            if keyed || wait.is_zero() {
+                break;
+            }
+            tokio::time::sleep(wait).await;
         }
         for msg in batch {
             for cmd in update(&mut store, msg) {
@@ -151,19 +172,31 @@ where
                     Cmd::RefreshNow => producers.refresh_now(),
                     Cmd::ListNow => producers.list_now(),
                     Cmd::Probe(targets) => producers.set_probes(targets),
+                    Cmd::LeaseTtl { lease, url } => {
+                        tokio::spawn(lease_ttl(
+                            producers.cluster.clone(),
+                            lease,
+                            url,
+                            producers.tx.clone(),
+                        ));
+                    }
+                    Cmd::Clipboard(bytes) => clipboard(&bytes),
                 }
             }
         }
         if store.quit {
             break;
         }
+        settle(&mut store);
         if store.dirty {
+            last_draw = Instant::now();
             draw(terminal, &store, &mut frames, &mut on_frame)?;
             // Render bookkeeping, not state: the next change sets it again.
             store.dirty = false;
         }
     }
     ticker.abort();
+    feed.abort();
     drop(producers);
     Ok(store)
 }
@@ -183,6 +216,30 @@ where
         hook(*frames, store);
     }
     Ok(())
+}
+
+/// Ask the member at `url` how long `lease` has left.
+async fn lease_ttl(cluster: Cluster, lease: i64, url: String, tx: mpsc::UnboundedSender<Msg>) {
+    let result = cluster
+        .call(&url, |mut c| async move {
+            c.lease_time_to_live(lease, None).await
+        })
+        .await
+        .map(|(r, _)| (r.ttl(), r.granted_ttl()))
+        .map_err(|e| Failure::from(&e));
+    let _ = tx.send(Msg::LeaseTtl {
+        at: Instant::now(),
+        lease,
+        result,
+    });
+}
+
+/// Set the clipboard of the terminal (and of tmux, and over SSH) with OSC 52.
+fn clipboard(bytes: &[u8]) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "\x1b]52;c;{}\x07", crate::text::base64(bytes));
+    let _ = out.flush();
 }
 
 /// Read terminal events on a thread of their own (crossterm's read blocks) and send them as

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use super::config::Config;
+use super::keys::Keys;
 use super::msg::{Failure, Level, ListedMember, Probed};
 use crate::inventory::{Diagnostic, Host, Inventory};
 
@@ -19,6 +20,8 @@ pub struct Store {
     pub target: Target,
     pub cluster: ClusterState,
     pub inventory: InventoryState,
+    /// The keys under the Patroni namespace, live.
+    pub keys: Keys,
     pub ui: Ui,
     pub quit: bool,
     /// Something visible changed since the last frame.
@@ -180,15 +183,17 @@ pub enum PaneId {
     #[default]
     Members,
     Inventory,
+    Keys,
 }
 
 impl PaneId {
-    pub const ALL: [PaneId; 2] = [PaneId::Members, PaneId::Inventory];
+    pub const ALL: [PaneId; 3] = [PaneId::Members, PaneId::Inventory, PaneId::Keys];
 
     pub fn title(self) -> &'static str {
         match self {
             PaneId::Members => "Members",
             PaneId::Inventory => "Inventory",
+            PaneId::Keys => "Keys",
         }
     }
 
@@ -218,6 +223,9 @@ pub struct Flash {
     pub text: String,
     pub until: Instant,
 }
+
+/// Patroni's namespace in Pigsty.
+pub const DEFAULT_NAMESPACE: &str = "/pg";
 
 /// How long a flash stays.
 pub const FLASH_FOR: Duration = Duration::from_secs(6);
@@ -290,6 +298,7 @@ impl Store {
             target,
             cluster: ClusterState::default(),
             inventory,
+            keys: Keys::new(DEFAULT_NAMESPACE),
             ui: Ui::default(),
             quit: false,
             dirty: true,
@@ -577,6 +586,7 @@ impl Store {
         match self.ui.focus {
             PaneId::Members => self.visible_members().len(),
             PaneId::Inventory => self.inventory_rows().len(),
+            PaneId::Keys => self.keys.rows.len(),
         }
     }
 
@@ -584,6 +594,7 @@ impl Store {
         match self.ui.focus {
             PaneId::Members => &mut self.ui.members,
             PaneId::Inventory => &mut self.ui.inventory,
+            PaneId::Keys => &mut self.keys.view,
         }
     }
 
@@ -591,6 +602,7 @@ impl Store {
         match self.ui.focus {
             PaneId::Members => &self.ui.members,
             PaneId::Inventory => &self.ui.inventory,
+            PaneId::Keys => &self.keys.view,
         }
     }
 }

@@ -5,6 +5,7 @@ use std::time::Instant;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::keymap::Action;
+use super::keys::Feed;
 use super::msg::{Cmd, Failure, Level, MemberList, Msg, ProbeTarget, Probed};
 use super::store::{natural_order, Flash, Member, Overlay, PaneId, Reach, Store, FLASH_FOR};
 
@@ -30,9 +31,10 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
             {
                 store.ui.flash = None;
             }
-            // Relative times ("unreachable 12s") move on.
+            store.keys.expire_highlights(store.now);
+            // Relative times ("unreachable 12s", lease time left) move on.
             store.dirty = true;
-            Vec::new()
+            ask_lease(store, false)
         }
         Msg::MemberList { at, result } => {
             store.now = store.now.max(at);
@@ -92,6 +94,85 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
         Msg::Quit => {
             store.quit = true;
             vec![Cmd::Quit]
+        }
+        Msg::KeysPage {
+            at,
+            revision,
+            kvs,
+            first,
+            complete,
+            reason,
+        } => {
+            store.now = store.now.max(at);
+            store
+                .keys
+                .snapshot_page(at, revision, kvs, first, complete, &reason);
+            store.dirty = true;
+            if complete {
+                store.keys.value_scroll = 0;
+                if let Some((_, took)) = store.keys.loaded {
+                    if reason != "start" {
+                        let text = format!(
+                            "keys read again ({reason}): {} keys in {}",
+                            store.keys.map.len(),
+                            human_duration(took)
+                        );
+                        flash(store, Level::Warn, text);
+                    }
+                }
+            }
+            Vec::new()
+        }
+        Msg::KeyEvents { at, events } => {
+            store.now = store.now.max(at);
+            store.keys.apply(at, events);
+            store.dirty = true;
+            Vec::new()
+        }
+        Msg::WatchProgress { at, revision } => {
+            store.now = store.now.max(at);
+            store.keys.progress(revision);
+            Vec::new()
+        }
+        Msg::WatchState { at, state } => {
+            store.now = store.now.max(at);
+            store.dirty = true;
+            match state {
+                Ok(url) => {
+                    let resumed =
+                        store.keys.ever_live && matches!(store.keys.feed, Feed::Retrying { .. });
+                    store.keys.feed = Feed::Live { url: url.clone() };
+                    store.keys.ever_live = true;
+                    if resumed {
+                        let text = format!("key watch resumed on {}", crate::text::escape(&url));
+                        flash(store, Level::Info, text);
+                    }
+                }
+                Err(f) => {
+                    store.keys.feed = Feed::Retrying {
+                        why: f.text.clone(),
+                    };
+                    store.keys.last_loss = Some((at, f.text.clone()));
+                    if store.keys.ever_live {
+                        let text = format!("key watch lost: {}; trying the next member", f.short);
+                        flash(store, Level::Warn, text);
+                    }
+                }
+            }
+            Vec::new()
+        }
+        Msg::LeaseTtl { at, lease, result } => {
+            store.now = store.now.max(at);
+            store.dirty = true;
+            match result {
+                Ok((ttl, granted)) => {
+                    store.keys.leases.insert(lease, (ttl, granted, at));
+                }
+                Err(_) => {
+                    store.keys.leases.remove(&lease);
+                }
+            }
+            Vec::new()
         }
     }
 }
@@ -178,9 +259,112 @@ pub fn act(store: &mut Store, action: Action) -> Vec<Cmd> {
             let v = store.focused_view_mut();
             v.filter.clear();
             v.selected = 0;
+            store.keys.mark_stale();
         }
+        Action::Expand | Action::Collapse | Action::NextCluster | Action::PrevCluster
+            if store.ui.focus != PaneId::Keys => {}
+        Action::Expand => store.keys.toggle(Some(true)),
+        Action::Collapse => {
+            let on_open_dir = store
+                .keys
+                .selected_row()
+                .is_some_and(|r| r.dir && r.expanded && store.keys.view.filter.is_empty());
+            if on_open_dir {
+                store.keys.toggle(Some(false));
+            } else {
+                store.keys.to_parent();
+            }
+        }
+        Action::NextCluster => store.keys.jump_cluster(true),
+        Action::PrevCluster => store.keys.jump_cluster(false),
+        Action::CopyKey | Action::CopyValue => return copy(store, action),
+    }
+    if store.ui.focus == PaneId::Keys {
+        store.keys.value_scroll = 0;
+        return ask_lease(store, true);
     }
     Vec::new()
+}
+
+/// Put the selected key, or its value, on the terminal's clipboard.
+fn copy(store: &mut Store, action: Action) -> Vec<Cmd> {
+    if store.ui.focus != PaneId::Keys {
+        return Vec::new();
+    }
+    let Some(row) = store.keys.selected_row() else {
+        return Vec::new();
+    };
+    let path = row.path.clone();
+    let (what, bytes) = if action == Action::CopyKey || row.dir {
+        ("key", path.clone())
+    } else {
+        match store.keys.map.get(&path) {
+            Some(e) => ("value", e.value.clone()),
+            None => return Vec::new(),
+        }
+    };
+    let text = format!(
+        "copied the {what} of {} ({} bytes) to the clipboard",
+        crate::text::escape_bytes(&path),
+        bytes.len()
+    );
+    flash(store, Level::Info, text);
+    vec![Cmd::Clipboard(bytes)]
+}
+
+/// The lease worth showing for the selected row: the key's own, or for a directory its `leader`
+/// key's (Patroni's leader lease).
+pub fn wanted_lease(store: &Store) -> Option<i64> {
+    let row = store.keys.selected_row()?;
+    let key = if row.dir {
+        let mut k = row.path.clone();
+        k.extend_from_slice(b"leader");
+        k
+    } else {
+        row.path.clone()
+    };
+    store
+        .keys
+        .map
+        .get(&key)
+        .map(|e| e.lease)
+        .filter(|l| *l != 0)
+}
+
+/// Ask for the selected row's lease when it is not known or was asked over 2 s ago (`moved`:
+/// the selection moved, ask now).
+fn ask_lease(store: &mut Store, moved: bool) -> Vec<Cmd> {
+    if store.ui.focus != PaneId::Keys {
+        return Vec::new();
+    }
+    let Some(lease) = wanted_lease(store) else {
+        return Vec::new();
+    };
+    let fresh = store.keys.leases.get(&lease).is_some_and(|(_, _, at)| {
+        store.now.saturating_duration_since(*at) < std::time::Duration::from_secs(2)
+    });
+    if fresh && !moved {
+        return Vec::new();
+    }
+    let url = match &store.keys.feed {
+        Feed::Live { url } => Some(url.clone()),
+        _ => store
+            .cluster
+            .leader
+            .and_then(|id| store.member(id))
+            .and_then(|m| m.client_urls.first().cloned()),
+    };
+    url.map(|url| vec![Cmd::LeaseTtl { lease, url }])
+        .unwrap_or_default()
+}
+
+/// Bring derived state up to date once per batch of messages, before drawing: the key tree's
+/// rows are rebuilt only when keys came or went, directories opened or the filter changed.
+pub fn settle(store: &mut Store) {
+    if store.keys.rows_stale() {
+        store.keys.rebuild_rows();
+        store.dirty = true;
+    }
 }
 
 fn page(store: &Store) -> u16 {
@@ -194,6 +378,8 @@ fn move_cursor(store: &mut Store, by: i64) {
 }
 
 fn filter_input(store: &mut Store, ev: KeyEvent) {
+    // The key tree follows its filter on the next settle.
+    store.keys.mark_stale();
     let v = store.focused_view_mut();
     match ev.code {
         KeyCode::Enter => store.ui.filtering = false,

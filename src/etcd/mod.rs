@@ -4,6 +4,7 @@ pub mod client;
 pub mod error;
 pub mod probe;
 pub mod status;
+pub mod watch;
 
 pub use client::Cluster;
 pub use error::EtcdError;

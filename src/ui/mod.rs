@@ -5,7 +5,10 @@ mod footer;
 mod header;
 mod help;
 mod inventory;
+mod keys;
 mod members;
+mod patroni;
+mod value;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -127,6 +130,7 @@ fn pane(s: &Store, id: PaneId, area: Rect, buf: &mut Buffer) {
     let filter = match id {
         PaneId::Members => &s.ui.members.filter,
         PaneId::Inventory => &s.ui.inventory.filter,
+        PaneId::Keys => &s.keys.view.filter,
     };
     let mut title = vec![Span::styled(
         format!(" {} {} ", id.number(), id.title()),
@@ -160,6 +164,7 @@ fn pane(s: &Store, id: PaneId, area: Rect, buf: &mut Buffer) {
     match id {
         PaneId::Members => members::render(s, inner, buf),
         PaneId::Inventory => inventory::render(s, inner, buf),
+        PaneId::Keys => keys::render(s, inner, buf),
     }
 }
 

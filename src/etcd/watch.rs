@@ -1,0 +1,286 @@
+//! The key browser's feed: one paged range read of a prefix at a single revision, then a watch
+//! from the next revision. A watch cancelled by compaction is recovered by reading again; a
+//! member that dies or stops answering is left for the next endpoint, resuming from the last
+//! revision seen, so no change is lost (repeats are dropped by the store). No key range is
+//! polled.
+
+use std::time::{Duration, Instant};
+
+use etcd_client::{EventType, GetOptions, WatchOptions};
+use tokio::sync::mpsc;
+use tokio::time::{sleep, timeout};
+
+use super::client::Cluster;
+use super::error::EtcdError;
+use crate::app::msg::{Failure, Kv, KvEvent, Msg};
+
+/// Keys per page of the snapshot read.
+pub const PAGE: i64 = 2000;
+
+/// How often a quiet watch is asked to prove it is alive.
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// The end of the range of keys starting with `prefix` (etcd's prefix rule).
+pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0] // every key
+}
+
+/// Read every key under `prefix` from the member at `url`, in pages, all at the revision of the
+/// first page. `page(kvs, revision, first, complete)` gets each page. Returns the revision.
+pub async fn read_prefix(
+    cluster: &Cluster,
+    url: &str,
+    prefix: &[u8],
+    mut page: impl FnMut(Vec<Kv>, i64, bool, bool),
+) -> Result<i64, EtcdError> {
+    let end = prefix_end(prefix);
+    let mut start = prefix.to_vec();
+    let mut revision = 0i64;
+    let mut first = true;
+    loop {
+        let mut opts = GetOptions::new().with_range(end.clone()).with_limit(PAGE);
+        if revision > 0 {
+            opts = opts.with_revision(revision);
+        }
+        let key = start.clone();
+        let (resp, _) = cluster
+            .call(url, |mut c| async move { c.get(key, Some(opts)).await })
+            .await?;
+        if revision == 0 {
+            revision = resp.header().map_or(0, |h| h.revision());
+        }
+        let kvs: Vec<Kv> = resp.kvs().iter().map(Kv::from).collect();
+        let more = resp.more();
+        if let Some(last) = kvs.last() {
+            start = last.key.clone();
+            start.push(0);
+        }
+        page(kvs, revision, first, !more);
+        first = false;
+        if !more {
+            return Ok(revision);
+        }
+    }
+}
+
+/// Every key under `prefix` at one revision, from the first configured endpoint that answers:
+/// the keys, the revision, and the endpoint.
+pub async fn read_all(
+    cluster: &Cluster,
+    prefix: &[u8],
+) -> Result<(Vec<Kv>, i64, String), EtcdError> {
+    let mut errors = Vec::new();
+    for url in &cluster.settings().endpoints {
+        let mut all = Vec::new();
+        match read_prefix(cluster, url, prefix, |kvs, _, _, _| all.extend(kvs)).await {
+            Ok(rev) => return Ok((all, rev, url.clone())),
+            Err(e) => errors.push(e),
+        }
+    }
+    Err(EtcdError::NoneAnswered(errors))
+}
+
+/// Keep the store's keys under `prefix` live: read, then watch; recover from compaction and from
+/// members that die, until the console goes away.
+pub async fn feed_prefix(cluster: Cluster, prefix: String, tx: mpsc::UnboundedSender<Msg>) {
+    let endpoints = cluster.settings().endpoints.clone();
+    let prefix = prefix.into_bytes();
+    let mut idx = 0usize;
+    let mut revision: Option<i64> = None;
+    let mut reason = "start".to_string();
+    let mut failures = 0u32;
+    loop {
+        if tx.is_closed() {
+            return;
+        }
+        let url = endpoints[idx % endpoints.len()].clone();
+        if revision.is_none() {
+            let tx2 = tx.clone();
+            let why = reason.clone();
+            let read = read_prefix(&cluster, &url, &prefix, move |kvs, rev, first, complete| {
+                let _ = tx2.send(Msg::KeysPage {
+                    at: Instant::now(),
+                    revision: rev,
+                    kvs,
+                    first,
+                    complete,
+                    reason: why.clone(),
+                });
+            })
+            .await;
+            match read {
+                Ok(rev) => revision = Some(rev),
+                Err(e) => {
+                    failures += 1;
+                    if !lost(&tx, &e, &url) {
+                        return;
+                    }
+                    idx += 1;
+                    sleep(super::probe::backoff(Duration::from_millis(500), failures)).await;
+                    continue;
+                }
+            }
+        }
+        let from = revision.unwrap_or(0) + 1;
+        match watch_from(&cluster, &url, &prefix, from, &tx).await {
+            Ended::Compacted(at) => {
+                // Changes between our revision and the compaction are gone: read again.
+                revision = None;
+                reason = format!("the watch fell behind a compaction at revision {at}; read again");
+            }
+            Ended::Lost(e, seen) => {
+                revision = Some(seen.max(revision.unwrap_or(0)));
+                failures += 1;
+                if !lost(&tx, &e, &url) {
+                    return;
+                }
+                idx += 1;
+                sleep(super::probe::backoff(Duration::from_millis(500), failures)).await;
+            }
+            Ended::Gone => return,
+        }
+        if revision.is_some() {
+            failures = 0;
+        }
+    }
+}
+
+/// Report a lost feed; false when the console is gone.
+fn lost(tx: &mpsc::UnboundedSender<Msg>, e: &EtcdError, url: &str) -> bool {
+    let failure = Failure::new(e.short(), format!("watch on {url}: {e}"));
+    tx.send(Msg::WatchState {
+        at: Instant::now(),
+        state: Err(failure),
+    })
+    .is_ok()
+}
+
+enum Ended {
+    /// The watch was cancelled: its start revision was compacted.
+    Compacted(i64),
+    /// The member failed or stopped answering; the last revision seen.
+    Lost(EtcdError, i64),
+    /// The console is gone.
+    Gone,
+}
+
+async fn watch_from(
+    cluster: &Cluster,
+    url: &str,
+    prefix: &[u8],
+    from: i64,
+    tx: &mpsc::UnboundedSender<Msg>,
+) -> Ended {
+    let mut seen = from - 1;
+    let t = cluster.timeout();
+    let client = match cluster.member(url).await {
+        Ok(c) => c,
+        Err(e) => return Ended::Lost(e, seen),
+    };
+    let opts = WatchOptions::new()
+        .with_range(prefix_end(prefix))
+        .with_start_revision(from)
+        .with_progress_notify();
+    let mut client = client;
+    let key = prefix.to_vec();
+    let stream = match timeout(t, client.watch(key, Some(opts))).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            return Ended::Lost(
+                super::error::classify(url, cluster.error_context(), &e),
+                seen,
+            )
+        }
+        Err(_) => return Ended::Lost(EtcdError::timeout(url, t), seen),
+    };
+    let (mut sender, mut stream) = stream.split();
+    if tx
+        .send(Msg::WatchState {
+            at: Instant::now(),
+            state: Ok(url.to_string()),
+        })
+        .is_err()
+    {
+        return Ended::Gone;
+    }
+    let mut heard = Instant::now();
+    let mut ticker = tokio::time::interval(PROGRESS_EVERY);
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            msg = stream.message() => {
+                let resp = match msg {
+                    Ok(Some(r)) => r,
+                    Ok(None) => return Ended::Lost(EtcdError::Closed { endpoint: url.into() }, seen),
+                    Err(e) => return Ended::Lost(super::error::classify(url, cluster.error_context(), &e), seen),
+                };
+                heard = Instant::now();
+                if resp.canceled() {
+                    if resp.compact_revision() > 0 {
+                        return Ended::Compacted(resp.compact_revision());
+                    }
+                    let why = resp.cancel_reason().to_string();
+                    return Ended::Lost(EtcdError::Other { endpoint: url.into(), message: format!("the watch was cancelled: {why}") }, seen);
+                }
+                if resp.events().is_empty() {
+                    if let Some(h) = resp.header() {
+                        if !resp.created() && h.revision() > seen {
+                            seen = h.revision();
+                            if tx.send(Msg::WatchProgress { at: heard, revision: seen }).is_err() {
+                                return Ended::Gone;
+                            }
+                        }
+                    }
+                    continue;
+                }
+                let events: Vec<KvEvent> = resp
+                    .events()
+                    .iter()
+                    .filter_map(|e| {
+                        let kv = Kv::from(e.kv()?);
+                        Some(match e.event_type() {
+                            EventType::Put => KvEvent::Put(kv),
+                            EventType::Delete => KvEvent::Delete(kv),
+                        })
+                    })
+                    .collect();
+                if let Some(last) = events.last() {
+                    seen = seen.max(last.kv().mod_revision);
+                }
+                if tx.send(Msg::KeyEvents { at: heard, events }).is_err() {
+                    return Ended::Gone;
+                }
+            }
+            _ = ticker.tick() => {
+                if tx.is_closed() {
+                    return Ended::Gone;
+                }
+                if heard.elapsed() > PROGRESS_EVERY + t {
+                    return Ended::Lost(EtcdError::timeout(url, PROGRESS_EVERY + t), seen);
+                }
+                if heard.elapsed() >= PROGRESS_EVERY {
+                    let _ = timeout(t, sender.request_progress()).await;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_end_follows_etcd() {
+        assert_eq!(prefix_end(b"/pg/"), b"/pg0".to_vec());
+        assert_eq!(prefix_end(b"a\xff"), b"b".to_vec());
+        assert_eq!(prefix_end(b"\xff\xff"), vec![0]);
+    }
+}
