@@ -245,11 +245,7 @@ impl Keys {
             let Some(rest) = k.strip_prefix(prefix) else {
                 continue;
             };
-            if filtering
-                && !String::from_utf8_lossy(rest)
-                    .to_lowercase()
-                    .contains(&filter)
-            {
+            if filtering && !contains_ignore_ascii_case(rest, filter.as_bytes()) {
                 continue;
             }
             passing.push(k);
@@ -394,6 +390,16 @@ impl Keys {
         }
         Some((*ttl - now.saturating_duration_since(*at).as_secs() as i64).max(0))
     }
+}
+
+/// Whether `needle` (lowercase) occurs in `hay`, ignoring ASCII case; no allocation.
+fn contains_ignore_ascii_case(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty()
+        || hay.windows(needle.len()).any(|w| {
+            w.iter()
+                .zip(needle)
+                .all(|(a, b)| a.to_ascii_lowercase() == *b)
+        })
 }
 
 #[cfg(test)]

@@ -168,6 +168,8 @@ pub struct InventoryState {
 #[derive(Debug, Clone, Default)]
 pub struct Ui {
     pub focus: PaneId,
+    /// The pane last focused other than Members: shown beside Members on a wide screen.
+    pub last_other: Option<PaneId>,
     pub members: ListView,
     pub inventory: ListView,
     pub overlay: Option<Overlay>,
@@ -177,7 +179,18 @@ pub struct Ui {
     pub size: (u16, u16),
 }
 
-/// The panes, in tab order. The key browser and the timeline join here.
+impl Ui {
+    /// The pane beside Members on a wide screen: the focused one, else the one focused last,
+    /// else the key browser.
+    pub fn companion(&self) -> PaneId {
+        match self.focus {
+            PaneId::Members => self.last_other.unwrap_or(PaneId::Keys),
+            other => other,
+        }
+    }
+}
+
+/// The panes, in tab order. The timeline joins here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PaneId {
     #[default]

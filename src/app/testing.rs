@@ -130,6 +130,7 @@ pub fn empty_store(t0: Instant) -> Store {
 pub fn store_from(list: &str, status: &str, t0: Instant) -> Store {
     let mut s = empty_store(t0);
     feed(&mut s, list, status, t0 + Duration::from_millis(100));
+    feed_patroni(&mut s, t0 + Duration::from_millis(100));
     s
 }
 
@@ -153,4 +154,62 @@ pub fn feed(s: &mut Store, list: &str, status: &str, at: Instant) {
             },
         );
     }
+}
+
+pub const PATRONI: &str = include_str!("../../tests/fixtures/patroni-4.1.5-pg-meta.json");
+
+/// The real Patroni dump's keys (decoded capture), as etcd would give them.
+pub fn patroni_kvs() -> (Vec<super::msg::Kv>, i64) {
+    let v: Value = serde_json::from_str(PATRONI).expect("patroni fixture is JSON");
+    let kvs = v["kvs"]
+        .as_array()
+        .expect("kvs")
+        .iter()
+        .map(|kv| super::msg::Kv {
+            key: kv["key"].as_str().unwrap_or("").as_bytes().to_vec(),
+            value: kv["value"].as_str().unwrap_or("").as_bytes().to_vec(),
+            create_revision: kv["create_revision"].as_i64().unwrap_or(0),
+            mod_revision: kv["mod_revision"].as_i64().unwrap_or(0),
+            version: kv["version"].as_i64().unwrap_or(0),
+            lease: kv["lease"].as_i64().unwrap_or(0),
+        })
+        .collect();
+    (kvs, v["header"]["revision"].as_i64().unwrap_or(0))
+}
+
+/// Feed the real Patroni dump to the store as one complete snapshot page at `at`, the watch
+/// live, and the leader's lease known to have 25 s left.
+pub fn feed_patroni(s: &mut Store, at: Instant) {
+    let (kvs, revision) = patroni_kvs();
+    let leader_lease = kvs
+        .iter()
+        .find(|kv| kv.key.ends_with(b"/leader"))
+        .map_or(0, |kv| kv.lease);
+    update(
+        s,
+        Msg::KeysPage {
+            at,
+            revision,
+            kvs,
+            first: true,
+            complete: true,
+            reason: "start".into(),
+        },
+    );
+    update(
+        s,
+        Msg::WatchState {
+            at,
+            state: Ok("https://127.10.10.10:2379".into()),
+        },
+    );
+    update(
+        s,
+        Msg::LeaseTtl {
+            at,
+            lease: leader_lease,
+            result: Ok((25, 30)),
+        },
+    );
+    super::update::settle(s);
 }

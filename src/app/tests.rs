@@ -578,3 +578,170 @@ fn control_characters_in_member_names_never_reach_the_flash_line_raw() {
     );
     assert_eq!(flash_text(&s), "learner evil\\e[2J was added");
 }
+
+fn keys_focused(t0: Instant) -> Store {
+    let mut s = store_from(LIST, STATUS, t0);
+    key(&mut s, KeyCode::Char('3'));
+    s
+}
+
+fn select_key(s: &mut Store, path: &str) {
+    s.keys.view.selected = s
+        .keys
+        .rows
+        .iter()
+        .position(|r| r.path == path.as_bytes())
+        .unwrap();
+}
+
+#[test]
+fn the_key_pane_opens_on_the_tree_and_asks_for_the_leader_lease() {
+    let t0 = Instant::now();
+    let mut s = keys_focused(t0);
+    assert_eq!(s.ui.focus, PaneId::Keys);
+    assert_eq!(s.keys.map.len(), 10);
+    assert_eq!(s.keys.rows[0].path, b"/pg/pg-meta/");
+    // On the cluster directory, moving asks for its leader key's lease at the watched member.
+    key(&mut s, KeyCode::Char('g'));
+    let cmds = key(&mut s, KeyCode::Char('g'));
+    assert_eq!(
+        cmds,
+        vec![Cmd::LeaseTtl {
+            lease: 7390022223170494994,
+            url: "https://127.10.10.10:2379".into()
+        }]
+    );
+    // The tick asks again only when the answer is older than 2 s.
+    assert!(update(&mut s, Msg::Tick(t0 + Duration::from_millis(1500))).is_empty());
+    assert_eq!(update(&mut s, Msg::Tick(t0 + secs(3))).len(), 1);
+}
+
+#[test]
+fn collapse_expand_and_copy_from_the_key_pane() {
+    let t0 = Instant::now();
+    let mut s = keys_focused(t0);
+    select_key(&mut s, "/pg/pg-meta/members/pg-meta-1");
+    key(&mut s, KeyCode::Char('h'));
+    assert_eq!(s.keys.selected_row().unwrap().path, b"/pg/pg-meta/members/");
+    key(&mut s, KeyCode::Char('h'));
+    super::update::settle(&mut s);
+    assert!(!s.keys.selected_row().unwrap().expanded);
+    assert_eq!(s.keys.rows.len(), 10, "members/ folded away its two keys");
+    key(&mut s, KeyCode::Enter);
+    super::update::settle(&mut s);
+    assert_eq!(s.keys.rows.len(), 12);
+
+    select_key(&mut s, "/pg/pg-meta/leader");
+    let cmds = update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('Y'), KeyModifiers::SHIFT)),
+    );
+    assert_eq!(cmds, vec![Cmd::Clipboard(b"pg-meta-2".to_vec())]);
+    assert_eq!(
+        flash_text(&s),
+        "copied the value of /pg/pg-meta/leader (9 bytes) to the clipboard"
+    );
+    let cmds = key(&mut s, KeyCode::Char('y'));
+    assert_eq!(cmds, vec![Cmd::Clipboard(b"/pg/pg-meta/leader".to_vec())]);
+
+    // Outside the key pane these keys do nothing.
+    key(&mut s, KeyCode::Char('1'));
+    assert!(key(&mut s, KeyCode::Char('y')).is_empty());
+}
+
+#[test]
+fn watch_loss_recovery_and_reload_are_told() {
+    let t0 = Instant::now();
+    let mut s = keys_focused(t0);
+    update(
+        &mut s,
+        Msg::WatchState {
+            at: t0 + secs(1),
+            state: Err(Failure::new(
+                "refused",
+                "watch on https://127.10.10.10:2379: refused",
+            )),
+        },
+    );
+    assert_eq!(
+        flash_text(&s),
+        "key watch lost: refused; trying the next member"
+    );
+    update(
+        &mut s,
+        Msg::WatchState {
+            at: t0 + secs(2),
+            state: Ok("https://127.10.10.11:2379".into()),
+        },
+    );
+    assert_eq!(
+        flash_text(&s),
+        "key watch resumed on https://127.10.10.11:2379"
+    );
+
+    let (kvs, _) = patroni_kvs();
+    update(
+        &mut s,
+        Msg::KeysPage {
+            at: t0 + secs(3),
+            revision: 80,
+            kvs,
+            first: true,
+            complete: true,
+            reason: "the watch fell behind a compaction at revision 70; read again".into(),
+        },
+    );
+    assert!(flash_text(&s).starts_with(
+        "keys read again (the watch fell behind a compaction at revision 70; read again): 10 keys"
+    ));
+    assert_eq!(s.keys.revision, 80);
+}
+
+#[test]
+fn a_first_failure_before_the_watch_was_ever_live_is_not_news() {
+    let t0 = Instant::now();
+    let mut s = empty_store(t0);
+    update(
+        &mut s,
+        Msg::WatchState {
+            at: t0,
+            state: Err(Failure::new(
+                "refused",
+                "watch on https://127.10.10.10:2379: refused",
+            )),
+        },
+    );
+    update(
+        &mut s,
+        Msg::WatchState {
+            at: t0,
+            state: Ok("https://127.10.10.11:2379".into()),
+        },
+    );
+    assert!(s.ui.flash.is_none());
+    assert!(
+        s.keys.last_loss.is_some(),
+        "the loss is still shown in the pane"
+    );
+}
+
+#[test]
+fn the_key_filter_narrows_the_tree() {
+    let t0 = Instant::now();
+    let mut s = keys_focused(t0);
+    key(&mut s, KeyCode::Char('/'));
+    for c in "SYNC".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    super::update::settle(&mut s);
+    let paths: Vec<String> = s
+        .keys
+        .rows
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.path).into_owned())
+        .collect();
+    assert_eq!(paths, ["/pg/pg-meta/", "/pg/pg-meta/sync"]);
+    key(&mut s, KeyCode::Esc);
+    super::update::settle(&mut s);
+    assert_eq!(s.keys.rows.len(), 12);
+}

@@ -220,6 +220,14 @@ fn key(store: &mut Store, ev: KeyEvent) -> Vec<Cmd> {
 /// Carry out an action from the keymap.
 pub fn act(store: &mut Store, action: Action) -> Vec<Cmd> {
     store.dirty = true;
+    let cmds = act_inner(store, action);
+    if store.ui.focus != PaneId::Members {
+        store.ui.last_other = Some(store.ui.focus);
+    }
+    cmds
+}
+
+fn act_inner(store: &mut Store, action: Action) -> Vec<Cmd> {
     match action {
         Action::Quit => {
             store.quit = true;

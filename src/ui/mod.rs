@@ -52,11 +52,16 @@ impl Widget for &Screen<'_> {
         .areas(area);
         header::render(s, head, buf);
         if area.width >= WIDE {
+            // Members stay in view; the other half shows the focused pane, or the one focused
+            // last.
+            let [tabs_area, panes] =
+                Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(body);
+            tabs(s, tabs_area, buf);
             let [left, right] =
-                Layout::horizontal([Constraint::Percentage(64), Constraint::Percentage(36)])
-                    .areas(body);
+                Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                    .areas(panes);
             pane(s, PaneId::Members, left, buf);
-            pane(s, PaneId::Inventory, right, buf);
+            pane(s, s.ui.companion(), right, buf);
         } else {
             let [tabs_area, pane_area] =
                 Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(body);

@@ -236,3 +236,84 @@ fn inventory_warnings_and_mismatches_are_shown_160x48() {
     assert!(out.contains("did you mean etcd_learner"), "{out}");
     snap!("inventory_warnings_160x48", out);
 }
+
+fn keys_store() -> Store {
+    let mut s = store_from(LIST, STATUS, Instant::now());
+    s.ui.focus = PaneId::Keys;
+    s
+}
+
+fn select(s: &mut Store, path: &str) {
+    let i = s
+        .keys
+        .rows
+        .iter()
+        .position(|r| r.path == path.as_bytes())
+        .unwrap_or_else(|| panic!("no row {path}"));
+    s.keys.view.selected = i;
+}
+
+#[test]
+fn keys_cluster_summary_80x24() {
+    let mut s = keys_store();
+    select(&mut s, "/pg/pg-meta/");
+    let out = screen(&s, 80, 24);
+    assert!(
+        out.contains("pg-meta  leader pg-meta-2 (lease 25s left)  timeline 2"),
+        "{out}"
+    );
+    assert!(out.contains("sync standby pg-meta-1"), "{out}");
+    snap!("keys_summary_80x24", out);
+}
+
+#[test]
+fn keys_member_value_80x24() {
+    let mut s = keys_store();
+    select(&mut s, "/pg/pg-meta/members/pg-meta-1");
+    let out = screen(&s, 80, 24);
+    assert!(
+        out.contains("\"replication_state\": \"streaming\","),
+        "{out}"
+    );
+    assert!(out.contains("lease 668e"), "{out}");
+    snap!("keys_member_value_80x24", out);
+}
+
+#[test]
+fn keys_wide_beside_members_160x48() {
+    let mut s = keys_store();
+    select(&mut s, "/pg/pg-meta/");
+    let out = screen(&s, 160, 48);
+    assert!(out.contains("1 Members") && out.contains("3 Keys"), "{out}");
+    snap!("keys_wide_160x48", out);
+}
+
+#[test]
+fn a_hostile_value_is_shown_escaped() {
+    let mut s = keys_store();
+    let t = Instant::now();
+    update(
+        &mut s,
+        Msg::KeyEvents {
+            at: t,
+            events: vec![crate::app::msg::KvEvent::Put(crate::app::msg::Kv {
+                key: b"/pg/pg-meta/evil\x1b[2J".to_vec(),
+                value: b"\x1b]52;c;aGk=\x07\x1b[31mred\xff".to_vec(),
+                create_revision: 100,
+                mod_revision: 100,
+                version: 1,
+                lease: 0,
+            })],
+        },
+    );
+    crate::app::update::settle(&mut s);
+    select(&mut s, "/pg/pg-meta/evil\x1b[2J");
+    let buf = draw(&s, 120, 40);
+    let out = text(&buf);
+    assert!(out.contains("evil\\e[2J"), "{out}");
+    assert!(
+        out.contains("\\e]52;c;aGk=\\x07\\e[31mred\\xff") || out.contains("1b 5d 35 32"),
+        "{out}"
+    );
+    assert!(buf.content().iter().all(|c| !c.symbol().contains('\u{1b}')));
+}
