@@ -165,14 +165,17 @@ impl Keys {
     /// Watch events in order. Events at or below the map's revision were already seen (a
     /// resumed watch may repeat them) and are skipped.
     pub fn apply(&mut self, at: Instant, events: Vec<KvEvent>) {
+        // Events of one transaction share a revision and arrive together; anything at or below
+        // the revision already held was seen before.
+        let base = self.revision;
         for ev in events {
             // Both puts and deletes carry the revision of the change in mod_revision.
             let rev = ev.kv().mod_revision;
-            if rev <= self.revision {
+            if rev <= base {
                 self.duplicates += 1;
                 continue;
             }
-            self.revision = rev;
+            self.revision = self.revision.max(rev);
             match ev {
                 KvEvent::Put(kv) => {
                     let existed = self.map.contains_key(&kv.key);
@@ -562,6 +565,21 @@ mod tests {
         assert!(!s.contains(&"pg-test/ (1)".to_string()), "{s:?}");
         assert_eq!(k.revision, 9);
         assert_eq!(k.applied, 3);
+        // One transaction: several events at one revision, all applied.
+        k.apply(
+            t,
+            vec![
+                KvEvent::Put(kv("/pg/pg-new/a", "1", 10)),
+                KvEvent::Put(kv("/pg/pg-new/b", "2", 10)),
+                KvEvent::Delete(kv("/pg/pg-new/leader", "", 10)),
+            ],
+        );
+        assert_eq!(k.applied, 6);
+        assert!(k.map.contains_key(b"/pg/pg-new/b".as_slice()));
+        assert!(!k.map.contains_key(b"/pg/pg-new/leader".as_slice()));
+        // Delivered again (a resumed watch), the same transaction changes nothing.
+        k.apply(t, vec![KvEvent::Put(kv("/pg/pg-new/a", "stale", 10))]);
+        assert_eq!(k.map[b"/pg/pg-new/a".as_slice()].value, b"1");
         // Highlights fade.
         assert!(k.expire_highlights(t + HIGHLIGHT_FOR));
         assert!(k.changed.is_empty());
