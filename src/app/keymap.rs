@@ -38,11 +38,13 @@ pub enum Action {
     PrevCluster,
     CopyKey,
     CopyValue,
+    ValueDown,
+    ValueUp,
 }
 
 impl Action {
     /// Every action, in the order help lists them.
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 25] = [
         Action::Help,
         Action::Quit,
         Action::NextPane,
@@ -66,6 +68,8 @@ impl Action {
         Action::PrevCluster,
         Action::CopyKey,
         Action::CopyValue,
+        Action::ValueDown,
+        Action::ValueUp,
     ];
 
     /// The config-file name of the action.
@@ -94,6 +98,8 @@ impl Action {
             Action::PrevCluster => "prev_cluster",
             Action::CopyKey => "copy_key",
             Action::CopyValue => "copy_value",
+            Action::ValueDown => "value_down",
+            Action::ValueUp => "value_up",
         }
     }
 
@@ -123,6 +129,8 @@ impl Action {
             Action::PrevCluster => "keys: previous Patroni cluster",
             Action::CopyKey => "keys: copy the key (OSC 52 clipboard)",
             Action::CopyValue => "keys: copy the value (OSC 52 clipboard)",
+            Action::ValueDown => "keys: scroll the value or summary down",
+            Action::ValueUp => "keys: scroll the value or summary up",
         }
     }
 

@@ -286,6 +286,14 @@ fn act_inner(store: &mut Store, action: Action) -> Vec<Cmd> {
         Action::NextCluster => store.keys.jump_cluster(true),
         Action::PrevCluster => store.keys.jump_cluster(false),
         Action::CopyKey | Action::CopyValue => return copy(store, action),
+        Action::ValueDown => {
+            store.keys.value_scroll = store.keys.value_scroll.saturating_add(page(store));
+            return Vec::new();
+        }
+        Action::ValueUp => {
+            store.keys.value_scroll = store.keys.value_scroll.saturating_sub(page(store));
+            return Vec::new();
+        }
     }
     if store.ui.focus == PaneId::Keys {
         store.keys.value_scroll = 0;

@@ -100,9 +100,28 @@ pub fn summary(s: &Store, dir: &[u8]) -> Vec<Line<'static>> {
             lines.push(Line::styled(roles.join("  "), dim));
         }
 
+        // Columns as wide as their widest cell.
+        let width = |f: &dyn Fn(&patroni::MemberSummary) -> String, head: &str| {
+            c.members
+                .iter()
+                .map(|m| f(m).chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(head.len())
+        };
+        let name_of = |m: &patroni::MemberSummary| escape(&m.name).into_owned();
+        let role_of =
+            |m: &patroni::MemberSummary| escape(m.role.as_deref().unwrap_or("?")).into_owned();
+        let state_of =
+            |m: &patroni::MemberSummary| escape(m.state.as_deref().unwrap_or("?")).into_owned();
+        let (nw, rw, sw) = (
+            width(&name_of, "MEMBER"),
+            width(&role_of, "ROLE"),
+            width(&state_of, "STATE"),
+        );
         lines.push(Line::styled(
             format!(
-                "{:<14} {:<14} {:<10} {:>3} {:>10}  {}",
+                "{:<nw$} {:<rw$} {:<sw$} {:>3} {:>10}  {}",
                 "MEMBER", "ROLE", "STATE", "TL", "LAG", "REPLICATION"
             ),
             dim.add_modifier(Modifier::BOLD),
@@ -117,7 +136,7 @@ pub fn summary(s: &Store, dir: &[u8]) -> Vec<Line<'static>> {
                 .lag_bytes
                 .is_some_and(|b| b > c.config.maximum_lag_on_failover);
             let mut spans = vec![Span::styled(
-                format!("{:<14} ", escape(&m.name)),
+                format!("{:<nw$} ", name_of(m)),
                 if c.leader.as_deref() == Some(m.name.as_str()) {
                     bold
                 } else {
@@ -125,9 +144,9 @@ pub fn summary(s: &Store, dir: &[u8]) -> Vec<Line<'static>> {
                 },
             )];
             spans.push(Span::raw(format!(
-                "{:<14} {:<10} {:>3} ",
-                escape(m.role.as_deref().unwrap_or("?")),
-                escape(m.state.as_deref().unwrap_or("?")),
+                "{:<rw$} {:<sw$} {:>3} ",
+                role_of(m),
+                state_of(m),
                 m.timeline.map_or("?".to_string(), |t| t.to_string()),
             )));
             spans.push(Span::styled(
