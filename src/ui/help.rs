@@ -71,6 +71,17 @@ pub fn render(s: &Store, scroll: u16, area: Rect, buf: &mut Buffer) {
         "  Each parameter shows where its value came from: host, etcd.vars, all.vars, -e, default.",
     ));
     lines.push(Line::raw(""));
+    lines.push(Line::styled("Keys pane", bold.fg(t.accent)));
+    lines.push(Line::raw(
+        "  The keys under the Patroni namespace, live: read once, then watched. Changed keys",
+    ));
+    lines.push(Line::raw(
+        "  are highlighted for 3 s; ⏱ marks a key on a lease. On a cluster directory: Patroni's",
+    ));
+    lines.push(Line::raw(
+        "  summary (leader and lease left, members, lag, sync standby, warnings).",
+    ));
+    lines.push(Line::raw(""));
     lines.push(Line::styled(
         format!(
             "{} or {} closes this help; {} scroll.",
