@@ -339,15 +339,21 @@ fn cert(c: &CertCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `$XDG_STATE_HOME/etcdeck` (or `~/.local/state/etcdeck`): the demo sandbox and the history.
+fn state_base() -> Option<PathBuf> {
+    std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .map(|b| b.join("etcdeck"))
+}
+
 fn demo_state_dir(flag: Option<PathBuf>) -> Result<PathBuf> {
     if let Some(d) = flag {
         return Ok(d);
     }
-    let base = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .context("neither XDG_STATE_HOME nor HOME is set: pass --state-dir")?;
-    Ok(base.join("etcdeck").join("demo"))
+    let base = state_base().context("neither XDG_STATE_HOME nor HOME is set: pass --state-dir")?;
+    Ok(base.join("demo"))
 }
 
 async fn run_demo(
@@ -628,7 +634,7 @@ async fn open_console(
     setup(tx.clone());
     let mut terminal = ratatui::init();
     runtime::spawn_terminal_events(tx.clone());
-    let result = runtime::run(&mut terminal, store, cluster, tx, rx, hook).await;
+    let result = runtime::run(&mut terminal, store, cluster, tx, rx, hook, state_base()).await;
     ratatui::restore();
     signals.abort();
     result

@@ -40,11 +40,12 @@ pub enum Action {
     CopyValue,
     ValueDown,
     ValueUp,
+    Zoom,
 }
 
 impl Action {
     /// Every action, in the order help lists them.
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 26] = [
         Action::Help,
         Action::Quit,
         Action::NextPane,
@@ -70,6 +71,7 @@ impl Action {
         Action::CopyValue,
         Action::ValueDown,
         Action::ValueUp,
+        Action::Zoom,
     ];
 
     /// The config-file name of the action.
@@ -100,6 +102,7 @@ impl Action {
             Action::CopyValue => "copy_value",
             Action::ValueDown => "value_down",
             Action::ValueUp => "value_up",
+            Action::Zoom => "zoom",
         }
     }
 
@@ -131,6 +134,7 @@ impl Action {
             Action::CopyValue => "keys: copy the value (OSC 52 clipboard)",
             Action::ValueDown => "keys: scroll the value or summary down",
             Action::ValueUp => "keys: scroll the value or summary up",
+            Action::Zoom => "timeline: 1 s, 10 s or 1 min per column",
         }
     }
 

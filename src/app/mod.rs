@@ -7,6 +7,7 @@ pub mod keys;
 pub mod msg;
 pub mod runtime;
 pub mod store;
+pub mod timeline;
 pub mod update;
 
 #[cfg(test)]

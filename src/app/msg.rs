@@ -63,6 +63,8 @@ pub enum Msg {
         lease: i64,
         result: Result<(i64, i64), Failure>,
     },
+    /// The history kept from earlier runs, read from the state file.
+    History(Box<crate::app::timeline::Timeline>),
     /// A background task failed in a way the operator should hear about.
     Flash(Level, String),
     /// Leave now (SIGTERM, SIGHUP).
@@ -92,6 +94,8 @@ pub enum Cmd {
     LeaseTtl { lease: i64, url: String },
     /// Put text on the clipboard of the terminal the console runs in (OSC 52).
     Clipboard(Vec<u8>),
+    /// Append second `.0` of the timeline (and events since the last one) to the history file.
+    Persist(u64),
 }
 
 /// One key with its value and metadata, as etcd gives it.

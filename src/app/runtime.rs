@@ -2,6 +2,7 @@
 //! Nothing here waits on etcd: calls run on tokio tasks that report back as `Msg`s.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ratatui::backend::Backend;
@@ -11,6 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::msg::{Cmd, Failure, Msg, ProbeTarget};
 use super::store::Store;
+use super::timeline::{history_path, HistoryFile};
 use super::update::{settle, update};
 use crate::etcd::probe::{probe_member, read_member_list};
 use crate::etcd::watch::feed_prefix;
@@ -104,6 +106,7 @@ pub async fn run<B: Backend>(
     tx: mpsc::UnboundedSender<Msg>,
     mut rx: mpsc::UnboundedReceiver<Msg>,
     mut on_frame: Option<FrameHook<'_>>,
+    state_dir: Option<PathBuf>,
 ) -> anyhow::Result<Store>
 where
     B::Error: Send + Sync + 'static,
@@ -147,6 +150,7 @@ where
     });
     drop(tx);
 
+    let mut history = History::new(state_dir);
     let mut last_draw = Instant::now();
     while let Some(first) = rx.recv().await {
         // Drain what is queued, then draw once. Under a stream of watch events, frames are
@@ -181,6 +185,12 @@ where
                         ));
                     }
                     Cmd::Clipboard(bytes) => clipboard(&bytes),
+                    Cmd::Persist(sec) => {
+                        if let Some(msg) = history.persist(&store, sec) {
+                            // The past, read once: folded in like any other message.
+                            let _ = producers.tx.send(msg);
+                        }
+                    }
                 }
             }
         }
@@ -216,6 +226,68 @@ where
         hook(*frames, store);
     }
     Ok(())
+}
+
+/// The history file: opened once the cluster id is known (one file per cluster), read back
+/// once, then appended every second.
+struct History {
+    dir: Option<PathBuf>,
+    file: Option<HistoryFile>,
+    events_written: u64,
+    failed: bool,
+}
+
+impl History {
+    fn new(dir: Option<PathBuf>) -> History {
+        History {
+            dir,
+            file: None,
+            events_written: 0,
+            failed: false,
+        }
+    }
+
+    /// Write second `sec` and new events; the first time, read the past and return it as a
+    /// message.
+    fn persist(&mut self, store: &Store, sec: u64) -> Option<Msg> {
+        if self.failed {
+            return None;
+        }
+        let mut loaded = None;
+        if self.file.is_none() {
+            let (Some(dir), Some(id)) = (&self.dir, store.cluster.id) else {
+                return None;
+            };
+            let path = history_path(dir, id);
+            match HistoryFile::open(&path, sec) {
+                Ok((file, past)) => {
+                    self.file = Some(file);
+                    loaded = Some(Msg::History(Box::new(past)));
+                }
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Msg::Flash(
+                        super::msg::Level::Warn,
+                        format!("history is not kept: {}: {e}", path.display()),
+                    ));
+                }
+            }
+        }
+        let file = self.file.as_mut()?;
+        let mut result = file.append_second(&store.timeline, sec);
+        for e in store.timeline.events_since(self.events_written) {
+            result = result.and_then(|_| file.append_event(e));
+        }
+        self.events_written = store.timeline.events_total;
+        if let Err(e) = result {
+            self.failed = true;
+            return Some(Msg::Flash(
+                super::msg::Level::Warn,
+                format!("history is not kept: {e}"),
+            ));
+        }
+        loaded
+    }
 }
 
 /// Ask the member at `url` how long `lease` has left.

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use super::config::Config;
 use super::keys::Keys;
 use super::msg::{Failure, Level, ListedMember, Probed};
+use super::timeline::{Cell, Timeline};
 use crate::inventory::{Diagnostic, Host, Inventory};
 
 /// Everything the console knows.
@@ -22,6 +23,10 @@ pub struct Store {
     pub inventory: InventoryState,
     /// The keys under the Patroni namespace, live.
     pub keys: Keys,
+    /// Who was up when, and what happened.
+    pub timeline: Timeline,
+    /// A wall-clock reading taken with an `Instant`, to turn instants into Unix seconds.
+    pub clock: (Instant, u64),
     pub ui: Ui,
     pub quit: bool,
     /// Something visible changed since the last frame.
@@ -172,6 +177,8 @@ pub struct Ui {
     pub last_other: Option<PaneId>,
     pub members: ListView,
     pub inventory: ListView,
+    /// The timeline has no list; its filter is kept for symmetry and unused.
+    pub timeline: ListView,
     pub overlay: Option<Overlay>,
     /// Typing a filter for the focused pane.
     pub filtering: bool,
@@ -197,16 +204,23 @@ pub enum PaneId {
     Members,
     Inventory,
     Keys,
+    Timeline,
 }
 
 impl PaneId {
-    pub const ALL: [PaneId; 3] = [PaneId::Members, PaneId::Inventory, PaneId::Keys];
+    pub const ALL: [PaneId; 4] = [
+        PaneId::Members,
+        PaneId::Inventory,
+        PaneId::Keys,
+        PaneId::Timeline,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
             PaneId::Members => "Members",
             PaneId::Inventory => "Inventory",
             PaneId::Keys => "Keys",
+            PaneId::Timeline => "Timeline",
         }
     }
 
@@ -312,10 +326,61 @@ impl Store {
             cluster: ClusterState::default(),
             inventory,
             keys: Keys::new(DEFAULT_NAMESPACE),
+            timeline: Timeline::new(),
+            clock: (
+                now,
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs()),
+            ),
             ui: Ui::default(),
             quit: false,
             dirty: true,
         }
+    }
+
+    /// The Unix second of an instant (from the clock reading taken at start).
+    pub fn unix_secs(&self, at: Instant) -> u64 {
+        let (base, unix) = self.clock;
+        match at.checked_duration_since(base) {
+            Some(d) => unix + d.as_secs(),
+            None => unix.saturating_sub(base.duration_since(at).as_secs()),
+        }
+    }
+
+    /// This second's cells: the cluster's and each member's.
+    pub fn cells_now(&self) -> (Cell, Vec<(u64, String, Cell)>) {
+        let q = self.quorum();
+        let asked = self
+            .cluster
+            .members
+            .iter()
+            .any(|m| !matches!(m.reach, Reach::Unknown | Reach::Unstarted));
+        let cluster = if !asked && self.cluster.list_error.is_none() {
+            Cell::Unknown
+        } else if self.cluster.leader.is_some() && q.up >= q.needed && q.voters > 0 {
+            Cell::Available
+        } else {
+            Cell::Unavailable
+        };
+        let members = self
+            .cluster
+            .members
+            .iter()
+            .map(|m| {
+                let cell = match &m.reach {
+                    Reach::Unknown => Cell::Unknown,
+                    Reach::Unstarted | Reach::Down { .. } | Reach::Stalled { .. } => Cell::Down,
+                    Reach::Up => match &m.status {
+                        _ if self.role(m) == "learner" => Cell::Learner,
+                        Some(p) if p.leader == 0 => Cell::NoLeader,
+                        _ => Cell::Up,
+                    },
+                };
+                (m.id, m.label(), cell)
+            })
+            .collect();
+        (cluster, members)
     }
 
     pub fn member(&self, id: u64) -> Option<&Member> {
@@ -600,6 +665,7 @@ impl Store {
             PaneId::Members => self.visible_members().len(),
             PaneId::Inventory => self.inventory_rows().len(),
             PaneId::Keys => self.keys.rows.len(),
+            PaneId::Timeline => 0,
         }
     }
 
@@ -608,6 +674,7 @@ impl Store {
             PaneId::Members => &mut self.ui.members,
             PaneId::Inventory => &mut self.ui.inventory,
             PaneId::Keys => &mut self.keys.view,
+            PaneId::Timeline => &mut self.ui.timeline,
         }
     }
 
@@ -616,6 +683,7 @@ impl Store {
             PaneId::Members => &self.ui.members,
             PaneId::Inventory => &self.ui.inventory,
             PaneId::Keys => &self.keys.view,
+            PaneId::Timeline => &self.ui.timeline,
         }
     }
 }

@@ -453,11 +453,8 @@ fn keys_switch_panes_filter_help_refresh_and_quit() {
     key(&mut s, KeyCode::Char('2'));
     assert_eq!(s.ui.focus, PaneId::Inventory);
     key(&mut s, KeyCode::Char('4'));
-    assert_eq!(
-        s.ui.focus,
-        PaneId::Inventory,
-        "no pane 4 yet: nothing moves"
-    );
+    assert_eq!(s.ui.focus, PaneId::Timeline);
+    key(&mut s, KeyCode::Char('2'));
     key(&mut s, KeyCode::Char('1'));
 
     key(&mut s, KeyCode::Char('j'));
@@ -612,8 +609,16 @@ fn the_key_pane_opens_on_the_tree_and_asks_for_the_leader_lease() {
         }]
     );
     // The tick asks again only when the answer is older than 2 s.
-    assert!(update(&mut s, Msg::Tick(t0 + Duration::from_millis(1500))).is_empty());
-    assert_eq!(update(&mut s, Msg::Tick(t0 + secs(3))).len(), 1);
+    let leases = |cmds: Vec<Cmd>| {
+        cmds.into_iter()
+            .filter(|c| matches!(c, Cmd::LeaseTtl { .. }))
+            .count()
+    };
+    assert_eq!(
+        leases(update(&mut s, Msg::Tick(t0 + Duration::from_millis(1500)))),
+        0
+    );
+    assert_eq!(leases(update(&mut s, Msg::Tick(t0 + secs(3)))), 1);
 }
 
 #[test]
@@ -744,4 +749,77 @@ fn the_key_filter_narrows_the_tree() {
     key(&mut s, KeyCode::Esc);
     super::update::settle(&mut s);
     assert_eq!(s.keys.rows.len(), 12);
+}
+
+#[test]
+fn the_timeline_records_each_second_and_tells_what_happened() {
+    use super::timeline::Cell;
+    let t0 = Instant::now();
+    let mut s = store_from(LIST, STATUS, t0);
+    s.clock = (t0, 1_800_000_000);
+    let tick = |s: &mut Store, n: u64| {
+        update(s, Msg::Tick(t0 + secs(n)));
+    };
+    tick(&mut s, 1);
+    tick(&mut s, 2);
+    probe_fail(&mut s, ETCD3, t0 + secs(3), "refused");
+    tick(&mut s, 3);
+    probe_fail(&mut s, ETCD2, t0 + secs(4), "timeout");
+    tick(&mut s, 4);
+    probe_ok(&mut s, ETCD2, t0 + secs(5), ETCD1, 6);
+    probe_ok(&mut s, ETCD3, t0 + secs(5), ETCD1, 6);
+    tick(&mut s, 5);
+    let tl = &s.timeline;
+    assert_eq!(tl.first, 1_800_000_001);
+    let row = |id: u64| -> String { tl.members[&id].cells.iter().map(|c| c.letter()).collect() };
+    assert_eq!(row(ETCD1), "uuuuu");
+    assert_eq!(row(ETCD2), "uuuDu");
+    assert_eq!(row(ETCD3), "uuDDu");
+    let cluster: String = tl.cluster.iter().map(|c| c.letter()).collect();
+    assert_eq!(cluster, "aaaXa", "two of three voters down: unavailable");
+    let events: Vec<&str> = tl.events.iter().map(|e| e.text.as_str()).collect();
+    assert_eq!(
+        events,
+        [
+            "etcd-3 unreachable: refused",
+            "etcd-2 unreachable: timeout",
+            "etcd-2 answers again after 1s",
+            "etcd-3 answers again after 2s",
+        ]
+    );
+    assert!(tl.events.iter().all(|e| e.at >= 1_800_000_003));
+    assert_eq!(
+        Cell::worst([Cell::Up, Cell::Down, Cell::Learner]),
+        Cell::Down
+    );
+}
+
+#[test]
+fn leader_changes_and_alarms_are_events() {
+    let t0 = Instant::now();
+    let mut s = store_from(LIST, STATUS, t0);
+    for id in [ETCD1, ETCD2, ETCD3] {
+        probe_ok(&mut s, id, t0 + secs(1), ETCD2, 7);
+    }
+    let (_, url, mut p) = statuses(STATUS).remove(0);
+    p.leader = ETCD2;
+    p.raft_term = 7;
+    p.errors = vec![format!("memberID:{ETCD1} alarm:NOSPACE ")];
+    update(
+        &mut s,
+        Msg::Probe {
+            at: t0 + secs(2),
+            id: ETCD1,
+            url,
+            result: Ok(p),
+        },
+    );
+    let events: Vec<&str> = s.timeline.events.iter().map(|e| e.text.as_str()).collect();
+    assert_eq!(
+        events,
+        [
+            "leader changed: etcd-1 -> etcd-2",
+            "NOSPACE alarm raised by etcd-1"
+        ]
+    );
 }

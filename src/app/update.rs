@@ -34,7 +34,15 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
             store.keys.expire_highlights(store.now);
             // Relative times ("unreachable 12s", lease time left) move on.
             store.dirty = true;
-            ask_lease(store, false)
+            let sec = store.unix_secs(store.now);
+            let (cluster, members) = store.cells_now();
+            let mut cmds = Vec::new();
+            if cluster != super::timeline::Cell::Unknown {
+                store.timeline.record(sec, cluster, &members);
+                cmds.push(Cmd::Persist(sec));
+            }
+            cmds.extend(ask_lease(store, false));
+            cmds
         }
         Msg::MemberList { at, result } => {
             store.now = store.now.max(at);
@@ -82,7 +90,7 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
                 }
             }
             if let Some(text) = note {
-                flash(store, Level::Warn, text);
+                happened(store, Level::Warn, text);
             }
             refresh_leader(store);
             Vec::new()
@@ -94,6 +102,20 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
         Msg::Quit => {
             store.quit = true;
             vec![Cmd::Quit]
+        }
+        Msg::History(past) => {
+            let skipped = past.skipped_lines;
+            let now = std::mem::take(&mut store.timeline);
+            store.timeline = now.merge_onto(*past);
+            if skipped > 0 {
+                flash(
+                    store,
+                    Level::Warn,
+                    format!("history: {skipped} damaged line(s) of the state file skipped"),
+                );
+            }
+            store.dirty = true;
+            Vec::new()
         }
         Msg::KeysPage {
             at,
@@ -174,6 +196,35 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
             }
             Vec::new()
         }
+    }
+}
+
+/// Something happened to the cluster: on the flash line and in the timeline's events.
+pub fn happened(store: &mut Store, level: Level, text: impl Into<String>) {
+    let text = text.into();
+    let at = store.unix_secs(store.now);
+    store.timeline.event(at, level, text.clone());
+    flash(store, level, text);
+}
+
+/// Tell alarms raised or cleared since `before`.
+fn alarms_moved(store: &mut Store, before: Vec<super::store::Alarm>) {
+    let after = store.alarms();
+    for a in after.iter().filter(|a| !before.contains(a)) {
+        let text = format!(
+            "{} alarm raised by {}",
+            a.kind,
+            crate::text::escape(&store.name_of(a.member_id))
+        );
+        happened(store, Level::Error, text);
+    }
+    for a in before.iter().filter(|a| !after.contains(a)) {
+        let text = format!(
+            "{} alarm on {} cleared",
+            a.kind,
+            crate::text::escape(&store.name_of(a.member_id))
+        );
+        happened(store, Level::Info, text);
     }
 }
 
@@ -286,6 +337,15 @@ fn act_inner(store: &mut Store, action: Action) -> Vec<Cmd> {
         Action::NextCluster => store.keys.jump_cluster(true),
         Action::PrevCluster => store.keys.jump_cluster(false),
         Action::CopyKey | Action::CopyValue => return copy(store, action),
+        Action::Zoom => {
+            let zooms = super::timeline::ZOOMS;
+            let i = zooms
+                .iter()
+                .position(|z| *z == store.timeline.zoom)
+                .unwrap_or(0);
+            store.timeline.zoom = zooms[(i + 1) % zooms.len()];
+            return Vec::new();
+        }
         Action::ValueDown => {
             store.keys.value_scroll = store.keys.value_scroll.saturating_add(page(store));
             return Vec::new();
@@ -468,7 +528,7 @@ fn member_list(store: &mut Store, at: Instant, list: MemberList) -> Vec<Cmd> {
     c.list_from = Some(list.from);
     c.list_error = None;
     for (level, text) in notes {
-        flash(store, level, text);
+        happened(store, level, text);
     }
     refresh_leader(store);
     clamp_cursors(store);
@@ -513,6 +573,7 @@ fn probe(
     url: &str,
     result: Result<Probed, Failure>,
 ) -> Vec<Cmd> {
+    let alarms_before = store.alarms();
     let Some(m) = store.cluster.members.iter_mut().find(|m| m.id == id) else {
         return Vec::new(); // removed meanwhile
     };
@@ -557,8 +618,9 @@ fn probe(
         }
     }
     if let Some((level, text)) = note {
-        flash(store, level, text);
+        happened(store, level, text);
     }
+    alarms_moved(store, alarms_before);
     let leader_moved = refresh_leader(store);
     if promoted || leader_moved {
         vec![Cmd::ListNow]
@@ -584,14 +646,14 @@ fn refresh_leader(store: &mut Store) -> bool {
                 crate::text::escape(&store.name_of(o)),
                 crate::text::escape(&store.name_of(n))
             );
-            flash(store, Level::Warn, text);
+            happened(store, Level::Warn, text);
         }
         (Some(o), None) => {
             let text = format!(
                 "no leader: {} is gone and no member sees a new one",
                 crate::text::escape(&store.name_of(o))
             );
-            flash(store, Level::Error, text);
+            happened(store, Level::Error, text);
         }
         _ => {}
     }

@@ -8,6 +8,7 @@ mod inventory;
 mod keys;
 mod members;
 mod patroni;
+mod timeline;
 mod value;
 
 use ratatui::buffer::Buffer;
@@ -136,6 +137,7 @@ fn pane(s: &Store, id: PaneId, area: Rect, buf: &mut Buffer) {
         PaneId::Members => &s.ui.members.filter,
         PaneId::Inventory => &s.ui.inventory.filter,
         PaneId::Keys => &s.keys.view.filter,
+        PaneId::Timeline => &s.ui.timeline.filter,
     };
     let mut title = vec![Span::styled(
         format!(" {} {} ", id.number(), id.title()),
@@ -170,6 +172,7 @@ fn pane(s: &Store, id: PaneId, area: Rect, buf: &mut Buffer) {
         PaneId::Members => members::render(s, inner, buf),
         PaneId::Inventory => inventory::render(s, inner, buf),
         PaneId::Keys => keys::render(s, inner, buf),
+        PaneId::Timeline => timeline::render(s, inner, buf),
     }
 }
 

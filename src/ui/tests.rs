@@ -317,3 +317,37 @@ fn a_hostile_value_is_shown_escaped() {
     );
     assert!(buf.content().iter().all(|c| !c.symbol().contains('\u{1b}')));
 }
+
+#[test]
+fn timeline_80x24_and_wide() {
+    let t0 = Instant::now();
+    let mut s = store_from(LIST, STATUS, t0);
+    s.clock = (t0, 1_800_000_000);
+    for n in 1..=40u64 {
+        if n == 20 {
+            update(
+                &mut s,
+                Msg::Probe {
+                    at: at(t0, n * 1000),
+                    id: 9906793529771944919,
+                    url: "https://127.10.10.12:2379".into(),
+                    result: Err(Failure::new("refused", "refused")),
+                },
+            );
+        }
+        update(&mut s, Msg::Tick(at(t0, n * 1000)));
+    }
+    s.ui.focus = PaneId::Timeline;
+    let out = screen(&s, 80, 24);
+    assert!(out.contains("cluster"), "{out}");
+    assert!(out.contains("etcd-3  ") && out.contains("DDDD"), "{out}");
+    assert!(out.contains("etcd-3 unreachable: refused"), "{out}");
+    snap!("timeline_80x24", out);
+    s.config = crate::app::config::Config::build(None, true).unwrap();
+    let out = screen(&s, 160, 48);
+    assert!(
+        out.contains("u up  l learner  N no leader  D down"),
+        "{out}"
+    );
+    snap!("timeline_wide_no_color_160x48", out);
+}

@@ -1,0 +1,190 @@
+//! The aliveness timeline: the cluster row (available or not) and one row per member, each
+//! column a bucket of 1 s, 10 s or 1 min showing its worst second, with a time axis and the
+//! events beside or below. Letters make it readable without colour.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+
+use super::level_style;
+use crate::app::config::Theme;
+use crate::app::store::Store;
+use crate::app::timeline::{Cell, Timeline};
+use crate::text::escape;
+
+/// From this width on the events sit beside the rows.
+const SIDE_BY_SIDE: u16 = 110;
+
+fn cell_style(t: &Theme, c: Cell) -> Style {
+    if t.no_color {
+        return match c {
+            Cell::Down | Cell::Unavailable | Cell::NoLeader => {
+                Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+            }
+            _ => Style::new(),
+        };
+    }
+    let bg = match c {
+        Cell::Unknown => return Style::new().fg(t.dim),
+        Cell::Up | Cell::Available => t.ok,
+        Cell::Learner => t.accent,
+        Cell::NoLeader => t.warn,
+        Cell::Down | Cell::Unavailable => t.error,
+    };
+    Style::new().bg(bg).fg(Color::Black)
+}
+
+/// `HH:MM:SS` (UTC) of a Unix second.
+pub fn clock(sec: u64) -> String {
+    let s = sec % 86400;
+    format!("{:02}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
+}
+
+fn span_label(secs: u64) -> String {
+    if secs.is_multiple_of(3600) && secs > 0 {
+        format!("-{}h", secs / 3600)
+    } else if secs.is_multiple_of(60) && secs > 0 {
+        format!("-{}m", secs / 60)
+    } else {
+        format!("-{secs}s")
+    }
+}
+
+pub fn render(s: &Store, area: Rect, buf: &mut Buffer) {
+    let t = &s.config.theme;
+    let tl = &s.timeline;
+    let (rows_area, events_area) = if area.width >= SIDE_BY_SIDE {
+        let [a, b] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
+            .areas(area);
+        (a, b)
+    } else {
+        let rows_h = (tl.members.len() as u16 + 4).min(area.height / 2 + 2);
+        let [a, b] = Layout::vertical([Constraint::Length(rows_h), Constraint::Min(0)]).areas(area);
+        (a, b)
+    };
+    rows(s, tl, rows_area, buf);
+    events(s, tl, events_area, buf);
+    let _ = t;
+}
+
+fn rows(s: &Store, tl: &Timeline, area: Rect, buf: &mut Buffer) {
+    let t = &s.config.theme;
+    let dim = Style::new().fg(t.dim);
+    let zoom = tl.zoom.max(1);
+    let now = s.unix_secs(s.now) + 1;
+    let label_w = tl
+        .members
+        .values()
+        .map(|m| escape(&m.name).chars().count())
+        .max()
+        .unwrap_or(7)
+        .clamp(7, 16) as u16;
+    let cols = area.width.saturating_sub(label_w + 1) as usize;
+    let mut y = area.y;
+    let mut put = |line: Line<'_>, y: &mut u16| {
+        if *y < area.y + area.height {
+            line.render(Rect::new(area.x, *y, area.width, 1), buf);
+            *y += 1;
+        }
+    };
+    let legend = if t.no_color {
+        "u up  l learner  N no leader  D down  a available  X unavailable"
+    } else {
+        "green up  cyan learner  yellow no leader  red down"
+    };
+    put(
+        Line::from(vec![
+            Span::styled(
+                format!("{zoom}s per column"),
+                Style::new().add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(
+                format!(
+                    "  ({} zooms)  {legend}",
+                    s.config
+                        .keymap
+                        .key_of(crate::app::keymap::Action::Zoom)
+                        .unwrap_or_default()
+                ),
+                dim,
+            ),
+        ]),
+        &mut y,
+    );
+    if tl.cluster.is_empty() {
+        put(Line::styled("no second recorded yet", dim), &mut y);
+        return;
+    }
+    let line_for = |name: &str, cells: Vec<Cell>, bold: bool| -> Line<'static> {
+        let mut spans = vec![Span::styled(
+            format!("{:<w$} ", name, w = label_w as usize),
+            if bold {
+                Style::new().add_modifier(Modifier::BOLD)
+            } else {
+                Style::new()
+            },
+        )];
+        for c in cells {
+            spans.push(Span::styled(c.letter().to_string(), cell_style(t, c)));
+        }
+        Line::from(spans)
+    };
+    let cluster = Timeline::buckets(&tl.cluster, tl.first, now, zoom, cols);
+    put(line_for("cluster", cluster, true), &mut y);
+    for m in tl.members.values() {
+        let cells = Timeline::buckets(&m.cells, tl.first, now, zoom, cols);
+        put(line_for(&escape(&m.name), cells, false), &mut y);
+    }
+    // The axis: a mark every 10 columns, labelled with how long ago.
+    let mut axis = " ".repeat(label_w as usize + 1 + cols);
+    let mut labels: Vec<(usize, String)> = Vec::new();
+    for back in (0..cols).step_by(10) {
+        let col = cols - 1 - back;
+        let ago = back as u64 * zoom;
+        labels.push((
+            col,
+            if back == 0 {
+                "now".into()
+            } else {
+                span_label(ago)
+            },
+        ));
+    }
+    for (col, label) in labels.into_iter().rev() {
+        let start = (label_w as usize + 1 + col + 1).saturating_sub(label.len());
+        if start + label.len() <= axis.len() {
+            axis.replace_range(start..start + label.len(), &label);
+        }
+    }
+    put(Line::styled(axis, dim), &mut y);
+}
+
+fn events(s: &Store, tl: &Timeline, area: Rect, buf: &mut Buffer) {
+    let t = &s.config.theme;
+    let dim = Style::new().fg(t.dim);
+    let mut lines = vec![Line::styled(
+        format!(
+            "Events (UTC, newest first){}",
+            if tl.skipped_lines > 0 {
+                format!("  {} damaged history line(s) skipped", tl.skipped_lines)
+            } else {
+                String::new()
+            }
+        ),
+        Style::new().add_modifier(Modifier::BOLD),
+    )];
+    if tl.events.is_empty() {
+        lines.push(Line::styled("nothing happened yet", dim));
+    }
+    for e in tl.events.iter().rev().take(area.height as usize) {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{} ", clock(e.at)), dim),
+            Span::styled(escape(&e.text).into_owned(), level_style(t, e.level)),
+        ]));
+    }
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .render(area, buf);
+}
