@@ -88,6 +88,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The aliveness timeline the console recorded for this cluster, as text
+    Timeline {
+        /// How far back, e.g. 10m, 2h (at most the 24 h kept)
+        #[arg(long, default_value = "10m", value_parser = parse_duration)]
+        since: Duration,
+    },
     /// Read and validate the inventory's etcd group
     #[command(subcommand)]
     Inventory(InventoryCommand),

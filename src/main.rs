@@ -49,6 +49,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Cert(c)) => cert(c),
         Some(Command::Keys { prefix, json }) => keys(g, prefix.as_deref(), *json).await,
         Some(Command::Patroni { json }) => patroni(g, *json).await,
+        Some(Command::Timeline { since }) => timeline(g, *since).await,
         Some(Command::Demo {
             state_dir,
             fresh,
@@ -308,6 +309,48 @@ async fn patroni(g: &Global, json: bool) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `etcdeck timeline [--since 10m]`: the history the console keeps for this cluster.
+async fn timeline(g: &Global, since: Duration) -> Result<ExitCode> {
+    let cluster = Cluster::new(settings(g)?)?;
+    let (list, _) = cluster.member_list().await?;
+    let id = list.header().map_or(0, |h| h.cluster_id());
+    let dir = state_base().context("neither XDG_STATE_HOME nor HOME is set")?;
+    let path = etcdeck::app::timeline::history_path(&dir, id);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let t = match etcdeck::app::timeline::load(&path, now) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            println!(
+                "no history for cluster {id:x} yet ({}): the console records it while it runs",
+                path.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => bail!("{}: {e}", path.display()),
+    };
+    let span = since
+        .as_secs()
+        .clamp(60, etcdeck::app::timeline::RETENTION.as_secs());
+    let columns = 60usize;
+    let zoom = span.div_ceil(columns as u64).max(1);
+    println!(
+        "cluster {id:x}, the last {}, history in {}",
+        human(since),
+        path.display()
+    );
+    print!(
+        "{}",
+        etcdeck::app::timeline::text(&t, now, zoom, columns, span)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn human(d: Duration) -> String {
+    etcdeck::app::update::human_duration(d)
 }
 
 fn cert(c: &CertCommand) -> Result<ExitCode> {

@@ -296,6 +296,81 @@ fn level_word(l: Level) -> &'static str {
     }
 }
 
+/// Read a history file without writing to it (damaged lines are skipped and counted).
+pub fn load(path: &Path, now: u64) -> std::io::Result<Timeline> {
+    let f = std::fs::File::open(path)?;
+    let mut t = Timeline::new();
+    let mut order: Vec<(u64, String)> = Vec::new();
+    for line in std::io::BufReader::new(f).split(b'\n') {
+        let line = line?;
+        let Ok(line) = String::from_utf8(line) else {
+            t.skipped_lines += 1;
+            continue;
+        };
+        if !line.is_empty() && !read_line(&line, &mut t, &mut order) {
+            t.skipped_lines += 1;
+        }
+    }
+    t.prune(now);
+    Ok(t)
+}
+
+/// The timeline as text: the cluster row and one row per member, `columns` buckets of `zoom`
+/// seconds ending at `now`, then the events since `now - span`.
+pub fn text(t: &Timeline, now: u64, zoom: u64, columns: usize, span: u64) -> String {
+    let mut out = String::new();
+    let label_w = t
+        .members
+        .values()
+        .map(|s| s.name.chars().count())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    let end = now + 1;
+    let row = |out: &mut String, name: &str, cells: &VecDeque<Cell>| {
+        let b = Timeline::buckets(cells, t.first, end, zoom, columns);
+        let line: String = b
+            .iter()
+            .map(|c| if *c == Cell::Unknown { '.' } else { c.letter() })
+            .collect();
+        let _ = writeln!(out, "{name:<label_w$} {line}");
+    };
+    row(&mut out, "cluster", &t.cluster);
+    for s in t.members.values() {
+        row(&mut out, &crate::text::escape(&s.name), &s.cells);
+    }
+    let _ = writeln!(
+        out,
+        "{:<label_w$} {}s per column, oldest left; u up, l learner, N no leader, D down, a available, X unavailable, . unknown",
+        "", zoom
+    );
+    let since = now.saturating_sub(span);
+    let events: Vec<&Event> = t.events.iter().filter(|e| e.at >= since).collect();
+    if events.is_empty() {
+        out.push_str("no events in that time\n");
+    }
+    for e in events {
+        let s = e.at % 86400;
+        let _ = writeln!(
+            out,
+            "{:02}:{:02}:{:02}Z {:<5} {}",
+            s / 3600,
+            (s % 3600) / 60,
+            s % 60,
+            level_word(e.level),
+            crate::text::escape(&e.text)
+        );
+    }
+    if t.skipped_lines > 0 {
+        let _ = writeln!(
+            out,
+            "({} damaged line(s) of the history file skipped)",
+            t.skipped_lines
+        );
+    }
+    out
+}
+
 impl HistoryFile {
     /// Read what the file holds into a timeline (damaged lines are skipped and counted), and keep
     /// the file open for appending.

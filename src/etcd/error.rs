@@ -112,7 +112,12 @@ impl EtcdError {
             EtcdError::AuthFailed { .. } | EtcdError::AuthRequired { .. } => "auth failed",
             EtcdError::PermissionDenied { .. } => "permission denied",
             EtcdError::Learner { .. } => "learner",
-            EtcdError::Other { .. } | EtcdError::NoneAnswered(_) => "error",
+            // The word every endpoint failed with, when they agree.
+            EtcdError::NoneAnswered(all) => match all.first().map(EtcdError::short) {
+                Some(first) if all.iter().all(|e| e.short() == first) => first,
+                _ => "no endpoint answers",
+            },
+            EtcdError::Other { .. } => "error",
         }
     }
 }
