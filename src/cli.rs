@@ -88,6 +88,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// One verdict for cron or a monitoring agent: exit 0 healthy, 1 degraded (a member down or
+    /// an alert firing, quorum kept), 2 unavailable (no leader or no quorum)
+    Health {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// The aliveness timeline the console recorded for this cluster, as text
     Timeline {
         /// How far back, e.g. 10m, 2h (at most the 24 h kept)

@@ -4,6 +4,7 @@
 //! - [`inventory`]: the Pigsty inventory's `etcd` group, its parameters and validation.
 //! - [`connect`]: endpoints, TLS files and auth, from flags, `ETCDCTL_*` and the inventory.
 //! - [`etcd`]: the only code that talks to etcd (clients, status, errors in an operator's words).
+//! - [`health`]: one verdict on the cluster (healthy, degraded, unavailable) for scripts.
 //! - [`pki`]: the CA and member certificates, issued with rcgen.
 //! - [`render`]: `etcd.conf` and the etcdctl environment, rendered as Pigsty does.
 //! - [`sandbox`]: real local etcd members started from an inventory, on loopback.
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod connect;
 pub mod demo;
 pub mod etcd;
+pub mod health;
 pub mod inventory;
 pub mod patroni;
 pub mod pki;

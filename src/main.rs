@@ -25,6 +25,12 @@ use etcdeck::{demo, text};
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Like other command-line tools, end quietly when the reader of our output goes away
+    // (`etcdeck keys | head`) instead of panicking on a broken pipe.
+    // SAFETY: setting a signal's disposition to its default at start, before any thread writes.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match run(cli).await {
         Ok(code) => code,
@@ -50,6 +56,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Keys { prefix, json }) => keys(g, prefix.as_deref(), *json).await,
         Some(Command::Patroni { json }) => patroni(g, *json).await,
         Some(Command::Timeline { since }) => timeline(g, *since).await,
+        Some(Command::Health { json }) => health(g, *json).await,
         Some(Command::Demo {
             state_dir,
             fresh,
@@ -309,6 +316,35 @@ async fn patroni(g: &Global, json: bool) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `etcdeck health [--json]`.
+async fn health(g: &Global, json: bool) -> Result<ExitCode> {
+    let settings = settings(g)?;
+    let scraper = etcdeck::etcd::metrics::Scraper::new(&settings)?;
+    let cluster = Cluster::new(settings)?;
+    let report = match etcdeck::health::check(&cluster, &scraper).await {
+        Ok(r) => r,
+        Err(e) => {
+            // No endpoint answers the member list: unavailable, said the same way.
+            if json {
+                let doc = serde_json::json!({
+                    "verdict": "unavailable", "healthy": false, "has_leader": false,
+                    "error": e.to_string(),
+                });
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            } else {
+                println!("UNAVAILABLE: {e}");
+            }
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", etcdeck::health::render(&report));
+    }
+    Ok(ExitCode::from(report.verdict.exit_code()))
 }
 
 /// `etcdeck timeline [--since 10m]`: the history the console keeps for this cluster.

@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod error;
+pub mod metrics;
 pub mod probe;
 pub mod status;
 pub mod watch;
