@@ -15,6 +15,9 @@ pub const HIGHLIGHT_FOR: Duration = Duration::from_secs(3);
 /// With at most this many keys at the first load, every directory starts expanded.
 pub const EXPAND_ALL_UP_TO: usize = 400;
 
+/// A key or directory path; cheap to clone (rows and highlights share the map's keys).
+pub type Path = std::sync::Arc<[u8]>;
+
 /// One key's value and metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -25,10 +28,10 @@ pub struct Entry {
     pub lease: i64,
 }
 
-impl From<Kv> for (Vec<u8>, Entry) {
+impl From<Kv> for (Path, Entry) {
     fn from(kv: Kv) -> Self {
         (
-            kv.key,
+            Path::from(kv.key),
             Entry {
                 value: kv.value,
                 create_revision: kv.create_revision,
@@ -58,8 +61,8 @@ pub enum Feed {
 pub struct Row {
     /// 0 for the namespace's children.
     pub depth: u16,
-    /// A key, or a directory (ends with `/`), relative to nothing: the full bytes.
-    pub path: Vec<u8>,
+    /// A key, or a directory (ends with `/`): the full bytes.
+    pub path: Path,
     pub dir: bool,
     /// Keys below a directory.
     pub count: usize,
@@ -71,11 +74,11 @@ pub struct Row {
 pub struct Keys {
     /// The namespace, with a trailing `/` (`/pg/`).
     pub prefix: String,
-    pub map: BTreeMap<Vec<u8>, Entry>,
+    pub map: BTreeMap<Path, Entry>,
     /// The store revision the map reflects.
     pub revision: i64,
     /// A snapshot being read; replaces `map` when complete.
-    pending: Option<BTreeMap<Vec<u8>, Entry>>,
+    pending: Option<BTreeMap<Path, Entry>>,
     pub feed: Feed,
     /// The last time the watch was lost, and why.
     pub last_loss: Option<(Instant, String)>,
@@ -85,8 +88,8 @@ pub struct Keys {
     pub loaded: Option<(Instant, Duration)>,
     load_started: Option<Instant>,
     /// Keys changed recently (for highlighting), with when.
-    pub changed: HashMap<Vec<u8>, Instant>,
-    pub expanded: HashSet<Vec<u8>>,
+    pub changed: HashMap<Path, Instant>,
+    pub expanded: HashSet<Path>,
     pub rows: Vec<Row>,
     /// The set of keys changed shape since the rows were built.
     rows_stale: bool,
@@ -155,7 +158,7 @@ impl Keys {
                 at.saturating_duration_since(self.load_started.unwrap_or(at)),
             ));
             if first_load && self.map.len() <= EXPAND_ALL_UP_TO {
-                let dirs: Vec<Vec<u8>> = self.all_dirs();
+                let dirs: Vec<Path> = self.all_dirs();
                 self.expanded.extend(dirs);
             }
             self.rows_stale = true;
@@ -178,17 +181,17 @@ impl Keys {
             self.revision = self.revision.max(rev);
             match ev {
                 KvEvent::Put(kv) => {
-                    let existed = self.map.contains_key(&kv.key);
+                    let existed = self.map.contains_key(kv.key.as_slice());
                     let (k, e) = kv.into();
                     self.changed.insert(k.clone(), at);
                     self.map.insert(k, e);
                     self.rows_stale |= !existed;
                 }
                 KvEvent::Delete(kv) => {
-                    if self.map.remove(&kv.key).is_some() {
+                    if self.map.remove(kv.key.as_slice()).is_some() {
                         self.rows_stale = true;
                     }
-                    self.changed.remove(&kv.key);
+                    self.changed.remove(kv.key.as_slice());
                 }
             }
             self.applied += 1;
@@ -217,7 +220,7 @@ impl Keys {
         self.rows_stale = true;
     }
 
-    fn all_dirs(&self) -> Vec<Vec<u8>> {
+    fn all_dirs(&self) -> Vec<Path> {
         let mut dirs = HashSet::new();
         for k in self.map.keys() {
             let Some(rest) = k.strip_prefix(self.prefix.as_bytes()) else {
@@ -227,7 +230,7 @@ impl Keys {
                 if *b == b'/' {
                     let mut d = self.prefix.as_bytes().to_vec();
                     d.extend_from_slice(&rest[..=i]);
-                    dirs.insert(d);
+                    dirs.insert(Path::from(d));
                 }
             }
         }
@@ -236,68 +239,83 @@ impl Keys {
 
     /// Rebuild the visible rows: directories with their key counts, the keys of expanded
     /// directories; with a filter, only the keys whose path contains it and their directories
-    /// (shown expanded). One pass over the keys.
+    /// (shown expanded). One pass over the keys in order, with a stack of the directories the
+    /// walk is in: no hashing or allocation per key.
     pub fn rebuild_rows(&mut self) {
+        use std::ops::Bound;
         let prefix = self.prefix.as_bytes();
         let filter = self.view.filter.to_lowercase();
         let filtering = !filter.is_empty();
-        // Pass 1: count keys per directory (only keys that pass the filter).
-        let mut counts: HashMap<&[u8], usize> = HashMap::new();
-        let mut passing: Vec<&[u8]> = Vec::new();
-        for k in self.map.keys() {
-            let Some(rest) = k.strip_prefix(prefix) else {
-                continue;
-            };
+        struct Open<'a> {
+            dir: &'a [u8],
+            row: Option<usize>,
+            count: usize,
+            /// Its keys and subdirectories are shown.
+            open: bool,
+        }
+        let mut rows: Vec<Row> = Vec::new();
+        let mut stack: Vec<Open> = Vec::new();
+        let close = |stack: &mut Vec<Open>, rows: &mut Vec<Row>, keep: usize| {
+            while stack.len() > keep {
+                if let Some(o) = stack.pop() {
+                    if let Some(i) = o.row {
+                        rows[i].count = o.count;
+                    }
+                }
+            }
+        };
+        let keys = self
+            .map
+            .range::<[u8], _>((Bound::Included(prefix), Bound::Unbounded))
+            .map(|(k, _)| k)
+            .take_while(|k| k.starts_with(prefix));
+        for k in keys {
+            let rest = &k[prefix.len()..];
             if filtering && !contains_ignore_ascii_case(rest, filter.as_bytes()) {
                 continue;
             }
-            passing.push(k);
-            for (i, b) in rest.iter().enumerate() {
-                if *b == b'/' {
-                    *counts.entry(&k[..prefix.len() + i + 1]).or_default() += 1;
+            let common = stack.iter().take_while(|o| k.starts_with(o.dir)).count();
+            close(&mut stack, &mut rows, common);
+            // Enter the directories of this key below the deepest one open.
+            let from = stack.last().map_or(prefix.len(), |o| o.dir.len());
+            for (i, b) in k[from..].iter().enumerate() {
+                if *b != b'/' {
+                    continue;
                 }
-            }
-        }
-        // Pass 2: walk keys in order, emitting directory rows when entering them, and keys
-        // whose every ancestor is expanded (or all, when filtering).
-        let mut rows = Vec::new();
-        let mut open: Vec<&[u8]> = Vec::new(); // directories entered, outermost first
-        for k in passing {
-            let rest = &k[prefix.len()..];
-            // The directories of this key, outermost first.
-            let dirs: Vec<&[u8]> = rest
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| **b == b'/')
-                .map(|(i, _)| &k[..prefix.len() + i + 1])
-                .collect();
-            let common = open.iter().zip(&dirs).take_while(|(a, b)| a == b).count();
-            open.truncate(common);
-            let mut visible = open.iter().all(|d| filtering || self.expanded.contains(*d));
-            for d in &dirs[common..] {
-                if visible {
-                    let expanded = filtering || self.expanded.contains(*d);
+                let dir = &k[..from + i + 1];
+                let shown = stack.last().is_none_or(|o| o.open);
+                let expanded = filtering || self.expanded.contains(dir);
+                let row = shown.then(|| {
                     rows.push(Row {
-                        depth: open.len() as u16,
-                        path: d.to_vec(),
+                        depth: stack.len() as u16,
+                        path: Path::from(dir),
                         dir: true,
-                        count: counts.get(d).copied().unwrap_or(0),
+                        count: 0,
                         expanded,
                     });
-                    visible = expanded;
-                }
-                open.push(d);
+                    rows.len() - 1
+                });
+                stack.push(Open {
+                    dir,
+                    row,
+                    count: 0,
+                    open: shown && expanded,
+                });
             }
-            if visible {
+            for o in stack.iter_mut() {
+                o.count += 1;
+            }
+            if stack.last().is_none_or(|o| o.open) {
                 rows.push(Row {
-                    depth: dirs.len() as u16,
-                    path: k.to_vec(),
+                    depth: stack.len() as u16,
+                    path: k.clone(),
                     dir: false,
                     count: 0,
                     expanded: false,
                 });
             }
         }
+        close(&mut stack, &mut rows, 0);
         // Keep the cursor on the same path when it is still shown.
         let was = self.rows.get(self.view.selected).map(|r| r.path.clone());
         self.rows = rows;
@@ -376,12 +394,10 @@ impl Keys {
     }
 
     /// The keys under a directory, in order.
-    pub fn under<'a>(
-        &'a self,
-        dir: &'a [u8],
-    ) -> impl Iterator<Item = (&'a Vec<u8>, &'a Entry)> + 'a {
+    pub fn under<'a>(&'a self, dir: &'a [u8]) -> impl Iterator<Item = (&'a Path, &'a Entry)> + 'a {
+        use std::ops::Bound;
         self.map
-            .range(dir.to_vec()..)
+            .range::<[u8], _>((Bound::Included(dir), Bound::Unbounded))
             .take_while(move |(k, _)| k.starts_with(dir))
     }
 

@@ -587,7 +587,7 @@ fn select_key(s: &mut Store, path: &str) {
         .keys
         .rows
         .iter()
-        .position(|r| r.path == path.as_bytes())
+        .position(|r| *r.path == *path.as_bytes())
         .unwrap();
 }
 
@@ -597,7 +597,7 @@ fn the_key_pane_opens_on_the_tree_and_asks_for_the_leader_lease() {
     let mut s = keys_focused(t0);
     assert_eq!(s.ui.focus, PaneId::Keys);
     assert_eq!(s.keys.map.len(), 10);
-    assert_eq!(s.keys.rows[0].path, b"/pg/pg-meta/");
+    assert_eq!(&*s.keys.rows[0].path, b"/pg/pg-meta/");
     // On the cluster directory, moving asks for its leader key's lease at the watched member.
     key(&mut s, KeyCode::Char('g'));
     let cmds = key(&mut s, KeyCode::Char('g'));
@@ -627,7 +627,10 @@ fn collapse_expand_and_copy_from_the_key_pane() {
     let mut s = keys_focused(t0);
     select_key(&mut s, "/pg/pg-meta/members/pg-meta-1");
     key(&mut s, KeyCode::Char('h'));
-    assert_eq!(s.keys.selected_row().unwrap().path, b"/pg/pg-meta/members/");
+    assert_eq!(
+        &*s.keys.selected_row().unwrap().path,
+        b"/pg/pg-meta/members/"
+    );
     key(&mut s, KeyCode::Char('h'));
     super::update::settle(&mut s);
     assert!(!s.keys.selected_row().unwrap().expanded);

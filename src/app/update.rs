@@ -316,9 +316,12 @@ fn act_inner(store: &mut Store, action: Action) -> Vec<Cmd> {
         }
         Action::Back => {
             let v = store.focused_view_mut();
+            let had_filter = !v.filter.is_empty();
             v.filter.clear();
             v.selected = 0;
-            store.keys.mark_stale();
+            if had_filter && store.ui.focus == PaneId::Keys {
+                store.keys.mark_stale();
+            }
         }
         Action::Expand | Action::Collapse | Action::NextCluster | Action::PrevCluster
             if store.ui.focus != PaneId::Keys => {}
@@ -372,7 +375,7 @@ fn copy(store: &mut Store, action: Action) -> Vec<Cmd> {
     };
     let path = row.path.clone();
     let (what, bytes) = if action == Action::CopyKey || row.dir {
-        ("key", path.clone())
+        ("key", path.to_vec())
     } else {
         match store.keys.map.get(&path) {
             Some(e) => ("value", e.value.clone()),
@@ -393,16 +396,16 @@ fn copy(store: &mut Store, action: Action) -> Vec<Cmd> {
 pub fn wanted_lease(store: &Store) -> Option<i64> {
     let row = store.keys.selected_row()?;
     let key = if row.dir {
-        let mut k = row.path.clone();
+        let mut k = row.path.to_vec();
         k.extend_from_slice(b"leader");
         k
     } else {
-        row.path.clone()
+        row.path.to_vec()
     };
     store
         .keys
         .map
-        .get(&key)
+        .get(key.as_slice())
         .map(|e| e.lease)
         .filter(|l| *l != 0)
 }
@@ -454,8 +457,15 @@ fn move_cursor(store: &mut Store, by: i64) {
 }
 
 fn filter_input(store: &mut Store, ev: KeyEvent) {
-    // The key tree follows its filter on the next settle.
-    store.keys.mark_stale();
+    let before = store.focused_view().filter.clone();
+    filter_edit(store, ev);
+    // The key tree follows its filter on the next settle, when the filter changed.
+    if store.ui.focus == PaneId::Keys && store.keys.view.filter != before {
+        store.keys.mark_stale();
+    }
+}
+
+fn filter_edit(store: &mut Store, ev: KeyEvent) {
     let v = store.focused_view_mut();
     match ev.code {
         KeyCode::Enter => store.ui.filtering = false,

@@ -20,6 +20,13 @@ pub const PAGE: i64 = 2000;
 /// How often a quiet watch is asked to prove it is alive.
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
+/// How often the watch looks at the clock (quiet time, pending progress requests).
+const TICK: Duration = Duration::from_millis(500);
+
+/// The largest message accepted from etcd: a page of keys or a batch of watch events may hold
+/// several values of up to etcd's request limit (1.5 MiB by default, more when raised).
+pub const MAX_MESSAGE: usize = 256 << 20;
+
 /// The end of the range of keys starting with `prefix` (etcd's prefix rule).
 pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
     let mut end = prefix.to_vec();
@@ -44,15 +51,30 @@ pub async fn read_prefix(
     let mut start = prefix.to_vec();
     let mut revision = 0i64;
     let mut first = true;
+    let mut limit = PAGE;
     loop {
-        let mut opts = GetOptions::new().with_range(end.clone()).with_limit(PAGE);
+        let mut opts = GetOptions::new().with_range(end.clone()).with_limit(limit);
         if revision > 0 {
             opts = opts.with_revision(revision);
         }
         let key = start.clone();
-        let (resp, _) = cluster
-            .call(url, |mut c| async move { c.get(key, Some(opts)).await })
-            .await?;
+        let answer = cluster
+            .call(url, |c| async move {
+                c.kv_client()
+                    .max_decoding_message_size(MAX_MESSAGE)
+                    .get(key, Some(opts))
+                    .await
+            })
+            .await;
+        let resp = match answer {
+            Ok((resp, _)) => resp,
+            // Large values: fewer keys per page, down to one.
+            Err(e) if limit > 1 && e.to_string().contains("message length too large") => {
+                limit = (limit / 8).max(1);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if revision == 0 {
             revision = resp.header().map_or(0, |h| h.revision());
         }
@@ -188,9 +210,9 @@ async fn watch_from(
         .with_range(prefix_end(prefix))
         .with_start_revision(from)
         .with_progress_notify();
-    let mut client = client;
     let key = prefix.to_vec();
-    let stream = match timeout(t, client.watch(key, Some(opts))).await {
+    let mut watcher = client.watch_client().max_decoding_message_size(MAX_MESSAGE);
+    let stream = match timeout(t, watcher.watch(key, Some(opts))).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             return Ended::Lost(
@@ -211,7 +233,9 @@ async fn watch_from(
         return Ended::Gone;
     }
     let mut heard = Instant::now();
-    let mut ticker = tokio::time::interval(PROGRESS_EVERY);
+    let mut asked: Option<Instant> = None;
+    let mut ticker = tokio::time::interval(TICK);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
     loop {
         tokio::select! {
@@ -262,11 +286,18 @@ async fn watch_from(
                 if tx.is_closed() {
                     return Ended::Gone;
                 }
-                if heard.elapsed() > PROGRESS_EVERY + t {
-                    return Ended::Lost(EtcdError::timeout(url, PROGRESS_EVERY + t), seen);
-                }
-                if heard.elapsed() >= PROGRESS_EVERY {
-                    let _ = timeout(t, sender.request_progress()).await;
+                // Quiet for PROGRESS_EVERY: ask the member to prove the watch is alive; no
+                // answer within the timeout after asking means it is gone.
+                match asked {
+                    Some(at) if at > heard && at.elapsed() > t => {
+                        return Ended::Lost(EtcdError::timeout(url, t), seen);
+                    }
+                    Some(at) if at > heard => {}
+                    _ if heard.elapsed() >= PROGRESS_EVERY => {
+                        asked = Some(Instant::now());
+                        let _ = timeout(t, sender.request_progress()).await;
+                    }
+                    _ => {}
                 }
             }
         }

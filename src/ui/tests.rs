@@ -248,7 +248,7 @@ fn select(s: &mut Store, path: &str) {
         .keys
         .rows
         .iter()
-        .position(|r| r.path == path.as_bytes())
+        .position(|r| *r.path == *path.as_bytes())
         .unwrap_or_else(|| panic!("no row {path}"));
     s.keys.view.selected = i;
 }
