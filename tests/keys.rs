@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use common::{stderr, stdout, TestCluster};
 use etcd_client::{Client, CompactionOptions, DeleteOptions, PutOptions, Txn, TxnOp};
 use etcdeck::app::config::Config;
-use etcdeck::app::keys::{Entry, Feed, Keys};
+use etcdeck::app::keys::{Entry, Feed, Keys, Path};
 use etcdeck::app::msg::Msg;
 use etcdeck::app::store::{InventoryState, PaneId, Store, Target};
 use etcdeck::app::update::{settle, update};
@@ -201,7 +201,7 @@ impl Drop for Console {
 }
 
 /// Every key under `prefix` as a fresh read gives it, and the revision of the read.
-async fn fresh(cluster: &Cluster, prefix: &str) -> (BTreeMap<Vec<u8>, Entry>, i64) {
+async fn fresh(cluster: &Cluster, prefix: &str) -> (BTreeMap<Path, Entry>, i64) {
     let (kvs, rev, _) = read_all(cluster, prefix.as_bytes())
         .await
         .expect("a fresh read");
@@ -209,7 +209,7 @@ async fn fresh(cluster: &Cluster, prefix: &str) -> (BTreeMap<Vec<u8>, Entry>, i6
 }
 
 /// What differs between the store's keys and a fresh read, for a failure message.
-fn diff(have: &BTreeMap<Vec<u8>, Entry>, want: &BTreeMap<Vec<u8>, Entry>) -> String {
+fn diff(have: &BTreeMap<Path, Entry>, want: &BTreeMap<Path, Entry>) -> String {
     let name = |k: &[u8]| String::from_utf8_lossy(k).into_owned();
     let mut out = Vec::new();
     for (k, e) in want {
