@@ -63,6 +63,12 @@ pub enum Msg {
         lease: i64,
         result: Result<(i64, i64), Failure>,
     },
+    /// One scrape of a member's `/metrics`, parsed, or why it failed.
+    Metrics {
+        at: Instant,
+        id: u64,
+        result: Result<Box<crate::etcd::metrics::Snapshot>, Failure>,
+    },
     /// The history kept from earlier runs, read from the state file.
     History(Box<crate::app::timeline::Timeline>),
     /// A background task failed in a way the operator should hear about.

@@ -14,7 +14,8 @@ use super::msg::{Cmd, Failure, Msg, ProbeTarget};
 use super::store::Store;
 use super::timeline::{history_path, HistoryFile};
 use super::update::{settle, update};
-use crate::etcd::probe::{probe_member, read_member_list};
+use crate::etcd::metrics::Scraper;
+use crate::etcd::probe::{probe_member, read_member_list, scrape_member};
 use crate::etcd::watch::feed_prefix;
 use crate::etcd::Cluster;
 use crate::ui::Screen;
@@ -35,6 +36,9 @@ struct Producers {
     wake_list: watch::Sender<u64>,
     list: Option<JoinHandle<()>>,
     probes: HashMap<u64, (String, JoinHandle<()>)>,
+    /// `/metrics` readers, one per member, when the TLS files allow it.
+    scraper: Option<Scraper>,
+    scrapes: HashMap<u64, (String, JoinHandle<()>)>,
 }
 
 impl Producers {
@@ -48,8 +52,31 @@ impl Producers {
         )));
     }
 
-    /// Probe exactly `targets`: start new ones, stop the ones no longer listed or moved.
+    /// Probe exactly `targets` (Status and `/metrics`): start new ones, stop the ones no longer
+    /// listed or moved.
     fn set_probes(&mut self, targets: Vec<ProbeTarget>) {
+        if let Some(scraper) = self.scraper.clone() {
+            self.scrapes.retain(|id, (url, task)| {
+                let keep = targets.iter().any(|t| t.id == *id && &t.url == url);
+                if !keep {
+                    task.abort();
+                }
+                keep
+            });
+            for t in &targets {
+                if self.scrapes.contains_key(&t.id) {
+                    continue;
+                }
+                let task = tokio::spawn(scrape_member(
+                    scraper.clone(),
+                    t.id,
+                    t.url.clone(),
+                    self.tx.clone(),
+                    self.wake.subscribe(),
+                ));
+                self.scrapes.insert(t.id, (t.url.clone(), task));
+            }
+        }
         self.probes.retain(|id, (url, task)| {
             let keep = targets.iter().any(|t| t.id == *id && &t.url == url);
             if !keep {
@@ -87,7 +114,7 @@ impl Drop for Producers {
         if let Some(t) = &self.list {
             t.abort();
         }
-        for (_, t) in self.probes.values() {
+        for (_, t) in self.probes.values().chain(self.scrapes.values()) {
             t.abort();
         }
     }
@@ -121,7 +148,10 @@ where
         wake_list,
         list: None,
         probes: HashMap::new(),
+        scraper: None,
+        scrapes: HashMap::new(),
     };
+    producers.scraper = Scraper::new(producers.cluster.settings()).ok();
     if let Ok(size) = terminal.size() {
         store.ui.size = (size.width, size.height);
     }

@@ -88,6 +88,25 @@ pub struct Member {
     pub reach: Reach,
     /// The last failure, kept after it answers again.
     pub last_error: Option<(Instant, Failure)>,
+    /// What its `/metrics` says, when it has been read.
+    pub metrics: Option<MemberMetrics>,
+}
+
+/// How many samples the sparklines keep (one per scrape).
+pub const SPARK_SAMPLES: usize = 48;
+
+/// A member's `/metrics`: the last page, the p99s since the page before, the alerts firing,
+/// and short series for sparklines.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MemberMetrics {
+    pub last: crate::etcd::metrics::Snapshot,
+    pub derived: crate::etcd::metrics::Derived,
+    pub alerts: Vec<String>,
+    pub at: Option<Instant>,
+    pub error: Option<Failure>,
+    pub db_bytes: std::collections::VecDeque<f64>,
+    pub fsync_p99_ms: std::collections::VecDeque<f64>,
+    pub peer_rtt_p99_ms: std::collections::VecDeque<f64>,
 }
 
 /// Whether a member answers.
@@ -125,6 +144,7 @@ impl Member {
                 Reach::Unknown
             },
             last_error: None,
+            metrics: None,
         }
     }
 
@@ -512,6 +532,25 @@ impl Store {
             return Health {
                 level: Level::Warn,
                 words: format!("degraded: {} unreachable", down.join(", ")),
+            };
+        }
+        let alerting: Vec<String> = c
+            .members
+            .iter()
+            .filter_map(|m| {
+                let mm = m.metrics.as_ref()?;
+                let first = mm.alerts.first()?;
+                Some(format!(
+                    "{} {}",
+                    m.label(),
+                    first.split(':').next().unwrap_or("")
+                ))
+            })
+            .collect();
+        if !alerting.is_empty() {
+            return Health {
+                level: Level::Warn,
+                words: format!("alert: {}", alerting.join(", ")),
             };
         }
         let unstarted = c.members.iter().filter(|m| !m.started()).count();

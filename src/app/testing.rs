@@ -213,3 +213,10 @@ pub fn feed_patroni(s: &mut Store, at: Instant) {
     );
     super::update::settle(s);
 }
+
+pub const METRICS1: &str = include_str!("../../tests/fixtures/etcd-3.4.23-member1.metrics.txt");
+
+/// The real `/metrics` page of a follower, parsed.
+pub fn metrics_snapshot() -> crate::etcd::metrics::Snapshot {
+    crate::etcd::metrics::parse(METRICS1).expect("the metrics fixture parses")
+}

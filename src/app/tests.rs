@@ -826,3 +826,70 @@ fn leader_changes_and_alarms_are_events() {
         ]
     );
 }
+
+fn feed_metrics(s: &mut Store, id: u64, at: Instant, snap: crate::etcd::metrics::Snapshot) {
+    update(
+        s,
+        Msg::Metrics {
+            at,
+            id,
+            result: Ok(Box::new(snap)),
+        },
+    );
+}
+
+#[test]
+fn metrics_give_the_real_quota_and_alerts_become_events() {
+    let t0 = Instant::now();
+    let mut s = store_from(LIST, STATUS, t0);
+    let snap = metrics_snapshot();
+    feed_metrics(&mut s, ETCD1, t0 + secs(1), snap.clone());
+    assert_eq!(s.cluster.quota.bytes, 17179869184);
+    assert_eq!(s.cluster.quota.source, "etcd_server_quota_backend_bytes");
+    let mm = s.member(ETCD1).unwrap().metrics.clone().unwrap();
+    assert!(mm.alerts.is_empty(), "{:?}", mm.alerts);
+    assert_eq!(mm.db_bytes.len(), 1);
+    assert_eq!(s.health().words, "healthy");
+
+    // The DB grows past 90% of the quota: the alert fires once, as an event and in the header.
+    let mut full = snap.clone();
+    full.db_total_bytes = Some(16_500_000_000);
+    feed_metrics(&mut s, ETCD1, t0 + secs(6), full.clone());
+    feed_metrics(&mut s, ETCD1, t0 + secs(11), full);
+    let events: Vec<&str> = s.timeline.events.iter().map(|e| e.text.as_str()).collect();
+    assert_eq!(
+        events,
+        ["etcd-1 alert EtcdQuotaFull: DB at 96% of quota (15.4 GiB of 16 GiB)"]
+    );
+    assert_eq!(s.health().words, "alert: etcd-1 EtcdQuotaFull");
+    assert_eq!(
+        s.member(ETCD1)
+            .unwrap()
+            .metrics
+            .as_ref()
+            .unwrap()
+            .db_bytes
+            .len(),
+        3
+    );
+
+    // Back under: cleared.
+    feed_metrics(&mut s, ETCD1, t0 + secs(16), snap);
+    assert_eq!(
+        s.timeline.events.back().unwrap().text,
+        "etcd-1 alert cleared: EtcdQuotaFull"
+    );
+    assert_eq!(s.health().words, "healthy");
+
+    // A failed scrape is kept beside the last good figures.
+    update(
+        &mut s,
+        Msg::Metrics {
+            at: t0 + secs(21),
+            id: ETCD1,
+            result: Err(Failure::new("refused", "refused")),
+        },
+    );
+    let mm = s.member(ETCD1).unwrap().metrics.as_ref().unwrap();
+    assert!(mm.error.is_some() && mm.at.is_some());
+}

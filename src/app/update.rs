@@ -103,6 +103,11 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
             store.quit = true;
             vec![Cmd::Quit]
         }
+        Msg::Metrics { at, id, result } => {
+            store.now = store.now.max(at);
+            metrics(store, at, id, result);
+            Vec::new()
+        }
         Msg::History(past) => {
             let skipped = past.skipped_lines;
             let now = std::mem::take(&mut store.timeline);
@@ -225,6 +230,86 @@ fn alarms_moved(store: &mut Store, before: Vec<super::store::Alarm>) {
             crate::text::escape(&store.name_of(a.member_id))
         );
         happened(store, Level::Info, text);
+    }
+}
+
+/// A member's `/metrics` read: p99s from the difference with the last page, alerts (new ones and
+/// cleared ones are events), sparkline samples, and the quota the DB bar is measured against.
+fn metrics(
+    store: &mut Store,
+    at: Instant,
+    id: u64,
+    result: Result<Box<crate::etcd::metrics::Snapshot>, Failure>,
+) {
+    use crate::etcd::metrics as m;
+    let Some(member) = store.cluster.members.iter_mut().find(|x| x.id == id) else {
+        return;
+    };
+    let label = crate::text::escape(&member.label()).into_owned();
+    let mm = member.metrics.get_or_insert_with(Default::default);
+    let snap = match result {
+        Ok(s) => *s,
+        Err(f) => {
+            mm.error = Some(f);
+            store.dirty = true;
+            return;
+        }
+    };
+    let derived = match &mm.at {
+        Some(_) => m::compare(&mm.last, &snap),
+        None => m::lifetime(&snap),
+    };
+    let alerts: Vec<String> = m::alerts(&snap, &derived)
+        .iter()
+        .map(|a| format!("{}: {a}", a.rule()))
+        .collect();
+    let push = |q: &mut std::collections::VecDeque<f64>, v: Option<f64>| {
+        if let Some(v) = v {
+            q.push_back(v);
+            while q.len() > super::store::SPARK_SAMPLES {
+                q.pop_front();
+            }
+        }
+    };
+    push(&mut mm.db_bytes, snap.db_total_bytes.map(|b| b as f64));
+    push(
+        &mut mm.fsync_p99_ms,
+        derived.wal_fsync_p99_s.map(|s| s * 1000.0),
+    );
+    let worst_rtt = derived
+        .peer_rtt_p99_s
+        .values()
+        .flatten()
+        .copied()
+        .fold(None, |acc: Option<f64>, v| {
+            Some(acc.map_or(v, |a| a.max(v)))
+        });
+    push(&mut mm.peer_rtt_p99_ms, worst_rtt.map(|s| s * 1000.0));
+    let before = std::mem::replace(&mut mm.alerts, alerts.clone());
+    let quota = snap.quota_bytes;
+    mm.last = snap;
+    mm.derived = derived;
+    mm.at = Some(at);
+    mm.error = None;
+    store.dirty = true;
+    if let Some(q) = quota.filter(|q| *q > 0) {
+        store.cluster.quota = super::store::Quota {
+            bytes: q as i64,
+            source: "etcd_server_quota_backend_bytes".into(),
+        };
+    }
+    for a in alerts.iter().filter(|a| !before.contains(a)) {
+        // The figures in an alert move each scrape; tell only a rule that starts firing.
+        let rule = a.split(':').next().unwrap_or("");
+        if !before.iter().any(|b| b.starts_with(rule)) {
+            happened(store, Level::Warn, format!("{label} alert {a}"));
+        }
+    }
+    for b in &before {
+        let rule = b.split(':').next().unwrap_or("");
+        if !alerts.iter().any(|a| a.starts_with(rule)) {
+            happened(store, Level::Info, format!("{label} alert cleared: {rule}"));
+        }
     }
 }
 

@@ -97,6 +97,46 @@ pub async fn probe_member(
     }
 }
 
+/// How often each member's `/metrics` is read.
+pub const METRICS_EVERY: Duration = Duration::from_secs(5);
+
+/// Read one member's `/metrics` every [`METRICS_EVERY`] (backing off while it fails) until the
+/// console goes away or the task is aborted.
+pub async fn scrape_member(
+    scraper: super::metrics::Scraper,
+    id: u64,
+    url: String,
+    tx: mpsc::UnboundedSender<Msg>,
+    mut wake: watch::Receiver<u64>,
+) {
+    let mut failures = 0u32;
+    loop {
+        let started = Instant::now();
+        let result = match super::metrics::scrape(&scraper, &url).await {
+            Ok((body, _)) => super::metrics::parse(&body)
+                .map(Box::new)
+                .map_err(|e| Failure::new("bad metrics", format!("{url}/metrics: {e}"))),
+            Err(e) => Err(Failure::from(&e)),
+        };
+        failures = if result.is_ok() { 0 } else { failures + 1 };
+        if tx
+            .send(Msg::Metrics {
+                at: Instant::now(),
+                id,
+                result,
+            })
+            .is_err()
+        {
+            return;
+        }
+        let wait = backoff(METRICS_EVERY, failures).saturating_sub(started.elapsed());
+        match pause(wait, &mut wake).await {
+            Woke::Gone => return,
+            Woke::Timer | Woke::Refresh => {}
+        }
+    }
+}
+
 /// Read the member list on every beat from one endpoint: the one that answered last, else the
 /// others at once. `wake` (every producer) and `wake_list` (this one only) cut the wait short.
 pub async fn read_member_list(

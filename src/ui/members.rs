@@ -233,7 +233,11 @@ fn state<'a>(s: &Store, m: &Member) -> Line<'a> {
         Reach::Unstarted => Line::styled("unstarted", level_style(t, Level::Warn)),
         Reach::Up => match alarm {
             Some(a) => Line::styled(format!("up, {}", a.kind), level_style(t, Level::Error)),
-            None => Line::styled("up", Style::new().fg(t.ok)),
+            None => match m.metrics.as_ref().map_or(0, |mm| mm.alerts.len()) {
+                0 => Line::styled("up", Style::new().fg(t.ok)),
+                1 => Line::styled("up, 1 alert", level_style(t, Level::Warn)),
+                n => Line::styled(format!("up, {n} alerts"), level_style(t, Level::Warn)),
+            },
         },
         Reach::Down { since, .. } | Reach::Stalled { since } => Line::styled(
             format!(
@@ -343,6 +347,9 @@ fn details(s: &Store, m: &Member, area: Rect, buf: &mut Buffer) {
             ]));
         }
     }
+    if let Some(mm) = &m.metrics {
+        metrics_lines(s, mm, &mut lines);
+    }
     if let (Some((at, f)), Reach::Up) = (&m.last_error, &m.reach) {
         lines.push(Line::from(vec![
             key("last"),
@@ -359,6 +366,123 @@ fn details(s: &Store, m: &Member, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
         .render(area, buf);
+}
+
+/// The member's `/metrics`: p99s with Pigsty's thresholds and sparklines, the alerts firing.
+fn metrics_lines(s: &Store, mm: &crate::app::store::MemberMetrics, lines: &mut Vec<Line<'static>>) {
+    use crate::etcd::metrics::{FSYNC_ALERT_S, PEER_RTT_ALERT_S, QUOTA_ALERT_RATIO};
+    let t = &s.config.theme;
+    let dim = Style::new().fg(t.dim);
+    let key = |k: &'static str| Span::styled(format!("{k:<8}"), dim);
+    let ms = |v: Option<f64>| {
+        v.map_or("-".to_string(), |s| {
+            latency(std::time::Duration::from_secs_f64(s))
+        })
+    };
+    let over = |v: Option<f64>, limit: f64| {
+        if v.is_some_and(|v| v >= limit) {
+            level_style(t, Level::Error)
+        } else {
+            Style::new()
+        }
+    };
+    if let Some(f) = &mm.error {
+        lines.push(Line::from(vec![
+            key("metrics"),
+            Span::styled(escape(&f.text).into_owned(), level_style(t, Level::Warn)),
+        ]));
+    }
+    if mm.at.is_none() {
+        return;
+    }
+    let d = &mm.derived;
+    lines.push(Line::from(vec![
+        key("fsync"),
+        Span::styled(
+            format!("p99 {}", ms(d.wal_fsync_p99_s)),
+            over(d.wal_fsync_p99_s, FSYNC_ALERT_S),
+        ),
+        Span::styled(format!(" (alert at {}) ", ms(Some(FSYNC_ALERT_S))), dim),
+        Span::styled(
+            super::spark(&mm.fsync_p99_ms, 16),
+            Style::new().fg(t.accent),
+        ),
+        Span::styled(format!("  commit p99 {}", ms(d.backend_commit_p99_s)), dim),
+    ]));
+    let worst = d
+        .peer_rtt_p99_s
+        .values()
+        .flatten()
+        .copied()
+        .fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.max(v))));
+    let peers: Vec<String> = d
+        .peer_rtt_p99_s
+        .iter()
+        .map(|(peer, v)| {
+            let name = u64::from_str_radix(peer, 16).map_or(peer.clone(), |id| s.name_of(id));
+            format!("{} {}", escape(&name), ms(*v))
+        })
+        .collect();
+    lines.push(Line::from(vec![
+        key("peers"),
+        Span::styled(
+            format!(
+                "rtt p99 {}",
+                if peers.is_empty() {
+                    "-".into()
+                } else {
+                    peers.join(", ")
+                }
+            ),
+            over(worst, PEER_RTT_ALERT_S),
+        ),
+        Span::styled(format!(" (alert at {}) ", ms(Some(PEER_RTT_ALERT_S))), dim),
+        Span::styled(
+            super::spark(&mm.peer_rtt_p99_ms, 16),
+            Style::new().fg(t.accent),
+        ),
+    ]));
+    let snap = &mm.last;
+    let quota = snap.quota_bytes.unwrap_or(0);
+    let ratio = snap.db_total_bytes.map(|b| b as f64 / quota.max(1) as f64);
+    lines.push(Line::from(vec![
+        key("quota"),
+        Span::styled(
+            format!(
+                "{} of {} ({:.1}%)",
+                human_bytes(snap.db_total_bytes.unwrap_or(0) as i64),
+                human_bytes(quota as i64),
+                ratio.unwrap_or(0.0) * 100.0
+            ),
+            over(ratio, QUOTA_ALERT_RATIO),
+        ),
+        Span::styled(
+            format!(" (alert at {:.0}%) ", QUOTA_ALERT_RATIO * 100.0),
+            dim,
+        ),
+        Span::styled(super::spark(&mm.db_bytes, 16), Style::new().fg(t.accent)),
+    ]));
+    lines.push(Line::from(vec![
+        key("raft"),
+        Span::styled(
+            format!(
+                "leader changes {}, proposals pending {}, failed {}",
+                snap.leader_changes
+                    .map_or("-".into(), |v| format!("{v:.0}")),
+                snap.proposals_pending
+                    .map_or("-".into(), |v| format!("{v:.0}")),
+                snap.proposals_failed
+                    .map_or("-".into(), |v| format!("{v:.0}")),
+            ),
+            dim,
+        ),
+    ]));
+    for a in &mm.alerts {
+        lines.push(Line::from(vec![
+            key("ALERT"),
+            Span::styled(escape(a).into_owned(), level_style(t, Level::Error)),
+        ]));
+    }
 }
 
 /// `1.2ms`, `35ms`, `1.20s`.

@@ -243,3 +243,20 @@ pub fn coarse(d: std::time::Duration) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// A sparkline of `values` in at most `width` cells (the newest right), scaled to their maximum.
+pub fn spark(values: &std::collections::VecDeque<f64>, width: usize) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let shown: Vec<f64> = values.iter().rev().take(width).rev().copied().collect();
+    let max = shown.iter().copied().fold(0.0f64, f64::max);
+    shown
+        .iter()
+        .map(|v| {
+            if max <= 0.0 {
+                BARS[0]
+            } else {
+                BARS[((v / max) * 7.0).round().clamp(0.0, 7.0) as usize]
+            }
+        })
+        .collect()
+}

@@ -351,3 +351,28 @@ fn timeline_80x24_and_wide() {
     );
     snap!("timeline_wide_no_color_160x48", out);
 }
+
+#[test]
+fn member_details_show_metrics_with_thresholds_160x48() {
+    let t0 = Instant::now();
+    let mut s = store_from(LIST, STATUS, t0);
+    for n in 0..4u64 {
+        update(
+            &mut s,
+            Msg::Metrics {
+                at: at(t0, 1000 + n * 5000),
+                id: 3769862349302480595,
+                result: Ok(Box::new(metrics_snapshot())),
+            },
+        );
+    }
+    let out = screen(&s, 160, 48);
+    assert!(out.contains("(alert at 50ms)"), "{out}");
+    assert!(out.contains("(alert at 200ms)"), "{out}");
+    assert!(
+        out.contains("36.0 KiB of 16.0 GiB (0.0%) (alert at 90%)"),
+        "{out}"
+    );
+    assert!(out.contains("leader changes 1"), "{out}");
+    snap!("member_metrics_160x48", out);
+}
