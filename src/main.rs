@@ -23,14 +23,34 @@ use etcdeck::pki::Ca;
 use etcdeck::sandbox::Sandbox;
 use etcdeck::{demo, text};
 
+/// `println!` that ends the program quietly when the reader of our output has gone away
+/// (`etcdeck keys | head`), as command-line tools do, instead of panicking on a broken pipe.
+/// (SIGPIPE itself stays ignored: a peer closing a TLS connection must not kill the process.)
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
+
+/// `print!` with the same rule as [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout().lock(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    // Like other command-line tools, end quietly when the reader of our output goes away
-    // (`etcdeck keys | head`) instead of panicking on a broken pipe.
-    // SAFETY: setting a signal's disposition to its default at start, before any thread writes.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     let cli = Cli::parse();
     match run(cli).await {
         Ok(code) => code,
@@ -112,13 +132,13 @@ fn inventory_check(g: &Global, file: Option<&Path>) -> Result<ExitCode> {
     let errors = print_diagnostics(&diags);
     let warnings = diags.len() - errors;
     if errors > 0 {
-        println!(
+        outln!(
             "{}: {errors} error(s), {warnings} warning(s)",
             path.display()
         );
         return Ok(ExitCode::from(1));
     }
-    println!(
+    outln!(
         "{}: ok, {members} etcd member(s), {warnings} warning(s)",
         path.display()
     );
@@ -128,9 +148,9 @@ fn inventory_check(g: &Global, file: Option<&Path>) -> Result<ExitCode> {
 fn inventory_show(g: &Global, file: Option<&Path>, json: bool) -> Result<ExitCode> {
     let inv = load_inventory(g, file)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&inv)?);
+        outln!("{}", serde_json::to_string_pretty(&inv)?);
     } else {
-        print!("{}", inventory::show_text(&inv));
+        out!("{}", inventory::show_text(&inv));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -170,9 +190,9 @@ async fn status(g: &Global, json: bool) -> Result<ExitCode> {
     let cluster = Cluster::new(settings(g)?)?;
     let s = gather(&cluster).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&s)?);
+        outln!("{}", serde_json::to_string_pretty(&s)?);
     } else {
-        print!("{}", render_table(&s));
+        out!("{}", render_table(&s));
     }
     Ok(if s.all_ok() {
         ExitCode::SUCCESS
@@ -191,10 +211,10 @@ async fn keys(g: &Global, prefix: Option<&str>, json: bool) -> Result<ExitCode> 
     if json {
         let list: Vec<serde_json::Value> = kvs.iter().map(kv_json).collect();
         let doc = serde_json::json!({ "prefix": prefix, "revision": revision, "count": list.len(), "kvs": list });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "{} keys under {} at revision {revision}",
         kvs.len(),
         text::escape(prefix)
@@ -212,7 +232,7 @@ async fn keys(g: &Global, prefix: Option<&str>, json: bool) -> Result<ExitCode> 
         } else {
             ""
         };
-        println!(
+        outln!(
             "{}  (rev {}{lease})\n    {shown}{more}",
             text::escape_bytes(&kv.key),
             kv.mod_revision
@@ -269,15 +289,15 @@ async fn patroni(g: &Global, json: bool) -> Result<ExitCode> {
     }
     let all = etcdeck::patroni::summarize(&g.namespace, entries(), &|l| ttls.get(&l).copied());
     if json {
-        println!("{}", serde_json::to_string_pretty(&all)?);
+        outln!("{}", serde_json::to_string_pretty(&all)?);
     } else if all.is_empty() {
-        println!(
+        outln!(
             "no Patroni cluster under {} (is the namespace another one? --namespace)",
             text::escape(&g.namespace)
         );
     } else {
         for c in &all {
-            println!(
+            outln!(
                 "{}: leader {}{}",
                 text::escape(&c.label()),
                 c.leader
@@ -292,7 +312,7 @@ async fn patroni(g: &Global, json: bool) -> Result<ExitCode> {
                 } else {
                     m.lag_bytes.map_or("?".into(), etcdeck::patroni::human_lag)
                 };
-                println!(
+                outln!(
                     "  {:<16} {:<14} {:<10} tl {:<3} lag {lag}",
                     text::escape(&m.name),
                     text::escape(m.role.as_deref().unwrap_or("?")),
@@ -301,13 +321,13 @@ async fn patroni(g: &Global, json: bool) -> Result<ExitCode> {
                 );
             }
             if !c.sync_standby.is_empty() {
-                println!(
+                outln!(
                     "  sync standby: {}",
                     text::escape(&c.sync_standby.join(", "))
                 );
             }
             for w in &c.warnings {
-                println!("  warning: {w}");
+                outln!("  warning: {w}");
             }
         }
     }
@@ -332,17 +352,17 @@ async fn health(g: &Global, json: bool) -> Result<ExitCode> {
                     "verdict": "unavailable", "healthy": false, "has_leader": false,
                     "error": e.to_string(),
                 });
-                println!("{}", serde_json::to_string_pretty(&doc)?);
+                outln!("{}", serde_json::to_string_pretty(&doc)?);
             } else {
-                println!("UNAVAILABLE: {e}");
+                outln!("UNAVAILABLE: {e}");
             }
             return Ok(ExitCode::from(2));
         }
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", etcdeck::health::render(&report));
+        out!("{}", etcdeck::health::render(&report));
     }
     Ok(ExitCode::from(report.verdict.exit_code()))
 }
@@ -360,7 +380,7 @@ async fn timeline(g: &Global, since: Duration) -> Result<ExitCode> {
     let t = match etcdeck::app::timeline::load(&path, now) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            println!(
+            outln!(
                 "no history for cluster {id:x} yet ({}): the console records it while it runs",
                 path.display()
             );
@@ -373,12 +393,12 @@ async fn timeline(g: &Global, since: Duration) -> Result<ExitCode> {
         .clamp(60, etcdeck::app::timeline::RETENTION.as_secs());
     let columns = 60usize;
     let zoom = span.div_ceil(columns as u64).max(1);
-    println!(
+    outln!(
         "cluster {id:x}, the last {}, history in {}",
         human(since),
         path.display()
     );
-    print!(
+    out!(
         "{}",
         etcdeck::app::timeline::text(&t, now, zoom, columns, span)
     );
@@ -394,7 +414,7 @@ fn cert(c: &CertCommand) -> Result<ExitCode> {
         CertCommand::Ca { out, cn, force } => {
             let ca = Ca::create(cn)?;
             for p in ca.write(out, *force)? {
-                println!("wrote {}", p.display());
+                outln!("wrote {}", p.display());
             }
         }
         CertCommand::Issue {
@@ -408,11 +428,11 @@ fn cert(c: &CertCommand) -> Result<ExitCode> {
             let ca = Ca::load(ca_cert, ca_key)?;
             let issued = ca.issue_member(name, *ip)?;
             let (crt, key) = issued.write(out, *force)?;
-            println!(
+            outln!(
                 "wrote {} (CN={name}, SANs IP:{ip}, IP:127.0.0.1, DNS:localhost, DNS:{name})",
                 crt.display()
             );
-            println!("wrote {} (mode 0600)", key.display());
+            outln!("wrote {} (mode 0600)", key.display());
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -473,7 +493,7 @@ async fn run_demo(
     let started = Instant::now();
     let mut sandbox = Sandbox::prepare(&inv, &dir)?;
     for m in sandbox.members() {
-        println!(
+        outln!(
             "starting {} on {} (inventory host {}), log {}",
             text::escape(&m.name()),
             m.client_url(),
@@ -483,18 +503,18 @@ async fn run_demo(
     }
     sandbox.start()?;
     let status = sandbox.wait_healthy(Duration::from_secs(15)).await?;
-    println!(
+    outln!(
         "cluster healthy in {:.1} s\n",
         started.elapsed().as_secs_f64()
     );
-    print!("{}", render_table(&status));
+    out!("{}", render_table(&status));
 
     let settings = sandbox.settings(g.timeout.unwrap_or(connect::DEFAULT_TIMEOUT));
     let cluster = Cluster::new(settings.clone())?;
     let mut client = cluster.balanced_voters().await?;
     let mut clusters = demo::demo_clusters();
     let n = demo::seed(&mut client, "/pg", &mut clusters, settings.timeout).await?;
-    println!(
+    outln!(
         "\nseeded {n} Patroni keys under /pg for {} PostgreSQL clusters",
         clusters.len()
     );
@@ -503,11 +523,11 @@ async fn run_demo(
     let env_file = dir.join("etcdctl.sh");
     std::fs::write(&env_file, env.shell())
         .with_context(|| format!("writing {}", env_file.display()))?;
-    println!("\nFrom another shell, use the sandbox with etcdctl or etcdeck:\n");
-    print!("{}", env.shell());
+    outln!("\nFrom another shell, use the sandbox with etcdctl or etcdeck:\n");
+    out!("{}", env.shell());
     let exe =
         std::env::current_exe().map_or_else(|_| "etcdeck".to_string(), |p| p.display().to_string());
-    println!("\n(or: source {})\n    {exe} status", env_file.display());
+    outln!("\n(or: source {})\n    {exe} status", env_file.display());
 
     match cfg {
         None => demo_headless(&mut client, &mut clusters, settings.timeout).await?,
@@ -559,9 +579,9 @@ async fn run_demo(
             }
         }
     }
-    println!("\nstopping members...");
+    outln!("\nstopping members...");
     sandbox.stop();
-    println!(
+    outln!(
         "stopped; data kept in {} (`etcdeck demo --fresh` starts over)",
         dir.display()
     );
@@ -574,7 +594,7 @@ async fn demo_headless(
     clusters: &mut [demo::PgCluster],
     timeout: Duration,
 ) -> Result<()> {
-    println!(
+    outln!(
         "\nRunning; Patroni keys are kept alive every {} s. Ctrl-C stops the members (data is kept).",
         demo::LOOP_WAIT.as_secs()
     );

@@ -273,20 +273,25 @@ fn load_tls(settings: &Settings) -> Result<Option<TlsOptions>, EtcdError> {
     if let (Some(cert), Some(key)) = (&settings.cert, &settings.key) {
         let cert_pem = read_file(cert, "client certificate")?;
         check_certs(cert, &cert_pem, "client certificate")?;
-        let key_pem = read_file(key, "client key")?;
-        PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| EtcdError::FileMalformed {
-            what: "private key",
-            file: key.to_string(),
-            reason: format!(
-                "{e} (expected PEM 'PRIVATE KEY', 'RSA PRIVATE KEY' or 'EC PRIVATE KEY')"
-            ),
-        })?;
+        let (key_pem, _) = read_key(key)?;
         tls = tls.identity(Identity::from_pem(cert_pem, key_pem));
     }
     Ok(Some(tls))
 }
 
-fn read_file(file: &FileSetting, what: &'static str) -> Result<Vec<u8>, EtcdError> {
+/// A client key file: its PEM text and the key it holds (PKCS#8, PKCS#1 RSA or SEC1 EC).
+pub(crate) fn read_key(key: &FileSetting) -> Result<(Vec<u8>, PrivateKeyDer<'static>), EtcdError> {
+    let pem = read_file(key, "client key")?;
+    let der = PrivateKeyDer::from_pem_slice(&pem).map_err(|e| EtcdError::FileMalformed {
+        what: "private key",
+        file: key.to_string(),
+        reason: format!("{e} (expected PEM 'PRIVATE KEY', 'RSA PRIVATE KEY' or 'EC PRIVATE KEY')"),
+    })?;
+    Ok((pem, der))
+}
+
+/// Read a file named by a setting; an error names the setting.
+pub(crate) fn read_file(file: &FileSetting, what: &'static str) -> Result<Vec<u8>, EtcdError> {
     std::fs::read(&file.path).map_err(|e| EtcdError::FileUnreadable {
         what,
         file: file.to_string(),

@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use prometheus_parse::{HistogramCount, Sample, Scrape, Value};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls_pki_types::{CertificateDer, ServerName};
+
+use super::client::{read_file, read_key};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::rustls;
@@ -770,15 +772,7 @@ fn tls_config(settings: &Settings) -> Result<rustls::ClientConfig, EtcdError> {
     match (tls_wanted, &settings.cert, &settings.key) {
         (true, Some(cert), Some(key)) => {
             let certs = read_certs(cert, "client certificate")?;
-            let key_pem = read_file(key, "client key")?;
-            let key_der =
-                PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| EtcdError::FileMalformed {
-                    what: "private key",
-                    file: key.to_string(),
-                    reason: format!(
-                        "{e} (expected PEM 'PRIVATE KEY', 'RSA PRIVATE KEY' or 'EC PRIVATE KEY')"
-                    ),
-                })?;
+            let (_, key_der) = read_key(key)?;
             builder
                 .with_client_auth_cert(certs, key_der)
                 .map_err(|e| EtcdError::FileMalformed {
@@ -789,14 +783,6 @@ fn tls_config(settings: &Settings) -> Result<rustls::ClientConfig, EtcdError> {
         }
         _ => Ok(builder.with_no_client_auth()),
     }
-}
-
-fn read_file(file: &FileSetting, what: &'static str) -> Result<Vec<u8>, EtcdError> {
-    std::fs::read(&file.path).map_err(|e| EtcdError::FileUnreadable {
-        what,
-        file: file.to_string(),
-        reason: e.kind().to_string(),
-    })
 }
 
 fn read_certs(
