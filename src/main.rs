@@ -395,7 +395,7 @@ async fn timeline(g: &Global, since: Duration) -> Result<ExitCode> {
     let zoom = span.div_ceil(columns as u64).max(1);
     outln!(
         "cluster {id:x}, the last {}, history in {}",
-        human(since),
+        human(Duration::from_secs(span)),
         path.display()
     );
     out!(

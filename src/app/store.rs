@@ -54,6 +54,8 @@ pub struct ClusterState {
     pub list_error: Option<(Instant, Failure)>,
     /// The leader the answering members agree on (highest term wins).
     pub leader: Option<u64>,
+    /// Since when there has been no leader, after there was one.
+    pub leader_lost_at: Option<Instant>,
     pub quota: Quota,
 }
 
@@ -378,7 +380,7 @@ impl Store {
             .any(|m| !matches!(m.reach, Reach::Unknown | Reach::Unstarted));
         let cluster = if !asked && self.cluster.list_error.is_none() {
             Cell::Unknown
-        } else if self.cluster.leader.is_some() && q.up >= q.needed && q.voters > 0 {
+        } else if self.leader_answers() && q.up >= q.needed && q.voters > 0 {
             Cell::Available
         } else {
             Cell::Unavailable
@@ -423,6 +425,15 @@ impl Store {
             .filter(|s| s.leader != 0)
             .max_by_key(|s| s.raft_term)
             .map(|s| s.leader)
+    }
+
+    /// There is a leader and it answers itself (followers name a dead one for an election
+    /// timeout).
+    pub fn leader_answers(&self) -> bool {
+        self.cluster
+            .leader
+            .and_then(|id| self.member(id))
+            .is_some_and(Member::reachable)
     }
 
     pub fn is_leader(&self, m: &Member) -> bool {

@@ -361,7 +361,19 @@ fn no_member_seeing_a_leader_is_no_leader() {
     }
     assert_eq!(s.cluster.leader, None);
     assert_eq!(s.health().words, "NO LEADER");
-    assert!(flash_text(&s).starts_with("no leader: etcd-1 is gone"));
+    // etcd-1 still answers: it stepped down, it is not gone.
+    assert_eq!(
+        flash_text(&s),
+        "no leader: etcd-1 stepped down and no member sees a new one"
+    );
+    // The next leader elected is news.
+    for id in [ETCD1, ETCD2, ETCD3] {
+        probe_ok(&mut s, id, t0 + secs(3), ETCD3, 8);
+    }
+    assert_eq!(
+        flash_text(&s),
+        "leader elected: etcd-3 after 2s without one"
+    );
 }
 
 #[test]

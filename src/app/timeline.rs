@@ -260,16 +260,30 @@ impl Timeline {
         self.events.iter().skip(skip)
     }
 
+    /// The member rows in name order (`etcd-2` before `etcd-10`), as the members pane lists them.
+    pub fn rows_by_name(&self) -> Vec<&Series> {
+        let mut rows: Vec<&Series> = self.members.values().collect();
+        rows.sort_by(|a, b| natural(&a.name).cmp(&natural(&b.name)));
+        rows
+    }
+
     /// Approximate memory held by the history, in bytes.
     pub fn memory_bytes(&self) -> usize {
-        self.cluster.len()
+        self.cluster.capacity()
             + self
                 .members
                 .values()
-                .map(|s| s.cells.len() + s.name.len())
+                .map(|s| s.cells.capacity() + s.name.capacity())
                 .sum::<usize>()
             + self.events.iter().map(|e| e.text.len() + 32).sum::<usize>()
     }
+}
+
+/// `etcd-2` before `etcd-10`.
+fn natural(name: &str) -> (String, u64) {
+    let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    let (stem, num) = name.split_at(name.len() - digits);
+    (stem.to_string(), num.parse().unwrap_or(0))
 }
 
 /// The history file: `S` lines hold one second (`S <unix> <cluster><member cells>` in the order
@@ -336,7 +350,7 @@ pub fn text(t: &Timeline, now: u64, zoom: u64, columns: usize, span: u64) -> Str
         let _ = writeln!(out, "{name:<label_w$} {line}");
     };
     row(&mut out, "cluster", &t.cluster);
-    for s in t.members.values() {
+    for s in t.rows_by_name() {
         row(&mut out, &crate::text::escape(&s.name), &s.cells);
     }
     let _ = writeln!(

@@ -746,13 +746,29 @@ fn refresh_leader(store: &mut Store) -> bool {
             happened(store, Level::Warn, text);
         }
         (Some(o), None) => {
-            let text = format!(
-                "no leader: {} is gone and no member sees a new one",
-                crate::text::escape(&store.name_of(o))
-            );
+            store.cluster.leader_lost_at = Some(store.now);
+            let name = crate::text::escape(&store.name_of(o)).into_owned();
+            // A leader that still answers stepped down (it lost its quorum); one that does not
+            // is gone.
+            let text = if store.member(o).is_some_and(|m| m.reachable()) {
+                format!("no leader: {name} stepped down and no member sees a new one")
+            } else {
+                format!("no leader: {name} is gone and no member sees a new one")
+            };
             happened(store, Level::Error, text);
         }
-        _ => {}
+        (None, Some(n)) => {
+            // The first leader seen at start is not news; one elected after none is.
+            if let Some(lost) = store.cluster.leader_lost_at.take() {
+                let text = format!(
+                    "leader elected: {} after {} without one",
+                    crate::text::escape(&store.name_of(n)),
+                    human_duration(store.now.saturating_duration_since(lost))
+                );
+                happened(store, Level::Info, text);
+            }
+        }
+        (None, None) => {}
     }
     old.is_some()
 }

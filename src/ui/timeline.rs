@@ -133,7 +133,7 @@ fn rows(s: &Store, tl: &Timeline, area: Rect, buf: &mut Buffer) {
     };
     let cluster = Timeline::buckets(&tl.cluster, tl.first, now, zoom, cols);
     put(line_for("cluster", cluster, true), &mut y);
-    for m in tl.members.values() {
+    for m in tl.rows_by_name() {
         let cells = Timeline::buckets(&m.cells, tl.first, now, zoom, cols);
         put(line_for(&escape(&m.name), cells, false), &mut y);
     }
