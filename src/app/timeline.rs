@@ -263,7 +263,7 @@ impl Timeline {
     /// The member rows in name order (`etcd-2` before `etcd-10`), as the members pane lists them.
     pub fn rows_by_name(&self) -> Vec<&Series> {
         let mut rows: Vec<&Series> = self.members.values().collect();
-        rows.sort_by(|a, b| natural(&a.name).cmp(&natural(&b.name)));
+        rows.sort_by_key(|s| natural(&s.name));
         rows
     }
 
