@@ -16,6 +16,9 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+#[allow(unused_imports)]
+use common::stats::*;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -36,13 +39,6 @@ use ratatui::widgets::Widget;
 const REFRESH: &str = "1s";
 const REFRESH_SECS: f64 = 1.0;
 
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn unix_us() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -57,18 +53,6 @@ fn median(v: &[f64]) -> f64 {
     let mut v = v.to_vec();
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
-}
-
-fn max(v: &[f64]) -> f64 {
-    v.iter().copied().fold(f64::MIN, f64::max)
-}
-
-fn verdict(ok: bool) -> &'static str {
-    if ok {
-        "PASS"
-    } else {
-        "FAIL"
-    }
 }
 
 /// A private tmux server; dropping it kills the server and every process that ran in it.

@@ -20,6 +20,9 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+#[allow(unused_imports)]
+use common::stats::*;
+
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::fresh_inventory;
@@ -49,56 +52,10 @@ const BLOB_KEY: &str = "/pg/pg-bench-00000/blob";
 const BLOB_BYTES: usize = 1 << 20;
 const WATCH_RATE: u64 = 100;
 
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn unix_us() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as i64)
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn verdict(ok: bool) -> &'static str {
-    if ok {
-        "PASS"
-    } else {
-        "FAIL"
-    }
-}
-
-/// The `q`-quantile of `v` (sorted here).
-fn quantile(v: &[f64], q: f64) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    v[((v.len() as f64 * q) as usize).min(v.len() - 1)]
-}
-
-fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len() as f64
-}
-
-fn max(v: &[f64]) -> f64 {
-    v.iter().copied().fold(f64::MIN, f64::max)
-}
-
-/// This process's resident set, in MiB.
-fn vm_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS in /proc/self/status");
-    kb / 1024.0
 }
 
 /// `text` padded with a `pad` field to about `VALUE_BYTES` (a JSON object without its `}`).

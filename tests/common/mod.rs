@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod stats;
 pub mod tmux;
 
 use std::net::TcpListener;
