@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::msg::{Cmd, Failure, Msg, ProbeTarget};
 use super::store::Store;
-use super::timeline::{history_path, HistoryFile};
+use super::timeline::{history_path, HistoryFile, Timeline};
 use super::update::{settle, update};
 use crate::etcd::metrics::Scraper;
 use crate::etcd::probe::{probe_member, read_member_list, scrape_member};
@@ -260,9 +260,14 @@ where
 
 /// The history file: opened once the cluster id is known (one file per cluster), read back
 /// once, then appended every second.
+/// A history file opened on a blocking thread, with what it held.
+type Opened = (PathBuf, std::io::Result<(HistoryFile, Timeline)>);
+
 struct History {
     dir: Option<PathBuf>,
     file: Option<HistoryFile>,
+    /// The file being opened and read on a blocking thread (up to 16 MiB: not on the loop).
+    opening: Option<std::sync::mpsc::Receiver<Opened>>,
     events_written: u64,
     failed: bool,
 }
@@ -272,29 +277,44 @@ impl History {
         History {
             dir,
             file: None,
+            opening: None,
             events_written: 0,
             failed: false,
         }
     }
 
-    /// Write second `sec` and new events; the first time, read the past and return it as a
-    /// message.
+    /// Write second `sec` and new events. The first time, start reading the past on a blocking
+    /// thread; when it is read, return it as a message (seconds recorded meanwhile are kept in
+    /// memory and merged; they are not in the file).
     fn persist(&mut self, store: &Store, sec: u64) -> Option<Msg> {
         if self.failed {
             return None;
         }
         let mut loaded = None;
         if self.file.is_none() {
-            let (Some(dir), Some(id)) = (&self.dir, store.cluster.id) else {
+            if self.opening.is_none() {
+                let (Some(dir), Some(id)) = (&self.dir, store.cluster.id) else {
+                    return None;
+                };
+                let path = history_path(dir, id);
+                let (done, wait) = std::sync::mpsc::channel();
+                self.opening = Some(wait);
+                tokio::task::spawn_blocking(move || {
+                    let r = HistoryFile::open(&path, sec);
+                    let _ = done.send((path, r));
+                });
                 return None;
-            };
-            let path = history_path(dir, id);
-            match HistoryFile::open(&path, sec) {
-                Ok((file, past)) => {
+            }
+            let opened = self.opening.as_ref().and_then(|w| w.try_recv().ok());
+            match opened {
+                None => return None,
+                Some((_, Ok((file, past)))) => {
+                    self.opening = None;
                     self.file = Some(file);
                     loaded = Some(Msg::History(Box::new(past)));
                 }
-                Err(e) => {
+                Some((path, Err(e))) => {
+                    self.opening = None;
                     self.failed = true;
                     return Some(Msg::Flash(
                         super::msg::Level::Warn,
