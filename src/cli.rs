@@ -8,7 +8,14 @@ use clap::{Args, Parser, Subcommand};
 
 /// etcdeck: operations console for the etcd behind Patroni in Pigsty.
 #[derive(Debug, Parser)]
-#[command(name = "etcdeck", version, about, long_about = None)]
+#[command(
+    name = "etcdeck",
+    version,
+    about,
+    long_about = None,
+    after_help = "Without a command, etcdeck opens the console on the cluster `status` would ask \
+                  (`etcdeck demo` opens it on a local sandbox). In the console, `?` shows every key."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
