@@ -55,48 +55,27 @@ impl Producers {
     /// Probe exactly `targets` (Status and `/metrics`): start new ones, stop the ones no longer
     /// listed or moved.
     fn set_probes(&mut self, targets: Vec<ProbeTarget>) {
-        if let Some(scraper) = self.scraper.clone() {
-            self.scrapes.retain(|id, (url, task)| {
-                let keep = targets.iter().any(|t| t.id == *id && &t.url == url);
-                if !keep {
-                    task.abort();
-                }
-                keep
-            });
-            for t in &targets {
-                if self.scrapes.contains_key(&t.id) {
-                    continue;
-                }
-                let task = tokio::spawn(scrape_member(
+        let (cluster, refresh, tx, wake) = (&self.cluster, self.refresh, &self.tx, &self.wake);
+        reconcile(&mut self.probes, &targets, |t| {
+            tokio::spawn(probe_member(
+                cluster.clone(),
+                t.id,
+                t.url.clone(),
+                refresh,
+                tx.clone(),
+                wake.subscribe(),
+            ))
+        });
+        if let Some(scraper) = &self.scraper {
+            reconcile(&mut self.scrapes, &targets, |t| {
+                tokio::spawn(scrape_member(
                     scraper.clone(),
                     t.id,
                     t.url.clone(),
-                    self.tx.clone(),
-                    self.wake.subscribe(),
-                ));
-                self.scrapes.insert(t.id, (t.url.clone(), task));
-            }
-        }
-        self.probes.retain(|id, (url, task)| {
-            let keep = targets.iter().any(|t| t.id == *id && &t.url == url);
-            if !keep {
-                task.abort();
-            }
-            keep
-        });
-        for t in targets {
-            if self.probes.contains_key(&t.id) {
-                continue;
-            }
-            let task = tokio::spawn(probe_member(
-                self.cluster.clone(),
-                t.id,
-                t.url.clone(),
-                self.refresh,
-                self.tx.clone(),
-                self.wake.subscribe(),
-            ));
-            self.probes.insert(t.id, (t.url, task));
+                    tx.clone(),
+                    wake.subscribe(),
+                ))
+            });
         }
     }
 
@@ -106,6 +85,27 @@ impl Producers {
 
     fn list_now(&self) {
         self.wake_list.send_modify(|n| *n = n.wrapping_add(1));
+    }
+}
+
+/// Keep one task per target in `tasks`: abort those whose member went or moved to another URL,
+/// start `spawn` for the new ones.
+fn reconcile(
+    tasks: &mut HashMap<u64, (String, JoinHandle<()>)>,
+    targets: &[ProbeTarget],
+    spawn: impl Fn(&ProbeTarget) -> JoinHandle<()>,
+) {
+    tasks.retain(|id, (url, task)| {
+        let keep = targets.iter().any(|t| t.id == *id && &t.url == url);
+        if !keep {
+            task.abort();
+        }
+        keep
+    });
+    for t in targets {
+        tasks
+            .entry(t.id)
+            .or_insert_with(|| (t.url.clone(), spawn(t)));
     }
 }
 
