@@ -757,10 +757,6 @@ pub fn parse_alarm(e: &str) -> Option<Alarm> {
 
 /// Sort `etcd-2` before `etcd-10`; nameless (unstarted) members last.
 pub fn natural_order(a: &Member, b: &Member) -> std::cmp::Ordering {
-    fn key(name: &str) -> (bool, String, u64) {
-        let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
-        let (stem, num) = name.split_at(name.len() - digits);
-        (name.is_empty(), stem.to_string(), num.parse().unwrap_or(0))
-    }
-    key(&a.name).cmp(&key(&b.name)).then(a.id.cmp(&b.id))
+    let key = |m: &Member| (m.name.is_empty(), crate::etcd::status::natural_key(&m.name));
+    key(a).cmp(&key(b)).then(a.id.cmp(&b.id))
 }

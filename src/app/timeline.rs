@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::msg::Level;
+use crate::etcd::status::natural_key;
 
 /// How much history is kept.
 pub const RETENTION: Duration = Duration::from_secs(24 * 3600);
@@ -263,7 +264,7 @@ impl Timeline {
     /// The member rows in name order (`etcd-2` before `etcd-10`), as the members pane lists them.
     pub fn rows_by_name(&self) -> Vec<&Series> {
         let mut rows: Vec<&Series> = self.members.values().collect();
-        rows.sort_by_key(|s| natural(&s.name));
+        rows.sort_by_key(|s| natural_key(&s.name));
         rows
     }
 
@@ -277,13 +278,6 @@ impl Timeline {
                 .sum::<usize>()
             + self.events.iter().map(|e| e.text.len() + 32).sum::<usize>()
     }
-}
-
-/// `etcd-2` before `etcd-10`.
-fn natural(name: &str) -> (String, u64) {
-    let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
-    let (stem, num) = name.split_at(name.len() - digits);
-    (stem.to_string(), num.parse().unwrap_or(0))
 }
 
 /// The history file: `S` lines hold one second (`S <unix> <cluster><member cells>` in the order

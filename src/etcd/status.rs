@@ -259,8 +259,8 @@ fn alarm_name(a: AlarmType) -> &'static str {
     }
 }
 
-/// Sort `etcd-2` before `etcd-10`.
-fn natural_key(name: &str) -> (String, u64) {
+/// The sort key that puts `etcd-2` before `etcd-10`: the stem, then the trailing number.
+pub fn natural_key(name: &str) -> (String, u64) {
     let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
     let (stem, num) = name.split_at(name.len() - digits);
     (stem.to_string(), num.parse().unwrap_or(0))
