@@ -196,6 +196,7 @@ fn key_details(s: &Store, row: &Row) -> Vec<Line<'static>> {
     let Some(e) = s.keys.map.get(&row.path) else {
         return Vec::new();
     };
+    let (kind, value_lines) = value::show(&e.value, t);
     let mut lines = vec![Line::styled(
         escape_bytes(&row.path).into_owned(),
         Style::new().add_modifier(Modifier::BOLD),
@@ -203,7 +204,7 @@ fn key_details(s: &Store, row: &Row) -> Vec<Line<'static>> {
     lines.push(Line::from(vec![Span::styled(
         format!(
             "{} {}, created rev {}, modified rev {}, version {}",
-            value::kind(&e.value),
+            kind,
             human_bytes(e.value.len() as i64),
             e.create_revision,
             e.mod_revision,
@@ -232,6 +233,6 @@ fn key_details(s: &Store, row: &Row) -> Vec<Line<'static>> {
         ));
     }
     lines.push(Line::raw(""));
-    lines.extend(value::lines(&e.value, t));
+    lines.extend(value_lines);
     lines
 }

@@ -12,38 +12,35 @@ use crate::text::escape;
 /// Values larger than this are shown in part (copy them whole with the clipboard key).
 pub const SHOW_AT_MOST: usize = 64 * 1024;
 
-/// What kind of value it is, for the metadata line.
-pub fn kind(bytes: &[u8]) -> &'static str {
-    if bytes.is_empty() {
-        "empty"
-    } else if bytes.len() <= SHOW_AT_MOST && serde_json::from_slice::<Value>(bytes).is_ok() {
-        "JSON"
-    } else if std::str::from_utf8(bytes).is_ok() {
-        "text"
-    } else {
-        "binary"
-    }
-}
-
-/// The value as lines: JSON (objects and arrays) pretty-printed, UTF-8 text line by line,
-/// binary as hex. Only the first [`SHOW_AT_MOST`] bytes of a large value are shown.
-pub fn lines(bytes: &[u8], t: &Theme) -> Vec<Line<'static>> {
+/// The kind of the value (`empty`, `JSON`, `text`, `binary`) and its lines, from one parse.
+pub fn show(bytes: &[u8], t: &Theme) -> (&'static str, Vec<Line<'static>>) {
     let dim = Style::new().fg(t.dim);
     let (shown, cut) = if bytes.len() > SHOW_AT_MOST {
         (&bytes[..SHOW_AT_MOST], bytes.len() - SHOW_AT_MOST)
     } else {
         (bytes, 0)
     };
+    let json_value = if cut == 0 && !bytes.is_empty() {
+        serde_json::from_slice::<Value>(shown).ok()
+    } else {
+        None
+    };
+    let utf8 = std::str::from_utf8(shown);
+    let kind = if bytes.is_empty() {
+        "empty"
+    } else if json_value.is_some() {
+        "JSON"
+    } else if (cut == 0 && utf8.is_ok()) || (cut > 0 && std::str::from_utf8(bytes).is_ok()) {
+        "text"
+    } else {
+        "binary"
+    };
     let mut out = Vec::new();
-    if cut == 0 {
-        if let Ok(v) = serde_json::from_slice::<Value>(shown) {
-            if v.is_object() || v.is_array() {
-                json(&v, 0, None, false, t, &mut out);
-                return out;
-            }
-        }
+    if let Some(v) = json_value.filter(|v| v.is_object() || v.is_array()) {
+        json(&v, 0, None, false, t, &mut out);
+        return (kind, out);
     }
-    match std::str::from_utf8(shown) {
+    match utf8 {
         Ok(text) => {
             for l in text.split('\n') {
                 out.push(Line::raw(escape(l).into_owned()));
@@ -64,7 +61,7 @@ pub fn lines(bytes: &[u8], t: &Theme) -> Vec<Line<'static>> {
             dim,
         ));
     }
-    out
+    (kind, out)
 }
 
 /// `0000  7b 22 61 22 ...  {"a"...`
@@ -146,6 +143,14 @@ fn json(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn kind(bytes: &[u8]) -> &'static str {
+        show(bytes, &Theme::monochrome()).0
+    }
+
+    fn lines(bytes: &[u8], t: &Theme) -> Vec<Line<'static>> {
+        show(bytes, t).1
+    }
 
     fn plain(lines: &[Line]) -> Vec<String> {
         lines.iter().map(|l| l.to_string()).collect()
