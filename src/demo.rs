@@ -252,6 +252,27 @@ async fn put_member(
     Ok(1)
 }
 
+/// Keep Patroni's keys alive every [`LOOP_WAIT`], as Patroni does, until `report` (told each
+/// failed round) returns false.
+pub async fn keep_patroni_alive(
+    client: &mut Client,
+    namespace: &str,
+    clusters: &mut [PgCluster],
+    t: Duration,
+    mut report: impl FnMut(anyhow::Error) -> bool,
+) {
+    let mut every = tokio::time::interval(LOOP_WAIT);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        if let Err(e) = tick(client, namespace, clusters, t).await {
+            if !report(e) {
+                return;
+            }
+        }
+    }
+}
+
 /// One Patroni loop: keep every lease alive (re-granting an expired one and rewriting its keys),
 /// move WAL positions on, rewrite member keys and `status`.
 pub async fn tick(

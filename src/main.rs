@@ -556,21 +556,12 @@ async fn run_demo(
             open_console(store, cluster, |tx| {
                 // Patroni's keys stay alive while the console runs; trouble shows as a flash.
                 keep_alive = Some(tokio::spawn(async move {
-                    let mut every = tokio::time::interval(demo::LOOP_WAIT);
-                    every.tick().await;
-                    loop {
-                        every.tick().await;
-                        if let Err(e) = demo::tick(&mut client, "/pg", &mut clusters, timeout).await
-                        {
-                            let text = format!("demo: Patroni keep-alive: {e:#}");
-                            if tx
-                                .send(Msg::Flash(etcdeck::app::msg::Level::Warn, text))
-                                .is_err()
-                            {
-                                return;
-                            }
-                        }
-                    }
+                    demo::keep_patroni_alive(&mut client, "/pg", &mut clusters, timeout, |e| {
+                        let text = format!("demo: Patroni keep-alive: {e:#}");
+                        tx.send(Msg::Flash(etcdeck::app::msg::Level::Warn, text))
+                            .is_ok()
+                    })
+                    .await
                 }));
             })
             .await?;
@@ -599,18 +590,14 @@ async fn demo_headless(
         demo::LOOP_WAIT.as_secs()
     );
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut every = tokio::time::interval(demo::LOOP_WAIT);
-    every.tick().await;
-    loop {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
-            _ = term.recv() => break,
-            _ = every.tick() => {
-                if let Err(e) = demo::tick(client, "/pg", clusters, timeout).await {
-                    eprintln!("warning: Patroni keep-alive: {e:#}");
-                }
-            }
-        }
+    let keep = demo::keep_patroni_alive(client, "/pg", clusters, timeout, |e| {
+        eprintln!("warning: Patroni keep-alive: {e:#}");
+        true
+    });
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+        _ = keep => {}
     }
     Ok(())
 }
