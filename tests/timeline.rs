@@ -766,7 +766,6 @@ fn offline_store() -> Store {
         .collect();
     let list = MemberList {
         cluster_id: 0xc1,
-        from: url(1),
         members,
     };
     update(

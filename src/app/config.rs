@@ -70,8 +70,6 @@ pub struct Config {
     pub refresh: Duration,
     pub keymap: Keymap,
     pub theme: Theme,
-    /// Where the user's file was read from, if one was.
-    pub source: Option<PathBuf>,
 }
 
 /// The user's config file: `$XDG_CONFIG_HOME/etcdeck/config.toml`, else
@@ -144,7 +142,6 @@ impl Config {
             refresh,
             keymap,
             theme,
-            source: user.map(|(_, p)| p.to_path_buf()),
         })
     }
 

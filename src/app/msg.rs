@@ -177,8 +177,6 @@ impl From<&crate::etcd::EtcdError> for Failure {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberList {
     pub cluster_id: u64,
-    /// The endpoint that answered.
-    pub from: String,
     pub members: Vec<ListedMember>,
 }
 
@@ -197,7 +195,6 @@ impl From<&etcd_client::MemberListResponse> for MemberList {
     fn from(r: &etcd_client::MemberListResponse) -> MemberList {
         MemberList {
             cluster_id: r.header().map_or(0, |h| h.cluster_id()),
-            from: String::new(),
             members: r
                 .members()
                 .iter()

@@ -47,9 +47,8 @@ pub struct ClusterState {
     pub id: Option<u64>,
     /// In natural name order (`etcd-2` before `etcd-10`), unstarted members last.
     pub members: Vec<Member>,
-    /// When the member list last answered, and who gave it.
+    /// When the member list last answered.
     pub list_at: Option<Instant>,
-    pub list_from: Option<String>,
     /// The last failure to read the member list (cleared by the next success).
     pub list_error: Option<(Instant, Failure)>,
     /// The leader the answering members agree on (highest term wins).

@@ -40,7 +40,6 @@ pub fn member_list(json: &str) -> MemberList {
     let v: Value = serde_json::from_str(json).expect("member list fixture is JSON");
     MemberList {
         cluster_id: u(&v["header"]["cluster_id"]),
-        from: "https://127.10.10.10:2379".into(),
         members: v["members"]
             .as_array()
             .expect("members")

@@ -622,7 +622,6 @@ fn member_list(store: &mut Store, at: Instant, list: MemberList) -> Vec<Cmd> {
     c.members = members;
     c.id = Some(list.cluster_id);
     c.list_at = Some(at);
-    c.list_from = Some(list.from);
     c.list_error = None;
     for (level, text) in notes {
         happened(store, level, text);

@@ -181,10 +181,8 @@ pub async fn read_member_list(
         let result = match answer {
             Ok((r, from)) => {
                 failures = 0;
-                preferred = Some(from.clone());
-                let mut list = MemberList::from(&r);
-                list.from = from;
-                Ok(list)
+                preferred = Some(from);
+                Ok(MemberList::from(&r))
             }
             Err(e) => {
                 failures = failures.saturating_add(1);

@@ -333,7 +333,6 @@ fn render_store() -> Store {
             at: now,
             result: Ok(MemberList {
                 cluster_id: 0x1c2d_3e4f_5a6b_7c8d,
-                from: members[0].client_urls[0].clone(),
                 members: members.clone(),
             }),
         },

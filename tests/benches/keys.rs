@@ -356,9 +356,8 @@ fn main() {
         Instant::now(),
     );
     store.keys = Keys::new("/pg");
-    let (resp, from) = rt.block_on(cluster.member_list()).expect("member list");
-    let mut list = MemberList::from(&resp);
-    list.from = from;
+    let (resp, _) = rt.block_on(cluster.member_list()).expect("member list");
+    let list = MemberList::from(&resp);
     update(
         &mut store,
         Msg::MemberList {

@@ -68,7 +68,6 @@ fn store() -> Store {
             at,
             result: Ok(MemberList {
                 cluster_id: 0xbe7c4,
-                from: url(1),
                 members,
             }),
         },
