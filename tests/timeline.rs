@@ -1,11 +1,9 @@
 //! The aliveness timeline against real 3-member TLS clusters on loopback. A console without a
-//! terminal: the real producers (`read_member_list`, one `probe_member` and one `scrape_member`
-//! per member, started from the `Cmd::Probe` that `update` returns, as `runtime.rs` does) on a
-//! 1 s refresh, a `Msg::Tick`
-//! every second, every message folded into a `Store` with `update`, and `Cmd::Persist` appended
-//! to a history file as the runtime's `History::persist` does. Members are killed, frozen and
-//! brought back; the timeline rows, the events, `etcdeck health` and `etcdeck timeline` are
-//! checked against what was done.
+//! terminal: the runtime's own `Engine` (member-list reader, one Status probe and one `/metrics`
+//! reader per member, the history file) on a 1 s refresh, with a `Msg::Tick` every second and
+//! every message applied as the console applies it. Members are killed, frozen and brought
+//! back; the timeline rows, the events, `etcdeck health` and `etcdeck timeline` are checked
+//! against what was done.
 //!
 //! The tests share the machine's two cores with three etcd members each, and some deadlines are
 //! tight (2 s, 3 s): they take turns (`SERIAL`).
@@ -18,7 +16,6 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -26,14 +23,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use common::{stderr, stdout, TestCluster};
 use etcdeck::app::config::Config;
 use etcdeck::app::msg::{Cmd, Failure, ListedMember, MemberList, Msg, ProbeTarget, Probed};
+use etcdeck::app::runtime::Engine;
 use etcdeck::app::store::{InventoryState, Reach, Store, Target};
-use etcdeck::app::timeline::{self, history_path, Cell, HistoryFile};
-use etcdeck::app::update::{settle, update};
-use etcdeck::etcd::metrics::Scraper;
-use etcdeck::etcd::probe::{probe_member, read_member_list, scrape_member};
-use etcdeck::etcd::Cluster;
+use etcdeck::app::timeline::{self, history_path, Cell};
+use etcdeck::app::update::update;
 use serde_json::Value;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
@@ -51,31 +46,12 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// The history file as the runtime keeps it: opened once the cluster id is known, the past read
-/// back once (sent as `Msg::History`), then one second and the new events appended per
-/// `Cmd::Persist`.
-struct History {
-    /// `$XDG_STATE_HOME/etcdeck`.
-    dir: PathBuf,
-    file: Option<HistoryFile>,
-    events_written: u64,
-    seconds: usize,
-}
-
-/// The console without a terminal.
+/// The console without a terminal: the runtime's [`Engine`] (member list, probes, `/metrics`
+/// readers, history file), fed by hand, with a 1 s ticker.
 struct Console {
-    store: Store,
-    cluster: Cluster,
-    tx: mpsc::UnboundedSender<Msg>,
+    engine: Engine,
     rx: mpsc::UnboundedReceiver<Msg>,
-    wake: watch::Sender<u64>,
-    wake_list: watch::Sender<u64>,
-    list: JoinHandle<()>,
     ticker: JoinHandle<()>,
-    probes: HashMap<u64, (String, JoinHandle<()>)>,
-    scraper: Scraper,
-    scrapes: HashMap<u64, (String, JoinHandle<()>)>,
-    history: Option<History>,
     /// Every probe target set asked for, in order.
     probe_sets: Vec<Vec<ProbeTarget>>,
 }
@@ -85,7 +61,6 @@ impl Console {
     /// `state_dir`: where the history file goes (`$XDG_STATE_HOME/etcdeck`), if kept.
     fn start(tc: &TestCluster, state_dir: Option<PathBuf>) -> Console {
         let cluster = tc.cluster(CALL_TIMEOUT);
-        let scraper = Scraper::new(cluster.settings()).expect("the sandbox's TLS files load");
         let config = Config {
             refresh: REFRESH,
             ..Config::default()
@@ -96,124 +71,30 @@ impl Console {
         };
         let store = Store::new(config, target, InventoryState::default(), Instant::now());
         let (tx, rx) = mpsc::unbounded_channel();
-        let (wake, _) = watch::channel(0u64);
-        let (wake_list, _) = watch::channel(0u64);
-        let list = tokio::spawn(read_member_list(
-            cluster.clone(),
-            REFRESH,
-            tx.clone(),
-            wake.subscribe(),
-            wake_list.subscribe(),
-        ));
-        let ticker = tokio::spawn({
-            let tx = tx.clone();
-            async move {
-                let mut every = tokio::time::interval(Duration::from_secs(1));
-                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    every.tick().await;
-                    if tx.send(Msg::Tick(Instant::now())).is_err() {
-                        return;
-                    }
+        let mut engine = Engine::new(store, cluster, tx.clone(), state_dir);
+        engine.start_member_list();
+        let ticker = tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                if tx.send(Msg::Tick(Instant::now())).is_err() {
+                    return;
                 }
             }
         });
         Console {
-            store,
-            cluster,
-            tx,
+            engine,
             rx,
-            wake,
-            wake_list,
-            list,
             ticker,
-            probes: HashMap::new(),
-            scraper,
-            scrapes: HashMap::new(),
-            history: state_dir.map(|dir| History {
-                dir,
-                file: None,
-                events_written: 0,
-                seconds: 0,
-            }),
             probe_sets: Vec::new(),
         }
     }
 
-    /// Probe exactly `targets` (Status and `/metrics`), as `Producers::set_probes` does.
-    fn set_probes(&mut self, targets: Vec<ProbeTarget>) {
-        self.probe_sets.push(targets.clone());
-        for tasks in [&mut self.probes, &mut self.scrapes] {
-            tasks.retain(|id, (url, task)| {
-                let keep = targets.iter().any(|t| t.id == *id && &t.url == url);
-                if !keep {
-                    task.abort();
-                }
-                keep
-            });
-        }
-        for t in &targets {
-            if self.scrapes.contains_key(&t.id) {
-                continue;
-            }
-            let task = tokio::spawn(scrape_member(
-                self.scraper.clone(),
-                t.id,
-                t.url.clone(),
-                self.tx.clone(),
-                self.wake.subscribe(),
-            ));
-            self.scrapes.insert(t.id, (t.url.clone(), task));
-        }
-        for t in targets {
-            if self.probes.contains_key(&t.id) {
-                continue;
-            }
-            let task = tokio::spawn(probe_member(
-                self.cluster.clone(),
-                t.id,
-                t.url.clone(),
-                REFRESH,
-                self.tx.clone(),
-                self.wake.subscribe(),
-            ));
-            self.probes.insert(t.id, (t.url, task));
-        }
-    }
-
-    /// `History::persist`: second `sec` and the events since the last call.
-    fn persist(&mut self, sec: u64) {
-        let Some(h) = self.history.as_mut() else {
-            return;
-        };
-        if h.file.is_none() {
-            let Some(id) = self.store.cluster.id else {
-                return;
-            };
-            let path = history_path(&h.dir, id);
-            let (file, past) = HistoryFile::open(&path, sec)
-                .unwrap_or_else(|e| panic!("history file {}: {e}", path.display()));
-            h.file = Some(file);
-            let _ = self.tx.send(Msg::History(Box::new(past)));
-        }
-        let file = h.file.as_mut().expect("opened");
-        file.append_second(&self.store.timeline, sec)
-            .expect("append a second");
-        for e in self.store.timeline.events_since(h.events_written) {
-            file.append_event(e).expect("append an event");
-        }
-        h.events_written = self.store.timeline.events_total;
-        h.seconds += 1;
-    }
-
     fn fold(&mut self, msg: Msg) {
-        for cmd in update(&mut self.store, msg) {
-            match cmd {
-                Cmd::Probe(targets) => self.set_probes(targets),
-                Cmd::RefreshNow => self.wake.send_modify(|n| *n = n.wrapping_add(1)),
-                Cmd::ListNow => self.wake_list.send_modify(|n| *n = n.wrapping_add(1)),
-                Cmd::Persist(sec) => self.persist(sec),
-                Cmd::Quit | Cmd::LeaseTtl { .. } | Cmd::Clipboard(_) => {}
+        for cmd in self.engine.apply(msg) {
+            if let Cmd::Probe(targets) = cmd {
+                self.probe_sets.push(targets);
             }
         }
     }
@@ -223,7 +104,7 @@ impl Console {
         while let Ok(m) = self.rx.try_recv() {
             self.fold(m);
         }
-        settle(&mut self.store);
+        self.engine.settle();
     }
 
     /// Fold messages until `done` holds; how long that took. Panics after `within`, with the
@@ -267,7 +148,7 @@ impl Console {
 
     /// What the console knows, for failure messages.
     fn describe(&self) -> String {
-        let s = &self.store;
+        let s = &self.engine.store;
         let mut out = format!(
             "health: {:?}; leader {:?}\n",
             s.health().words,
@@ -282,7 +163,8 @@ impl Console {
     }
 
     fn member_id(&self, name: &str) -> u64 {
-        self.store
+        self.engine
+            .store
             .cluster
             .members
             .iter()
@@ -293,7 +175,8 @@ impl Console {
 
     /// The last recorded cell of a member's row.
     fn last_cell(&self, name: &str) -> Option<Cell> {
-        self.store
+        self.engine
+            .store
             .timeline
             .members
             .values()
@@ -303,11 +186,12 @@ impl Console {
 
     /// The last recorded cell of the cluster row.
     fn cluster_cell(&self) -> Option<Cell> {
-        self.store.timeline.cluster.back().copied()
+        self.engine.store.timeline.cluster.back().copied()
     }
 
     fn names(&self) -> Vec<String> {
-        self.store
+        self.engine
+            .store
             .cluster
             .members
             .iter()
@@ -316,15 +200,20 @@ impl Console {
     }
 
     fn leader_name(&self) -> Option<String> {
-        self.store.cluster.leader.map(|id| self.store.name_of(id))
+        self.engine
+            .store
+            .cluster
+            .leader
+            .map(|id| self.engine.store.name_of(id))
     }
 
     /// Every member answers, one leads, and the last second recorded says so.
     fn all_up(&self) -> bool {
         let names = self.names();
         names.len() == 3
-            && self.store.cluster.leader.is_some()
+            && self.engine.store.cluster.leader.is_some()
             && self
+                .engine
                 .store
                 .cluster
                 .members
@@ -335,7 +224,8 @@ impl Console {
     }
 
     fn events(&self) -> Vec<String> {
-        self.store
+        self.engine
+            .store
             .timeline
             .events
             .iter()
@@ -344,7 +234,8 @@ impl Console {
     }
 
     fn has_event(&self, part: &str) -> bool {
-        self.store
+        self.engine
+            .store
             .timeline
             .events
             .iter()
@@ -354,11 +245,7 @@ impl Console {
 
 impl Drop for Console {
     fn drop(&mut self) {
-        self.list.abort();
         self.ticker.abort();
-        for (_, t) in self.probes.values().chain(self.scrapes.values()) {
-            t.abort();
-        }
     }
 }
 
@@ -440,7 +327,7 @@ async fn members_lost_and_back_show_in_the_timeline_health_and_history() {
     println!("leader {leader}; killing {dead}, then freezing {frozen}");
 
     // a) One of three killed: its row turns Down within 2 s, the cluster stays available.
-    let recorded_before = c.store.timeline.end();
+    let recorded_before = c.engine.store.timeline.end();
     let killed_at = Instant::now();
     tc.sandbox.kill(&dead).unwrap();
     let took = c
@@ -476,7 +363,7 @@ async fn members_lost_and_back_show_in_the_timeline_health_and_history() {
     }
     // Seconds recorded meanwhile: the dead member Down, the cluster available all along.
     c.drain();
-    let t = &c.store.timeline;
+    let t = &c.engine.store.timeline;
     let from = (recorded_before.max(t.first) - t.first) as usize;
     let cluster_since: Vec<Cell> = t.cluster.iter().skip(from).copied().collect();
     assert!(
@@ -551,9 +438,9 @@ async fn members_lost_and_back_show_in_the_timeline_health_and_history() {
 
     // e) The history file holds what happened: `etcdeck timeline --since 1m` reads it back.
     c.run_for(Duration::from_secs(2)).await;
-    let id = c.store.cluster.id.expect("cluster id");
+    let id = c.engine.store.cluster.id.expect("cluster id");
     let path = history_path(&state_dir, id);
-    let seconds = c.history.as_ref().map_or(0, |h| h.seconds);
+    let seconds = c.engine.seconds_persisted();
     assert!(seconds >= 10, "{seconds} seconds persisted");
     let since_kill = killed_at.elapsed();
     assert!(
@@ -692,6 +579,7 @@ async fn a_moved_leader_is_an_event_naming_both() {
     println!("{want}: seen {took:?} after move-leader returned");
     assert_eq!(c.leader_name().as_deref(), Some(to.as_str()));
     let e = c
+        .engine
         .store
         .timeline
         .events
@@ -707,6 +595,7 @@ async fn a_moved_leader_is_an_event_naming_both() {
     // The transfer is graceful: every member stayed up.
     for name in c.names() {
         let row: String = c
+            .engine
             .store
             .timeline
             .members

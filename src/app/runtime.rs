@@ -39,6 +39,8 @@ struct Producers {
     /// `/metrics` readers, one per member, when the TLS files allow it.
     scraper: Option<Scraper>,
     scrapes: HashMap<u64, (String, JoinHandle<()>)>,
+    /// The key browser's read and watch.
+    feed: Option<JoinHandle<()>>,
 }
 
 impl Producers {
@@ -111,7 +113,7 @@ fn reconcile(
 
 impl Drop for Producers {
     fn drop(&mut self) {
-        if let Some(t) = &self.list {
+        for t in self.list.iter().chain(&self.feed) {
             t.abort();
         }
         for (_, t) in self.probes.values().chain(self.scrapes.values()) {
@@ -123,6 +125,99 @@ impl Drop for Producers {
 /// Observes frames, for the benchmark: called after each draw with the frame number and the
 /// store drawn.
 pub type FrameHook<'a> = Box<dyn FnMut(u64, &Store) + 'a>;
+
+/// The console without its terminal: the store, the producers that feed it and the history
+/// file. [`run`] drives it from terminal events and draws it; tests drive it by hand.
+pub struct Engine {
+    pub store: Store,
+    producers: Producers,
+    history: History,
+}
+
+impl Engine {
+    /// Nothing starts yet. `tx` is where producers send their messages; `state_dir` is where
+    /// the history file goes (none: not kept).
+    pub fn new(
+        store: Store,
+        cluster: Cluster,
+        tx: mpsc::UnboundedSender<Msg>,
+        state_dir: Option<PathBuf>,
+    ) -> Engine {
+        let (wake, _) = watch::channel(0u64);
+        let (wake_list, _) = watch::channel(0u64);
+        let scraper = Scraper::new(cluster.settings()).ok();
+        Engine {
+            producers: Producers {
+                cluster,
+                refresh: store.config.refresh,
+                tx,
+                wake,
+                wake_list,
+                list: None,
+                probes: HashMap::new(),
+                scraper,
+                scrapes: HashMap::new(),
+                feed: None,
+            },
+            store,
+            history: History::new(state_dir),
+        }
+    }
+
+    /// Start reading the member list; the probes follow from the first answer.
+    pub fn start_member_list(&mut self) {
+        self.producers.start_list();
+    }
+
+    /// Start the key browser's read and watch of the namespace.
+    pub fn start_key_feed(&mut self) {
+        self.producers.feed = Some(tokio::spawn(feed_prefix(
+            self.producers.cluster.clone(),
+            self.store.keys.prefix.clone(),
+            self.producers.tx.clone(),
+        )));
+    }
+
+    /// Apply one message and carry out the commands it asks for; the commands, for whoever
+    /// watches.
+    pub fn apply(&mut self, msg: Msg) -> Vec<Cmd> {
+        let cmds = update(&mut self.store, msg);
+        for cmd in &cmds {
+            match cmd {
+                Cmd::Quit => {}
+                Cmd::RefreshNow => self.producers.refresh_now(),
+                Cmd::ListNow => self.producers.list_now(),
+                Cmd::Probe(targets) => self.producers.set_probes(targets.clone()),
+                Cmd::LeaseTtl { lease, url } => {
+                    tokio::spawn(lease_ttl(
+                        self.producers.cluster.clone(),
+                        *lease,
+                        url.clone(),
+                        self.producers.tx.clone(),
+                    ));
+                }
+                Cmd::Clipboard(bytes) => clipboard(bytes),
+                Cmd::Persist(sec) => {
+                    if let Some(msg) = self.history.persist(&self.store, *sec) {
+                        // The past, read once: folded in like any other message.
+                        let _ = self.producers.tx.send(msg);
+                    }
+                }
+            }
+        }
+        cmds
+    }
+
+    /// Derived state up to date before drawing (see [`settle`]).
+    pub fn settle(&mut self) {
+        settle(&mut self.store);
+    }
+
+    /// Seconds written to the history file so far.
+    pub fn seconds_persisted(&self) -> u64 {
+        self.history.seconds
+    }
+}
 
 /// Run the console until the operator quits or `rx` closes. `tx`/`rx` is the message channel;
 /// the caller feeds terminal events into `tx` (see [`spawn_terminal_events`]).
@@ -138,32 +233,15 @@ pub async fn run<B: Backend>(
 where
     B::Error: Send + Sync + 'static,
 {
-    let (wake, _) = watch::channel(0u64);
-    let (wake_list, _) = watch::channel(0u64);
-    let mut producers = Producers {
-        cluster,
-        refresh: store.config.refresh,
-        tx: tx.clone(),
-        wake,
-        wake_list,
-        list: None,
-        probes: HashMap::new(),
-        scraper: None,
-        scrapes: HashMap::new(),
-    };
-    producers.scraper = Scraper::new(producers.cluster.settings()).ok();
     if let Ok(size) = terminal.size() {
         store.ui.size = (size.width, size.height);
     }
+    let mut engine = Engine::new(store, cluster, tx.clone(), state_dir);
     // The first frame goes out before any network answer.
     let mut frames = 0u64;
-    draw(terminal, &store, &mut frames, &mut on_frame)?;
-    producers.start_list();
-    let feed = tokio::spawn(feed_prefix(
-        producers.cluster.clone(),
-        store.keys.prefix.clone(),
-        tx.clone(),
-    ));
+    draw(terminal, &engine.store, &mut frames, &mut on_frame)?;
+    engine.start_member_list();
+    engine.start_key_feed();
 
     let ticker = tokio::spawn({
         let tx = tx.clone();
@@ -180,7 +258,6 @@ where
     });
     drop(tx);
 
-    let mut history = History::new(state_dir);
     let mut last_draw = Instant::now();
     while let Some(first) = rx.recv().await {
         // Drain what is queued, then draw once. Under a stream of watch events, frames are
@@ -200,45 +277,21 @@ where
             tokio::time::sleep(wait).await;
         }
         for msg in batch {
-            for cmd in update(&mut store, msg) {
-                match cmd {
-                    Cmd::Quit => {}
-                    Cmd::RefreshNow => producers.refresh_now(),
-                    Cmd::ListNow => producers.list_now(),
-                    Cmd::Probe(targets) => producers.set_probes(targets),
-                    Cmd::LeaseTtl { lease, url } => {
-                        tokio::spawn(lease_ttl(
-                            producers.cluster.clone(),
-                            lease,
-                            url,
-                            producers.tx.clone(),
-                        ));
-                    }
-                    Cmd::Clipboard(bytes) => clipboard(&bytes),
-                    Cmd::Persist(sec) => {
-                        if let Some(msg) = history.persist(&store, sec) {
-                            // The past, read once: folded in like any other message.
-                            let _ = producers.tx.send(msg);
-                        }
-                    }
-                }
-            }
+            engine.apply(msg);
         }
-        if store.quit {
+        if engine.store.quit {
             break;
         }
-        settle(&mut store);
-        if store.dirty {
+        engine.settle();
+        if engine.store.dirty {
             last_draw = Instant::now();
-            draw(terminal, &store, &mut frames, &mut on_frame)?;
+            draw(terminal, &engine.store, &mut frames, &mut on_frame)?;
             // Render bookkeeping, not state: the next change sets it again.
-            store.dirty = false;
+            engine.store.dirty = false;
         }
     }
     ticker.abort();
-    feed.abort();
-    drop(producers);
-    Ok(store)
+    Ok(engine.store)
 }
 
 fn draw<B: Backend>(
@@ -269,6 +322,8 @@ struct History {
     /// The file being opened and read on a blocking thread (up to 16 MiB: not on the loop).
     opening: Option<std::sync::mpsc::Receiver<Opened>>,
     events_written: u64,
+    /// Seconds appended to the file.
+    seconds: u64,
     failed: bool,
 }
 
@@ -279,6 +334,7 @@ impl History {
             file: None,
             opening: None,
             events_written: 0,
+            seconds: 0,
             failed: false,
         }
     }
@@ -329,6 +385,9 @@ impl History {
             result = result.and_then(|_| file.append_event(e));
         }
         self.events_written = store.timeline.events_total;
+        if result.is_ok() {
+            self.seconds += 1;
+        }
         if let Err(e) = result {
             self.failed = true;
             return Some(Msg::Flash(
