@@ -102,7 +102,7 @@ pub const SPARK_SAMPLES: usize = 48;
 pub struct MemberMetrics {
     pub last: crate::etcd::metrics::Snapshot,
     pub derived: crate::etcd::metrics::Derived,
-    pub alerts: Vec<String>,
+    pub alerts: Vec<crate::etcd::metrics::Alert>,
     pub at: Option<Instant>,
     pub error: Option<Failure>,
     pub db_bytes: std::collections::VecDeque<f64>,
@@ -550,11 +550,7 @@ impl Store {
             .filter_map(|m| {
                 let mm = m.metrics.as_ref()?;
                 let first = mm.alerts.first()?;
-                Some(format!(
-                    "{} {}",
-                    m.label(),
-                    first.split(':').next().unwrap_or("")
-                ))
+                Some(format!("{} {}", m.label(), first.rule()))
             })
             .collect();
         if !alerting.is_empty() {

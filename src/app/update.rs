@@ -261,10 +261,7 @@ fn metrics(
         Some(_) => m::compare(&mm.last, &snap),
         None => m::Derived::default(),
     };
-    let alerts: Vec<String> = m::alerts(&snap, &derived)
-        .iter()
-        .map(|a| format!("{}: {a}", a.rule()))
-        .collect();
+    let alerts = m::alerts(&snap, &derived);
     let push = |q: &mut std::collections::VecDeque<f64>, v: Option<f64>| {
         if let Some(v) = v {
             q.push_back(v);
@@ -300,17 +297,17 @@ fn metrics(
             source: "etcd_server_quota_backend_bytes".into(),
         };
     }
-    for a in alerts.iter().filter(|a| !before.contains(a)) {
-        // The figures in an alert move each scrape; tell only a rule that starts firing.
-        let rule = a.split(':').next().unwrap_or("");
-        if !before.iter().any(|b| b.starts_with(rule)) {
-            happened(store, Level::Warn, format!("{label} alert {a}"));
+    // The figures in an alert move each scrape; tell only a rule that starts or stops firing.
+    for a in &alerts {
+        if !before.iter().any(|b| b.rule() == a.rule()) {
+            let text = format!("{label} alert {}: {a}", a.rule());
+            happened(store, Level::Warn, text);
         }
     }
     for b in &before {
-        let rule = b.split(':').next().unwrap_or("");
-        if !alerts.iter().any(|a| a.starts_with(rule)) {
-            happened(store, Level::Info, format!("{label} alert cleared: {rule}"));
+        if !alerts.iter().any(|a| a.rule() == b.rule()) {
+            let text = format!("{label} alert cleared: {}", b.rule());
+            happened(store, Level::Info, text);
         }
     }
 }

@@ -480,7 +480,10 @@ fn metrics_lines(s: &Store, mm: &crate::app::store::MemberMetrics, lines: &mut V
     for a in &mm.alerts {
         lines.push(Line::from(vec![
             key("ALERT"),
-            Span::styled(escape(a).into_owned(), level_style(t, Level::Error)),
+            Span::styled(
+                escape(&format!("{}: {a}", a.rule())).into_owned(),
+                level_style(t, Level::Error),
+            ),
         ]));
     }
 }
