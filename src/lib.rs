@@ -11,13 +11,17 @@
 //! - [`demo`]: Patroni-shaped keys for the demo sandbox.
 //! - [`patroni`]: Patroni's keys read into a summary per cluster, with warnings (no network).
 //! - [`text`]: escaping of text that comes from etcd before it reaches a terminal.
-//! - [`app`]: the console's one state store, its messages, update and event loop.
+//! - [`app`]: the console's one state store, its messages and update (no `ui` in it).
+//! - [`console`]: the console's event loop: terminal events, messages, commands, frames.
+//! - [`commands`]: the command-line verbs, one file each (the headless twins of the console).
 //! - [`ui`]: rendering of the console, a pure function of the store.
 //! - [`cli`]: the command line.
 
 pub mod app;
 pub mod cli;
+pub mod commands;
 pub mod connect;
+pub mod console;
 pub mod demo;
 pub mod etcd;
 pub mod health;

@@ -10,10 +10,10 @@ use ratatui::Terminal;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::msg::{Cmd, Failure, Msg, ProbeTarget};
-use super::store::Store;
-use super::timeline::{history_path, HistoryFile, Timeline};
-use super::update::{settle, update};
+use crate::app::msg::{Cmd, Failure, Msg, ProbeTarget};
+use crate::app::store::Store;
+use crate::app::timeline::{history_path, HistoryFile, Timeline};
+use crate::app::update::{settle, update};
 use crate::etcd::metrics::Scraper;
 use crate::etcd::probe::{probe_member, read_member_list, scrape_member};
 use crate::etcd::watch::feed_prefix;
@@ -373,7 +373,7 @@ impl History {
                     self.opening = None;
                     self.failed = true;
                     return Some(Msg::Flash(
-                        super::msg::Level::Warn,
+                        crate::app::msg::Level::Warn,
                         format!("history is not kept: {}: {e}", path.display()),
                     ));
                 }
@@ -391,7 +391,7 @@ impl History {
         if let Err(e) = result {
             self.failed = true;
             return Some(Msg::Flash(
-                super::msg::Level::Warn,
+                crate::app::msg::Level::Warn,
                 format!("history is not kept: {e}"),
             ));
         }

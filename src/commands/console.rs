@@ -1,0 +1,142 @@
+//! `etcdeck` with no verb: the console on the configured cluster.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use tokio::sync::mpsc;
+
+use super::{extra_vars, flags, print_diagnostics, state_base, Code};
+use crate::app::config::{self, Config};
+use crate::app::keys::Keys;
+use crate::app::msg::Msg;
+use crate::app::store::{InventoryState, Quota, Store, Target};
+use crate::cli::Global;
+use crate::connect;
+use crate::console as runtime;
+use crate::etcd::Cluster;
+use crate::inventory;
+
+/// The console's settings: defaults, the config file, then flags and NO_COLOR.
+pub fn console_config(g: &Global) -> Result<Config> {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let (path, explicit) = match &g.config {
+        Some(p) => (Some(p.clone()), true),
+        None => (config::default_path(&connect::process_env), false),
+    };
+    let mut cfg = Config::load(path.as_deref(), explicit, no_color).map_err(anyhow::Error::msg)?;
+    if let Some(r) = g.refresh {
+        cfg.refresh = r;
+    }
+    if g.read_only {
+        cfg.keymap = cfg.keymap.read_only();
+    }
+    Ok(cfg)
+}
+
+/// The inventory for the inventory pane: loaded, refused with its errors, or missing and why.
+fn console_inventory(g: &Global) -> Result<InventoryState> {
+    let mut state = InventoryState::default();
+    match inventory::resolve_path(g.inventory.as_deref()) {
+        Err(why) => state.missing = Some(format!("No inventory: {why}")),
+        Ok(path) => {
+            state.file = Some(path.display().to_string());
+            match inventory::load(&path, &extra_vars(g)?) {
+                Ok(inv) => state.loaded = Some(inv),
+                Err(diags) => state.errors = diags,
+            }
+        }
+    }
+    Ok(state)
+}
+
+/// The console's store at start: read-only and the quota from the flags.
+pub fn console_store(
+    g: &Global,
+    cfg: Config,
+    target: Target,
+    inv: InventoryState,
+    quota: Quota,
+) -> Store {
+    let mut store = Store::new(cfg, target, inv, Instant::now());
+    store.read_only = g.read_only;
+    store.keys = Keys::new(&g.namespace);
+    store.cluster.quota = match g.quota {
+        Some(bytes) => Quota {
+            bytes,
+            source: "--quota".into(),
+        },
+        None => quota,
+    };
+    store
+}
+
+/// `etcdeck` with no subcommand: the console on the configured cluster.
+pub async fn run(g: &Global) -> Result<Code> {
+    let cfg = console_config(g)?;
+    let inv = console_inventory(g)?;
+    let flags = flags(g);
+    let env_endpoints = connect::process_env("ETCDCTL_ENDPOINTS").is_some();
+    if flags.endpoints.is_none() && !env_endpoints && inv.loaded.is_none() {
+        if !inv.errors.is_empty() {
+            print_diagnostics(&inv.errors);
+            bail!(
+                "{}: fix the inventory (`etcdeck inventory check`) or pass --endpoints",
+                inv.file.as_deref().unwrap_or("inventory")
+            );
+        }
+        bail!(
+            "{}\n({})",
+            connect::SettingsError::NoEndpoints,
+            inv.missing.as_deref().unwrap_or("no inventory")
+        );
+    }
+    let settings = connect::resolve(&flags, &connect::process_env, inv.loaded.as_ref())?;
+    let target = Target {
+        endpoints: settings.endpoints.clone(),
+        origin: settings.endpoints_origin.to_string(),
+    };
+    let cluster = Cluster::new(settings)?;
+    let store = console_store(g, cfg, target, inv, Quota::default());
+    open_console(store, cluster, |_| {}).await?;
+    Ok(0)
+}
+
+/// Take over the terminal, run the console, give the terminal back (also on panic and on
+/// SIGTERM/SIGHUP). `setup` gets the message channel before the loop starts, for background
+/// work of the caller's (the demo's keep-alive).
+pub async fn open_console(
+    store: Store,
+    cluster: Cluster,
+    setup: impl FnOnce(mpsc::UnboundedSender<Msg>),
+) -> Result<Store> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        bail!("the console needs a terminal; for scripts use `etcdeck status` (or --json)");
+    }
+    let hook = match std::env::var_os("ETCDECK_FRAME_LOG") {
+        Some(p) => Some(runtime::frame_log_hook(Path::new(&p))?),
+        None => None,
+    };
+    let (tx, rx) = mpsc::unbounded_channel();
+    let signals = {
+        let tx = tx.clone();
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut hup = signal(SignalKind::hangup())?;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = hup.recv() => {}
+            }
+            let _ = tx.send(Msg::Quit);
+        })
+    };
+    setup(tx.clone());
+    let mut terminal = ratatui::init();
+    runtime::spawn_terminal_events(tx.clone());
+    let result = runtime::run(&mut terminal, store, cluster, tx, rx, hook, state_base()).await;
+    ratatui::restore();
+    signals.abort();
+    result
+}

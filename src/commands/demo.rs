@@ -1,0 +1,174 @@
+//! `etcdeck demo`: a real local sandbox from the inventory, with Patroni-shaped keys, and the
+//! console on it (or headless).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use super::console::{console_config, console_store, open_console};
+use super::{extra_vars, load_inventory, print_diagnostics, state_base, Code};
+use crate::app::msg::Msg;
+use crate::app::store::{InventoryState, Quota, Target};
+use crate::cli::Global;
+use crate::connect;
+use crate::etcd::status::render_table;
+use crate::etcd::Cluster;
+use crate::inventory;
+use crate::sandbox::Sandbox;
+use crate::{demo, text};
+
+fn demo_state_dir(flag: Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(d) = flag {
+        return Ok(d);
+    }
+    let base = state_base().context("neither XDG_STATE_HOME nor HOME is set: pass --state-dir")?;
+    Ok(base.join("demo"))
+}
+
+pub async fn run(
+    g: &Global,
+    state_dir: Option<PathBuf>,
+    fresh: bool,
+    headless: bool,
+) -> Result<Code> {
+    use std::io::IsTerminal;
+    let headless = headless || !std::io::stdout().is_terminal();
+    // Settings errors surface before any member starts.
+    let cfg = if headless {
+        None
+    } else {
+        Some(console_config(g)?)
+    };
+    let (inv, inv_file) = match &g.inventory {
+        Some(p) => (load_inventory(g, None)?, p.display().to_string()),
+        None => (
+            inventory::parse(inventory::EXAMPLE, "inventory.example.yml", &extra_vars(g)?)
+                .map_err(|d| {
+                    print_diagnostics(&d);
+                    anyhow::anyhow!("the embedded inventory.example.yml does not parse")
+                })?,
+            "inventory.example.yml (embedded)".to_string(),
+        ),
+    };
+    let dir = demo_state_dir(state_dir)?;
+    if fresh {
+        for h in &inv.hosts {
+            let data = dir.join(h.name()).join("data");
+            if data.exists() {
+                std::fs::remove_dir_all(&data)
+                    .with_context(|| format!("removing {}", data.display()))?;
+            }
+        }
+    }
+    let started = Instant::now();
+    let mut sandbox = Sandbox::prepare(&inv, &dir)?;
+    for m in sandbox.members() {
+        outln!(
+            "starting {} on {} (inventory host {}), log {}",
+            text::escape(&m.name()),
+            m.client_url(),
+            m.inventory_ip,
+            m.log().display()
+        );
+    }
+    sandbox.start()?;
+    let status = sandbox.wait_healthy(Duration::from_secs(15)).await?;
+    outln!(
+        "cluster healthy in {:.1} s\n",
+        started.elapsed().as_secs_f64()
+    );
+    out!("{}", render_table(&status));
+
+    let settings = sandbox.settings(g.timeout.unwrap_or(connect::DEFAULT_TIMEOUT));
+    let cluster = Cluster::new(settings.clone())?;
+    let mut client = cluster.balanced_voters().await?;
+    let mut clusters = demo::demo_clusters();
+    let n = demo::seed(&mut client, "/pg", &mut clusters, settings.timeout).await?;
+    outln!(
+        "\nseeded {n} Patroni keys under /pg for {} PostgreSQL clusters",
+        clusters.len()
+    );
+
+    let env = sandbox.etcdctl_env();
+    let env_file = dir.join("etcdctl.sh");
+    std::fs::write(&env_file, env.shell())
+        .with_context(|| format!("writing {}", env_file.display()))?;
+    outln!("\nFrom another shell, use the sandbox with etcdctl or etcdeck:\n");
+    out!("{}", env.shell());
+    let exe =
+        std::env::current_exe().map_or_else(|_| "etcdeck".to_string(), |p| p.display().to_string());
+    outln!("\n(or: source {})\n    {exe} status", env_file.display());
+
+    match cfg {
+        None => demo_headless(&mut client, &mut clusters, settings.timeout).await?,
+        Some(cfg) => {
+            let target = Target {
+                endpoints: settings.endpoints.clone(),
+                origin: "the demo sandbox".into(),
+            };
+            let inv_state = InventoryState {
+                file: Some(inv_file),
+                address_map: sandbox
+                    .members()
+                    .iter()
+                    .map(|m| (m.inventory_ip, m.host.ip))
+                    .collect(),
+                loaded: Some(inv),
+                ..InventoryState::default()
+            };
+            let sandbox_quota = Quota {
+                bytes: crate::render::PIGSTY_QUOTA_BYTES as i64,
+                source: "the sandbox's quota-backend-bytes".into(),
+            };
+            let store = console_store(g, cfg, target, inv_state, sandbox_quota);
+            let timeout = settings.timeout;
+            let mut keep_alive = None;
+            open_console(store, cluster, |tx| {
+                // Patroni's keys stay alive while the console runs; trouble shows as a flash.
+                keep_alive = Some(tokio::spawn(async move {
+                    demo::keep_patroni_alive(&mut client, "/pg", &mut clusters, timeout, |e| {
+                        let text = format!("demo: Patroni keep-alive: {e:#}");
+                        tx.send(Msg::Flash(crate::app::msg::Level::Warn, text))
+                            .is_ok()
+                    })
+                    .await
+                }));
+            })
+            .await?;
+            if let Some(task) = keep_alive {
+                task.abort();
+            }
+        }
+    }
+    outln!("\nstopping members...");
+    sandbox.stop();
+    outln!(
+        "stopped; data kept in {} (`etcdeck demo --fresh` starts over)",
+        dir.display()
+    );
+    Ok(0)
+}
+
+/// The demo without the console: keep Patroni's keys alive until Ctrl-C or SIGTERM.
+async fn demo_headless(
+    client: &mut etcd_client::Client,
+    clusters: &mut [demo::PgCluster],
+    timeout: Duration,
+) -> Result<()> {
+    outln!(
+        "\nRunning; Patroni keys are kept alive every {} s. Ctrl-C stops the members (data is kept).",
+        demo::LOOP_WAIT.as_secs()
+    );
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let keep = demo::keep_patroni_alive(client, "/pg", clusters, timeout, |e| {
+        eprintln!("warning: Patroni keep-alive: {e:#}");
+        true
+    });
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+        _ = keep => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! `etcdeck timeline [--since 10m]`.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+use super::{settings, state_base, Code};
+use crate::cli::Global;
+use crate::etcd::Cluster;
+
+/// `etcdeck timeline [--since 10m]`: the history the console keeps for this cluster.
+pub async fn run(g: &Global, since: Duration) -> Result<Code> {
+    let cluster = Cluster::new(settings(g)?)?;
+    let (list, _) = cluster.member_list().await?;
+    let id = list.header().map_or(0, |h| h.cluster_id());
+    let dir = state_base().context("neither XDG_STATE_HOME nor HOME is set")?;
+    let path = crate::app::timeline::history_path(&dir, id);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let t = match crate::app::timeline::load(&path, now) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            outln!(
+                "no history for cluster {id:x} yet ({}): the console records it while it runs",
+                path.display()
+            );
+            return Ok(0);
+        }
+        Err(e) => bail!("{}: {e}", path.display()),
+    };
+    let span = since
+        .as_secs()
+        .clamp(60, crate::app::timeline::RETENTION.as_secs());
+    let columns = 60usize;
+    let zoom = span.div_ceil(columns as u64).max(1);
+    outln!(
+        "cluster {id:x}, the last {}, history in {}",
+        human(Duration::from_secs(span)),
+        path.display()
+    );
+    out!(
+        "{}",
+        crate::app::timeline::text(&t, now, zoom, columns, span)
+    );
+    Ok(0)
+}
+
+fn human(d: Duration) -> String {
+    crate::app::update::human_duration(d)
+}
