@@ -183,29 +183,64 @@ impl Engine {
     pub fn apply(&mut self, msg: Msg) -> Vec<Cmd> {
         let cmds = update(&mut self.store, msg);
         for cmd in &cmds {
-            match cmd {
-                Cmd::Quit => {}
-                Cmd::RefreshNow => self.producers.refresh_now(),
-                Cmd::ListNow => self.producers.list_now(),
-                Cmd::Probe(targets) => self.producers.set_probes(targets.clone()),
-                Cmd::LeaseTtl { lease, url } => {
-                    tokio::spawn(lease_ttl(
-                        self.producers.cluster.clone(),
-                        *lease,
-                        url.clone(),
-                        self.producers.tx.clone(),
-                    ));
-                }
-                Cmd::Clipboard(bytes) => clipboard(bytes),
-                Cmd::Persist(sec) => {
-                    if let Some(msg) = self.history.persist(&self.store, *sec) {
-                        // The past, read once: folded in like any other message.
-                        let _ = self.producers.tx.send(msg);
-                    }
-                }
-            }
+            self.execute(cmd);
         }
         cmds
+    }
+
+    /// Carry out one command. A change to the cluster is refused here when the console is
+    /// read-only, whoever asked for it (the keymap hides such actions as well).
+    pub fn execute(&mut self, cmd: &Cmd) {
+        if cmd.changes_cluster() && self.store.read_only {
+            if let Cmd::Change { change, .. } = cmd {
+                let refused = Msg::Changed {
+                    at: Instant::now(),
+                    change: change.clone(),
+                    result: Err(Failure::from(crate::etcd::EtcdError::ReadOnly {
+                        change: change.describe(),
+                    })),
+                };
+                for next in update(&mut self.store, refused) {
+                    self.execute(&next);
+                }
+            }
+            return;
+        }
+        match cmd {
+            Cmd::Quit => {}
+            Cmd::RefreshNow => self.producers.refresh_now(),
+            Cmd::ListNow => self.producers.list_now(),
+            Cmd::Probe(targets) => self.producers.set_probes(targets.clone()),
+            Cmd::LeaseTtl { lease, url } => {
+                tokio::spawn(lease_ttl(
+                    self.producers.cluster.clone(),
+                    *lease,
+                    url.clone(),
+                    self.producers.tx.clone(),
+                ));
+            }
+            Cmd::Clipboard(bytes) => clipboard(bytes),
+            Cmd::Persist(sec) => {
+                if let Some(msg) = self.history.persist(&self.store, *sec) {
+                    // The past, read once: folded in like any other message.
+                    let _ = self.producers.tx.send(msg);
+                }
+            }
+            Cmd::Change { change, via } => {
+                let (cluster, tx) = (self.producers.cluster.clone(), self.producers.tx.clone());
+                let (change, via) = (change.clone(), via.clone());
+                tokio::spawn(async move {
+                    let result = crate::etcd::ops::apply(&cluster, &via, &change)
+                        .await
+                        .map_err(Failure::from);
+                    let _ = tx.send(Msg::Changed {
+                        at: Instant::now(),
+                        change,
+                        result,
+                    });
+                });
+            }
+        }
     }
 
     /// Derived state up to date before drawing (see [`settle`]).
@@ -471,4 +506,78 @@ pub fn frame_log_hook(path: &std::path::Path) -> std::io::Result<FrameHook<'stat
             .count();
         let _ = writeln!(file, "{n} {us} {filled}");
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::config::Config;
+    use crate::app::msg::Change;
+    use crate::app::msg::Level;
+    use crate::app::store::{InventoryState, Target};
+    use crate::connect::{Origin, Settings};
+    use crate::etcd::error::ErrorKind;
+
+    /// An engine on an address where nothing listens.
+    fn engine(read_only: bool) -> (Engine, mpsc::UnboundedReceiver<Msg>) {
+        let settings = Settings {
+            endpoints: vec!["http://127.0.0.1:9".into()],
+            endpoints_origin: Origin::Flag("--endpoints"),
+            cacert: None,
+            cert: None,
+            key: None,
+            user: None,
+            timeout: Duration::from_millis(500),
+        };
+        let mut store = Store::new(
+            Config::default(),
+            Target::default(),
+            InventoryState::default(),
+            Instant::now(),
+        );
+        store.read_only = read_only;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let cluster = Cluster::new(settings).expect("plain http settings load");
+        (Engine::new(store, cluster, tx, None), rx)
+    }
+
+    fn remove() -> Cmd {
+        Cmd::Change {
+            change: Change::RemoveMember { id: 0x42 },
+            via: "http://127.0.0.1:9".into(),
+        }
+    }
+
+    /// No tokio runtime here: had the change been started, `tokio::spawn` would panic.
+    #[test]
+    fn read_only_refuses_a_change_where_it_would_run_and_says_so() {
+        let (mut engine, mut rx) = engine(true);
+        assert!(remove().changes_cluster());
+        engine.execute(&remove());
+        let flash = engine.store.ui.flash.as_ref().expect("a flash");
+        assert_eq!(flash.level, Level::Error);
+        assert_eq!(
+            flash.text,
+            "could not remove member 42: read-only mode: refused to remove member 42 (start \
+             without --read-only to change the cluster)"
+        );
+        assert!(rx.try_recv().is_err(), "nothing was sent anywhere");
+    }
+
+    #[tokio::test]
+    async fn without_read_only_a_change_is_sent_to_the_member_named() {
+        let (mut engine, mut rx) = engine(false);
+        engine.execute(&remove());
+        assert!(engine.store.ui.flash.is_none());
+        let msg = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("an answer within the timeout")
+            .expect("a message");
+        let Msg::Changed { change, result, .. } = msg else {
+            panic!("expected Changed, got {msg:?}");
+        };
+        assert_eq!(change, Change::RemoveMember { id: 0x42 });
+        let failure = result.expect_err("nothing listens there");
+        assert_eq!(failure.kind(), ErrorKind::Refused, "{}", failure.text());
+    }
 }

@@ -9,45 +9,21 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::etcd::metrics::{self, Scraper, Snapshot};
+use crate::etcd::model::{Availability, Quorum, Role};
 use crate::etcd::status::{gather, ClusterStatus};
 use crate::etcd::{Cluster, EtcdError};
 
 /// How long apart the two scrapes are whose difference gives the p99s.
 pub const SCRAPE_GAP: Duration = Duration::from_secs(1);
 
-/// The verdict, in the order of the exit codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    Healthy,
-    Degraded,
-    Unavailable,
-}
-
-impl Verdict {
-    /// 0 healthy, 1 degraded, 2 unavailable.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Verdict::Healthy => 0,
-            Verdict::Degraded => 1,
-            Verdict::Unavailable => 2,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Quorum {
-    pub voters: usize,
-    pub up: usize,
-    pub needed: usize,
-}
+pub use crate::etcd::model::Verdict;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct MemberHealth {
     pub name: String,
     pub id: String,
     pub up: bool,
-    pub role: &'static str,
+    pub role: Role,
     /// Pigsty's alerts firing on this member, in words.
     pub alerts: Vec<String>,
     /// Why it did not answer, or why its metrics could not be read.
@@ -61,6 +37,7 @@ pub struct Report {
     pub healthy: bool,
     pub has_leader: bool,
     pub leader: Option<String>,
+    /// Voters, started voters, voters up, votes needed.
     pub quorum: Quorum,
     pub members: Vec<MemberHealth>,
     /// Active alarms, e.g. `NOSPACE on etcd-2`.
@@ -121,8 +98,8 @@ pub fn judge(
     s: &ClusterStatus,
     metrics: &BTreeMap<String, Result<(Snapshot, metrics::Derived), EtcdError>>,
 ) -> Report {
-    let (up, needed, voters) = s.quorum();
-    let has_leader = s.leader.is_some() && s.leader_answers();
+    let quorum = s.quorum();
+    let has_leader = s.leader_answers();
     let members: Vec<MemberHealth> = s
         .members
         .iter()
@@ -158,19 +135,14 @@ pub fn judge(
         .iter()
         .map(|a| format!("{} on {}", a.alarm, a.member))
         .collect();
-    let verdict = if !has_leader || up < needed {
-        Verdict::Unavailable
-    } else if members.iter().any(|m| !m.up || !m.alerts.is_empty()) || !alarms.is_empty() {
-        Verdict::Degraded
-    } else {
-        Verdict::Healthy
-    };
+    let trouble = members.iter().any(|m| !m.up || !m.alerts.is_empty()) || !alarms.is_empty();
+    let verdict = Verdict::judge(Availability::of(&quorum, has_leader), trouble);
     Report {
         verdict,
         healthy: verdict == Verdict::Healthy,
         has_leader,
         leader: s.leader.map(|id| s.name_of(id)),
-        quorum: Quorum { voters, up, needed },
+        quorum,
         members,
         alarms,
     }
@@ -180,11 +152,7 @@ pub fn judge(
 pub fn render(r: &Report) -> String {
     use std::fmt::Write;
     let mut out = String::new();
-    let verdict = match r.verdict {
-        Verdict::Healthy => "healthy",
-        Verdict::Degraded => "DEGRADED",
-        Verdict::Unavailable => "UNAVAILABLE",
-    };
+    let verdict = r.verdict.shout();
     let _ = writeln!(
         out,
         "{verdict}: leader {}, quorum {}/{} voters up (needs {})",

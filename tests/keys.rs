@@ -72,9 +72,7 @@ impl Console {
 
     fn fold(&mut self, msg: Msg) {
         match &msg {
-            Msg::WatchState { state, .. } => {
-                self.states.push(state.clone().map_err(|f| f.text.clone()))
-            }
+            Msg::WatchState { state, .. } => self.states.push(state.clone().map_err(|f| f.text())),
             Msg::KeysPage {
                 reason,
                 first,

@@ -27,6 +27,7 @@ use etcdeck::app::store::{InventoryState, Reach, Store, Target};
 use etcdeck::app::timeline::{self, history_path, Cell};
 use etcdeck::app::update::update;
 use etcdeck::console::Engine;
+use etcdeck::etcd::EtcdError;
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -704,7 +705,7 @@ fn refuses(store: &mut Store, id: u64) {
             at: Instant::now(),
             id,
             url: url(id),
-            result: Err(Failure::new("refused", "connection refused")),
+            result: Err(Failure::from(EtcdError::Refused { endpoint: url(id) })),
         },
     );
 }

@@ -4,6 +4,12 @@ use std::time::{Duration, Instant};
 
 use ratatui::crossterm::event::KeyEvent;
 
+pub use crate::etcd::error::Failure;
+pub use crate::etcd::model::{ListedMember, MemberList, Probed};
+pub use crate::etcd::ops::Change;
+pub use crate::etcd::probe::{Listed, ProbeReport, Scraped};
+pub use crate::etcd::watch::{FeedReport, Kv, KvEvent};
+
 /// Something that happened: input, time passing, or an answer from etcd.
 #[derive(Debug, Clone)]
 pub enum Msg {
@@ -71,6 +77,12 @@ pub enum Msg {
     },
     /// The history kept from earlier runs, read from the state file.
     History(Box<crate::app::timeline::Timeline>),
+    /// A change to the cluster was made, or why not (refused by read-only mode, or by etcd).
+    Changed {
+        at: Instant,
+        change: Change,
+        result: Result<String, Failure>,
+    },
     /// A background task failed in a way the operator should hear about.
     Flash(Level, String),
     /// Leave now (SIGTERM, SIGHUP).
@@ -102,44 +114,23 @@ pub enum Cmd {
     Clipboard(Vec<u8>),
     /// Append second `.0` of the timeline (and events since the last one) to the history file.
     Persist(u64),
+    /// Change the cluster through the member at `via`. Refused where it would run when the
+    /// console is read-only; the result comes back as [`Msg::Changed`].
+    Change { change: Change, via: String },
 }
 
-/// One key with its value and metadata, as etcd gives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Kv {
-    pub key: Vec<u8>,
-    pub value: Vec<u8>,
-    pub create_revision: i64,
-    pub mod_revision: i64,
-    pub version: i64,
-    pub lease: i64,
-}
-
-impl From<&etcd_client::KeyValue> for Kv {
-    fn from(kv: &etcd_client::KeyValue) -> Kv {
-        Kv {
-            key: kv.key().to_vec(),
-            value: kv.value().to_vec(),
-            create_revision: kv.create_revision(),
-            mod_revision: kv.mod_revision(),
-            version: kv.version(),
-            lease: kv.lease(),
-        }
-    }
-}
-
-/// A change seen by the watch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KvEvent {
-    Put(Kv),
-    /// The key's `mod_revision` is the revision of the delete.
-    Delete(Kv),
-}
-
-impl KvEvent {
-    pub fn kv(&self) -> &Kv {
+impl Cmd {
+    /// Whether carrying it out changes the cluster (read-only mode refuses those).
+    pub fn changes_cluster(&self) -> bool {
         match self {
-            KvEvent::Put(kv) | KvEvent::Delete(kv) => kv,
+            Cmd::Change { .. } => true,
+            Cmd::Quit
+            | Cmd::RefreshNow
+            | Cmd::ListNow
+            | Cmd::Probe(_)
+            | Cmd::LeaseTtl { .. }
+            | Cmd::Clipboard(_)
+            | Cmd::Persist(_) => false,
         }
     }
 }
@@ -151,96 +142,89 @@ pub struct ProbeTarget {
     pub url: String,
 }
 
-/// Why a call failed: a short word for tables and the full operator message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    pub short: String,
-    pub text: String,
+/// The console's channel is where every producer reports: each report becomes the `Msg` of the
+/// same name.
+impl<E> crate::etcd::Sink<E> for tokio::sync::mpsc::UnboundedSender<Msg>
+where
+    E: Into<Msg> + Send + 'static,
+{
+    fn report(&self, event: E) -> bool {
+        self.send(event.into()).is_ok()
+    }
+    fn closed(&self) -> bool {
+        self.is_closed()
+    }
 }
 
-impl Failure {
-    pub fn new(short: impl Into<String>, text: impl Into<String>) -> Failure {
-        Failure {
-            short: short.into(),
-            text: text.into(),
+impl From<ProbeReport> for Msg {
+    fn from(r: ProbeReport) -> Msg {
+        match r {
+            ProbeReport::Status {
+                at,
+                id,
+                url,
+                result,
+            } => Msg::Probe {
+                at,
+                id,
+                url,
+                result,
+            },
+            ProbeReport::Stalled {
+                at,
+                id,
+                url,
+                waited,
+            } => Msg::Stalled {
+                at,
+                id,
+                url,
+                waited,
+            },
         }
     }
 }
 
-impl From<&crate::etcd::EtcdError> for Failure {
-    fn from(e: &crate::etcd::EtcdError) -> Failure {
-        Failure::new(e.short(), e.to_string())
-    }
-}
-
-/// The member list as one endpoint gave it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MemberList {
-    pub cluster_id: u64,
-    pub members: Vec<ListedMember>,
-}
-
-/// One entry of the member list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListedMember {
-    pub id: u64,
-    /// Empty until the member has started (an added member that never joined).
-    pub name: String,
-    pub peer_urls: Vec<String>,
-    pub client_urls: Vec<String>,
-    pub is_learner: bool,
-}
-
-impl From<&etcd_client::MemberListResponse> for MemberList {
-    fn from(r: &etcd_client::MemberListResponse) -> MemberList {
-        MemberList {
-            cluster_id: r.header().map_or(0, |h| h.cluster_id()),
-            members: r
-                .members()
-                .iter()
-                .map(|m| ListedMember {
-                    id: m.id(),
-                    name: m.name().to_string(),
-                    peer_urls: m.peer_urls().to_vec(),
-                    client_urls: m.client_urls().to_vec(),
-                    is_learner: m.is_learner(),
-                })
-                .collect(),
+impl From<Scraped> for Msg {
+    fn from(s: Scraped) -> Msg {
+        Msg::Metrics {
+            at: s.at,
+            id: s.id,
+            result: s.result,
         }
     }
 }
 
-/// A member's answer to Status.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Probed {
-    pub version: String,
-    pub db_size: i64,
-    pub db_size_in_use: i64,
-    /// The leader this member sees (0: none).
-    pub leader: u64,
-    pub raft_term: u64,
-    /// Committed raft index.
-    pub raft_index: u64,
-    pub raft_applied_index: u64,
-    pub is_learner: bool,
-    /// Errors the member reports about itself: `etcdserver: no leader`, active alarms.
-    pub errors: Vec<String>,
-    pub latency: Duration,
+impl From<Listed> for Msg {
+    fn from(l: Listed) -> Msg {
+        Msg::MemberList {
+            at: l.at,
+            result: l.result,
+        }
+    }
 }
 
-impl Probed {
-    pub fn from_status(s: &etcd_client::StatusResponse, latency: Duration) -> Probed {
-        Probed {
-            version: s.version().to_string(),
-            db_size: s.db_size(),
-            db_size_in_use: s.raft_used_db_size(),
-            leader: s.leader(),
-            raft_term: s.raft_term(),
-            raft_index: s.raft_index(),
-            raft_applied_index: s.raft_applied_index(),
-            is_learner: s.is_learner(),
-            errors: s.errors().to_vec(),
-            latency,
+impl From<FeedReport> for Msg {
+    fn from(r: FeedReport) -> Msg {
+        match r {
+            FeedReport::Page {
+                at,
+                revision,
+                kvs,
+                first,
+                complete,
+                reason,
+            } => Msg::KeysPage {
+                at,
+                revision,
+                kvs,
+                first,
+                complete,
+                reason,
+            },
+            FeedReport::Events { at, events } => Msg::KeyEvents { at, events },
+            FeedReport::Progress { at, revision } => Msg::WatchProgress { at, revision },
+            FeedReport::State { at, state } => Msg::WatchState { at, state },
         }
     }
 }

@@ -8,6 +8,7 @@ use super::config::Config;
 use super::keys::Keys;
 use super::msg::{Failure, Level, ListedMember, Probed};
 use super::timeline::{Cell, Timeline};
+use crate::etcd::model::{self, Availability, MemberFacts, Role};
 use crate::inventory::{Diagnostic, Host, Inventory};
 
 /// Everything the console knows.
@@ -127,6 +128,24 @@ pub enum Reach {
     Stalled {
         since: Instant,
     },
+}
+
+impl MemberFacts for Member {
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn is_learner(&self) -> bool {
+        self.is_learner || self.status.as_ref().is_some_and(|s| s.is_learner)
+    }
+    fn started(&self) -> bool {
+        !self.client_urls.is_empty()
+    }
+    fn answers(&self) -> bool {
+        self.reach == Reach::Up
+    }
+    fn sees(&self) -> Option<(u64, u64)> {
+        self.status.as_ref().map(|s| (s.raft_term, s.leader))
+    }
 }
 
 impl Member {
@@ -285,20 +304,7 @@ pub struct Health {
     pub words: String,
 }
 
-/// Voting members that answer, how many quorum needs, and how many voters there are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Quorum {
-    pub up: usize,
-    pub needed: usize,
-    pub voters: usize,
-}
-
-/// An active alarm, as members report it in their Status errors.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Alarm {
-    pub member_id: u64,
-    pub kind: String,
-}
+pub use crate::etcd::model::{Alarm, Quorum};
 
 /// How an inventory host and the live member list match.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -371,7 +377,6 @@ impl Store {
 
     /// This second's cells: the cluster's and each member's.
     pub fn cells_now(&self) -> (Cell, Vec<(u64, String, Cell)>) {
-        let q = self.quorum();
         let asked = self
             .cluster
             .members
@@ -379,7 +384,7 @@ impl Store {
             .any(|m| !matches!(m.reach, Reach::Unknown | Reach::Unstarted));
         let cluster = if !asked && self.cluster.list_error.is_none() {
             Cell::Unknown
-        } else if self.leader_answers() && q.up >= q.needed && q.voters > 0 {
+        } else if self.availability() == Availability::Available {
             Cell::Available
         } else {
             Cell::Unavailable
@@ -393,7 +398,7 @@ impl Store {
                     Reach::Unknown => Cell::Unknown,
                     Reach::Unstarted | Reach::Down { .. } | Reach::Stalled { .. } => Cell::Down,
                     Reach::Up => match &m.status {
-                        _ if self.role(m) == "learner" => Cell::Learner,
+                        _ if self.role(m) == Role::Learner => Cell::Learner,
                         Some(p) if p.leader == 0 => Cell::NoLeader,
                         _ => Cell::Up,
                     },
@@ -416,52 +421,31 @@ impl Store {
 
     /// The leader the reachable members see, preferring the one seen in the highest term.
     pub fn derive_leader(&self) -> Option<u64> {
-        self.cluster
-            .members
-            .iter()
-            .filter(|m| m.reachable())
-            .filter_map(|m| m.status.as_ref())
-            .filter(|s| s.leader != 0)
-            .max_by_key(|s| s.raft_term)
-            .map(|s| s.leader)
+        model::derive_leader(&self.cluster.members)
     }
 
     /// There is a leader and it answers itself (followers name a dead one for an election
     /// timeout).
     pub fn leader_answers(&self) -> bool {
-        self.cluster
-            .leader
-            .and_then(|id| self.member(id))
-            .is_some_and(Member::reachable)
+        model::leader_answers(&self.cluster.members, self.cluster.leader)
     }
 
     pub fn is_leader(&self, m: &Member) -> bool {
         self.cluster.leader == Some(m.id)
     }
 
-    /// `leader`, `follower` or `learner`.
-    pub fn role(&self, m: &Member) -> &'static str {
-        if m.is_learner || m.status.as_ref().is_some_and(|s| s.is_learner) {
-            "learner"
-        } else if self.is_leader(m) {
-            "leader"
-        } else {
-            "follower"
-        }
+    /// Leader, follower or learner.
+    pub fn role(&self, m: &Member) -> Role {
+        model::role_of(m, self.cluster.leader)
     }
 
     pub fn quorum(&self) -> Quorum {
-        let voters: Vec<&Member> = self
-            .cluster
-            .members
-            .iter()
-            .filter(|m| self.role(m) != "learner")
-            .collect();
-        Quorum {
-            up: voters.iter().filter(|m| m.reachable()).count(),
-            needed: voters.len() / 2 + 1,
-            voters: voters.len(),
-        }
+        Quorum::count(&self.cluster.members)
+    }
+
+    /// Whether the cluster can serve writes now.
+    pub fn availability(&self) -> Availability {
+        Availability::of(&self.quorum(), self.leader_answers())
     }
 
     /// How many raft entries a member's committed index trails the leader's.
@@ -497,7 +481,7 @@ impl Store {
         };
         if c.members.is_empty() {
             return match &c.list_error {
-                Some((_, f)) => bad(format!("UNREACHABLE: no endpoint answers ({})", f.short)),
+                Some((_, f)) => bad(format!("UNREACHABLE: no endpoint answers ({})", f.short())),
                 None => Health {
                     level: Level::Info,
                     words: "connecting…".into(),
@@ -515,14 +499,21 @@ impl Store {
             };
         }
         let q = self.quorum();
-        if q.up < q.needed {
-            return bad(format!(
-                "QUORUM LOST: {} of {} voters answer",
-                q.up, q.voters
-            ));
-        }
-        if c.leader.is_none() {
-            return bad("NO LEADER".into());
+        match self.availability() {
+            Availability::QuorumLost => {
+                return bad(format!(
+                    "QUORUM LOST: {} of {} voters answer",
+                    q.up, q.voters
+                ))
+            }
+            Availability::NoLeader if c.leader.is_none() => return bad("NO LEADER".into()),
+            Availability::NoLeader => {
+                return bad(format!(
+                    "NO LEADER: {} (the last leader) does not answer",
+                    self.name_of(c.leader.unwrap_or_default())
+                ))
+            }
+            Availability::Available => {}
         }
         let alarms = self.alarms();
         if !alarms.is_empty() {
@@ -601,7 +592,7 @@ impl Store {
                 f.is_empty()
                     || m.label().to_lowercase().contains(&f)
                     || format!("{:x}", m.id).starts_with(&f)
-                    || self.role(m).contains(&f)
+                    || self.role(m).as_str().contains(&f)
                     || (address
                         && m.client_urls
                             .iter()
@@ -733,25 +724,10 @@ impl Store {
     }
 }
 
-/// `memberID:10276657743932975437 alarm:NOSPACE ` (the text form etcd puts in Status errors).
-pub fn parse_alarm(e: &str) -> Option<Alarm> {
-    let mut id = None;
-    let mut kind = None;
-    for word in e.split_whitespace() {
-        if let Some(v) = word.strip_prefix("memberID:") {
-            id = v.parse().ok();
-        } else if let Some(v) = word.strip_prefix("alarm:") {
-            kind = Some(v.to_string());
-        }
-    }
-    Some(Alarm {
-        member_id: id?,
-        kind: kind?,
-    })
-}
+pub use crate::etcd::model::parse_alarm;
 
 /// Sort `etcd-2` before `etcd-10`; nameless (unstarted) members last.
 pub fn natural_order(a: &Member, b: &Member) -> std::cmp::Ordering {
-    let key = |m: &Member| (m.name.is_empty(), crate::etcd::status::natural_key(&m.name));
+    let key = |m: &Member| (m.name.is_empty(), model::natural_key(&m.name));
     key(a).cmp(&key(b)).then(a.id.cmp(&b.id))
 }

@@ -219,3 +219,18 @@ pub const METRICS1: &str = include_str!("../../tests/fixtures/etcd-3.4.23-member
 pub fn metrics_snapshot() -> crate::etcd::metrics::Snapshot {
     crate::etcd::metrics::parse(METRICS1).expect("the metrics fixture parses")
 }
+
+/// A real error of the kind `short` names (`refused`, `timeout`, anything else: etcd's own
+/// words), as a producer would report it from `endpoint`.
+pub fn failure(short: &str, endpoint: &str) -> crate::etcd::error::Failure {
+    use crate::etcd::EtcdError;
+    let endpoint = endpoint.to_string();
+    crate::etcd::error::Failure::from(match short {
+        "refused" => EtcdError::Refused { endpoint },
+        "timeout" => EtcdError::Timeout { endpoint, ms: 2000 },
+        other => EtcdError::Other {
+            endpoint,
+            message: other.to_string(),
+        },
+    })
+}

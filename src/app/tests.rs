@@ -8,6 +8,8 @@ use super::msg::{Cmd, Failure, Level, Msg, ProbeTarget};
 use super::store::{Match, Overlay, PaneId, Reach, Store};
 use super::testing::*;
 use super::update::update;
+use crate::etcd::model::Role;
+use crate::etcd::EtcdError;
 
 const ETCD1: u64 = 3769862349302480595;
 const ETCD2: u64 = 5465881226148149375;
@@ -28,8 +30,8 @@ fn probe_fail(s: &mut Store, id: u64, at: Instant, short: &str) {
         Msg::Probe {
             at,
             id,
+            result: Err(failure(short, &url)),
             url,
-            result: Err(Failure::new(short, format!("{short}: the long story"))),
         },
     );
 }
@@ -110,7 +112,12 @@ fn first_member_list_fills_members_and_starts_one_probe_each() {
 fn statuses_give_roles_leader_quorum_and_health() {
     let s = store_from(LIST, STATUS, Instant::now());
     assert_eq!(s.cluster.leader, Some(ETCD1));
-    let roles: Vec<&str> = s.cluster.members.iter().map(|m| s.role(m)).collect();
+    let roles: Vec<&str> = s
+        .cluster
+        .members
+        .iter()
+        .map(|m| s.role(m).as_str())
+        .collect();
     assert_eq!(roles, ["leader", "follower", "follower"]);
     let q = s.quorum();
     assert_eq!((q.up, q.needed, q.voters), (3, 2, 3));
@@ -141,7 +148,7 @@ fn a_new_learner_appears_unstarted_outside_quorum_and_unprobed() {
     let learner = s.cluster.members.last().unwrap();
     assert_eq!(learner.name, "", "unstarted members have no name yet");
     assert_eq!(learner.reach, Reach::Unstarted);
-    assert_eq!(s.role(learner), "learner");
+    assert_eq!(s.role(learner), Role::Learner);
     assert_eq!(
         flash_text(&s),
         format!("learner {:x} was added", learner.id)
@@ -182,7 +189,7 @@ fn promotion_and_removal_are_announced() {
         matches!(&cmds[..], [Cmd::Probe(t)] if t.len() == 4),
         "the started member is probed: {cmds:?}"
     );
-    assert_eq!(s.role(s.member(learner).unwrap()), "follower");
+    assert_eq!(s.role(s.member(learner).unwrap()), Role::Follower);
     assert_eq!(s.quorum().voters, 4);
     assert_eq!(s.quorum().needed, 3);
 
@@ -206,8 +213,8 @@ fn leader_change_is_followed_and_flashed() {
         probe_ok(&mut s, id, t0 + secs(1), ETCD2, 7);
     }
     assert_eq!(s.cluster.leader, Some(ETCD2));
-    assert_eq!(s.role(s.member(ETCD2).unwrap()), "leader");
-    assert_eq!(s.role(s.member(ETCD1).unwrap()), "follower");
+    assert_eq!(s.role(s.member(ETCD2).unwrap()), Role::Leader);
+    assert_eq!(s.role(s.member(ETCD1).unwrap()), Role::Follower);
     assert_eq!(flash_text(&s), "leader changed: etcd-1 -> etcd-2");
     assert_eq!(s.ui.flash.as_ref().unwrap().level, Level::Warn);
 }
@@ -261,7 +268,7 @@ fn the_member_list_is_read_at_once_when_a_status_shows_a_change() {
             result: Ok(list),
         },
     );
-    assert_eq!(s.role(s.member(ETCD3).unwrap()), "learner");
+    assert_eq!(s.role(s.member(ETCD3).unwrap()), Role::Learner);
     let (_, url, p) = statuses(STATUS).remove(2);
     let cmds = update(
         &mut s,
@@ -290,7 +297,7 @@ fn unreachable_member_degrades_health_and_comes_back() {
     let mut s = store_from(LIST, STATUS, t0);
     probe_fail(&mut s, ETCD3, t0 + secs(2), "refused");
     let m = s.member(ETCD3).unwrap();
-    assert!(matches!(&m.reach, Reach::Down { why, .. } if why.short == "refused"));
+    assert!(matches!(&m.reach, Reach::Down { why, .. } if why.short() == "refused"));
     assert_eq!(s.health().words, "degraded: etcd-3 unreachable");
     assert_eq!(s.health().level, Level::Warn);
     assert_eq!(s.quorum().up, 2);
@@ -307,7 +314,7 @@ fn unreachable_member_degrades_health_and_comes_back() {
     probe_ok(&mut s, ETCD3, t0 + secs(9), ETCD1, 6);
     let m = s.member(ETCD3).unwrap();
     assert_eq!(m.reach, Reach::Up);
-    assert_eq!(m.last_error.as_ref().unwrap().1.short, "timeout");
+    assert_eq!(m.last_error.as_ref().unwrap().1.short(), "timeout");
     assert_eq!(s.health().words, "healthy");
     assert_eq!(flash_text(&s), "etcd-3 answers again after 7s");
 }
@@ -395,10 +402,12 @@ fn member_list_failure_before_any_answer_says_unreachable() {
         &mut s,
         Msg::MemberList {
             at: t0,
-            result: Err(Failure::new(
-                "refused",
-                "connection refused at every endpoint",
-            )),
+            result: Err(Failure::from(EtcdError::NoneAnswered(vec![
+                EtcdError::Refused {
+                    endpoint: "https://127.10.10.10:2379".into()
+                };
+                3
+            ]))),
         },
     );
     assert_eq!(
@@ -560,7 +569,7 @@ fn answers_for_members_no_longer_listed_are_ignored() {
             at: t0 + secs(1),
             id: 42,
             url: "https://127.0.0.9:2379".into(),
-            result: Err(Failure::new("refused", "x")),
+            result: Err(failure("refused", "https://127.10.10.10:2379")),
         },
     );
     assert_eq!(s.cluster.members, before);
@@ -677,9 +686,11 @@ fn watch_loss_recovery_and_reload_are_told() {
         &mut s,
         Msg::WatchState {
             at: t0 + secs(1),
-            state: Err(Failure::new(
-                "refused",
-                "watch on https://127.10.10.10:2379: refused",
+            state: Err(Failure::during(
+                "watch on https://127.10.10.10:2379",
+                EtcdError::Refused {
+                    endpoint: "https://127.10.10.10:2379".into(),
+                },
             )),
         },
     );
@@ -725,9 +736,11 @@ fn a_first_failure_before_the_watch_was_ever_live_is_not_news() {
         &mut s,
         Msg::WatchState {
             at: t0,
-            state: Err(Failure::new(
-                "refused",
-                "watch on https://127.10.10.10:2379: refused",
+            state: Err(Failure::during(
+                "watch on https://127.10.10.10:2379",
+                EtcdError::Refused {
+                    endpoint: "https://127.10.10.10:2379".into(),
+                },
             )),
         },
     );
@@ -899,7 +912,7 @@ fn metrics_give_the_real_quota_and_alerts_become_events() {
         Msg::Metrics {
             at: t0 + secs(21),
             id: ETCD1,
-            result: Err(Failure::new("refused", "refused")),
+            result: Err(failure("refused", "https://127.10.10.10:2379")),
         },
     );
     let mm = s.member(ETCD1).unwrap().metrics.as_ref().unwrap();

@@ -99,6 +99,19 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
             flash(store, level, text);
             Vec::new()
         }
+        Msg::Changed { at, change, result } => {
+            store.now = store.now.max(at);
+            match result {
+                Ok(done) => flash(store, Level::Info, done),
+                Err(f) => flash(
+                    store,
+                    Level::Error,
+                    format!("could not {}: {}", change.describe(), f.text()),
+                ),
+            }
+            // Whatever happened, the cluster is read again at once.
+            vec![Cmd::RefreshNow, Cmd::ListNow]
+        }
         Msg::Quit => {
             store.quit = true;
             vec![Cmd::Quit]
@@ -176,12 +189,10 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
                     }
                 }
                 Err(f) => {
-                    store.keys.feed = Feed::Retrying {
-                        why: f.text.clone(),
-                    };
-                    store.keys.last_loss = Some((at, f.text.clone()));
+                    store.keys.feed = Feed::Retrying { why: f.text() };
+                    store.keys.last_loss = Some((at, f.text()));
                     if store.keys.ever_live {
-                        let text = format!("key watch lost: {}; trying the next member", f.short);
+                        let text = format!("key watch lost: {}; trying the next member", f.short());
                         flash(store, Level::Warn, text);
                     }
                 }
@@ -701,7 +712,7 @@ fn probe(
                     format!(
                         "{} unreachable: {}",
                         crate::text::escape(&m.label()),
-                        f.short
+                        f.short()
                     ),
                 ));
             }

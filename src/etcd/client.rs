@@ -145,7 +145,21 @@ impl Cluster {
         F: FnOnce(Client) -> Fut,
         Fut: Future<Output = Result<T, etcd_client::Error>>,
     {
-        let t = self.timeout();
+        self.call_for(url, self.timeout(), f).await
+    }
+
+    /// [`Cluster::call`] with a timeout of its own, for calls that take long by nature
+    /// (defragmenting a large database, a snapshot).
+    pub async fn call_for<T, F, Fut>(
+        &self,
+        url: &str,
+        t: Duration,
+        f: F,
+    ) -> Result<(T, Duration), EtcdError>
+    where
+        F: FnOnce(Client) -> Fut,
+        Fut: Future<Output = Result<T, etcd_client::Error>>,
+    {
         let result = timeout(t, async {
             let fresh = self.cached(url).is_none();
             let client = self.member(url).await?;

@@ -79,11 +79,28 @@ pub enum EtcdError {
     #[error("{endpoint}: etcd has auth enabled: pass --user USER:PASSWORD or set ETCDCTL_USER")]
     AuthRequired { endpoint: String },
     #[error(
+        "{endpoint}: auth is off on this cluster, but etcdeck was given user {user} (from --user or \
+         ETCDCTL_USER): unset ETCDCTL_USER or drop --user"
+    )]
+    AuthNotEnabled { endpoint: String, user: String },
+    /// etcd understood the request and refused it, for a reason it names.
+    #[error("{endpoint}: {message}")]
+    Refusal {
+        endpoint: String,
+        refusal: Refusal,
+        message: String,
+    },
+    #[error(
         "{endpoint}: this member is a learner and does not serve that call; ask a voting member"
     )]
     Learner { endpoint: String },
     #[error("{endpoint}: {message}")]
     Other { endpoint: String, message: String },
+    /// Read-only mode refused a change before it was sent.
+    #[error(
+        "read-only mode: refused to {change} (start without --read-only to change the cluster)"
+    )]
+    ReadOnly { change: String },
     #[error("no endpoint answered:\n  {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n  "))]
     NoneAnswered(Vec<EtcdError>),
 }
@@ -110,6 +127,8 @@ impl EtcdError {
             EtcdError::Refused { .. } => "refused",
             EtcdError::Timeout { .. } => "timeout",
             EtcdError::AuthFailed { .. } | EtcdError::AuthRequired { .. } => "auth failed",
+            EtcdError::AuthNotEnabled { .. } => "auth is off",
+            EtcdError::Refusal { refusal, .. } => refusal.short(),
             EtcdError::PermissionDenied { .. } => "permission denied",
             EtcdError::Learner { .. } => "learner",
             // The word every endpoint failed with, when they agree.
@@ -118,7 +137,247 @@ impl EtcdError {
                 _ => "no endpoint answers",
             },
             EtcdError::Other { .. } => "error",
+            EtcdError::ReadOnly { .. } => "read-only",
         }
+    }
+
+    /// What kind of error this is, for code that decides what to do next: retry, stop, or tell
+    /// the operator to fix their own settings.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            EtcdError::FileUnreadable { .. } | EtcdError::FileMalformed { .. } => ErrorKind::Files,
+            EtcdError::UnknownCa { .. }
+            | EtcdError::NameMismatch { .. }
+            | EtcdError::ClientCertRejected { .. }
+            | EtcdError::ClosedAfterHandshake { .. }
+            | EtcdError::Tls { .. } => ErrorKind::Tls,
+            EtcdError::Refused { .. } => ErrorKind::Refused,
+            EtcdError::Closed { .. } => ErrorKind::Closed,
+            EtcdError::Timeout { .. } => ErrorKind::Timeout,
+            EtcdError::AuthFailed { .. }
+            | EtcdError::AuthRequired { .. }
+            | EtcdError::AuthNotEnabled { .. } => ErrorKind::Auth,
+            EtcdError::PermissionDenied { .. } => ErrorKind::Permission,
+            EtcdError::Learner { .. } => ErrorKind::Learner,
+            EtcdError::Refusal { refusal, .. } => ErrorKind::Refusal(*refusal),
+            EtcdError::Other { .. } => ErrorKind::Other,
+            EtcdError::ReadOnly { .. } => ErrorKind::ReadOnly,
+            EtcdError::NoneAnswered(all) => match all.first().map(EtcdError::kind) {
+                Some(first) if all.iter().all(|e| e.kind() == first) => first,
+                _ => ErrorKind::Other,
+            },
+        }
+    }
+
+    /// The fault is in etcdeck's own settings (files, TLS identity, credentials), not in the
+    /// cluster: a verdict on the cluster cannot be given. For a list of endpoints: any of them.
+    pub fn is_own_settings(&self) -> bool {
+        match self {
+            EtcdError::NoneAnswered(all) => all.iter().any(EtcdError::is_own_settings),
+            EtcdError::Tls { .. } => false, // may be a member that is not etcd at all
+            e => matches!(
+                e.kind(),
+                ErrorKind::Files | ErrorKind::Tls | ErrorKind::Auth | ErrorKind::Permission
+            ),
+        }
+    }
+
+    /// Worth asking again unchanged: the member may answer (timeout, closed), or etcd said "not
+    /// yet" (a learner not in sync, an election under way).
+    pub fn is_retryable(&self) -> bool {
+        match self.kind() {
+            ErrorKind::Timeout | ErrorKind::Closed | ErrorKind::Refused => true,
+            ErrorKind::Refusal(r) => r.is_retryable(),
+            _ => false,
+        }
+    }
+}
+
+/// The kinds of [`EtcdError`], without the words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A TLS or credentials file cannot be read or used.
+    Files,
+    Tls,
+    Refused,
+    Closed,
+    Timeout,
+    Auth,
+    Permission,
+    Learner,
+    Refusal(Refusal),
+    /// Refused by etcdeck's read-only mode, never sent.
+    ReadOnly,
+    Other,
+}
+
+/// etcd's own refusals, from its error strings (the server's words are the truth; see
+/// `etcdserver/api/v3rpc/rpctypes/error.go`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// "too many learner members in cluster": at most one learner at a time.
+    TooManyLearners,
+    /// "can only promote a learner member which is in sync with leader": retry later.
+    LearnerNotInSync,
+    /// "can only promote a learner member": the member is a voter already.
+    NotALearner,
+    /// "member not found": already removed, or a wrong id.
+    MemberNotFound,
+    /// "re-configuration failed due to not enough started members".
+    NotEnoughStarted,
+    /// "unhealthy cluster": a member is down (older servers refuse an add then).
+    UnhealthyCluster,
+    /// "Peer URLs already exists": an earlier add of the same member.
+    PeerUrlExists,
+    /// "member ID already exist".
+    MemberIdExists,
+    /// "mvcc: database space exceeded": the NOSPACE alarm is raised.
+    NoSpace,
+    /// "mvcc: required revision has been compacted".
+    Compacted,
+    /// "mvcc: required revision is a future revision".
+    FutureRevision,
+    /// "not leader": the call must reach the leader.
+    NotLeader,
+    /// "no leader": an election is under way.
+    NoLeader,
+    /// "bad leader transferee": a learner or unknown member as the new leader.
+    BadLeaderTransferee,
+    /// "request timed out, leader transfer took too long".
+    LeaderTransferTimeout,
+    /// "request timed out" (the server's own timeout for a proposal).
+    RequestTimeout,
+    /// "corrupt cluster".
+    Corrupt,
+}
+
+impl Refusal {
+    /// The refusal named by etcd's message, if it is one etcdeck knows.
+    pub fn from_message(message: &str) -> Option<Refusal> {
+        // Longer messages first where one contains another.
+        const TABLE: [(&str, Refusal); 17] = [
+            (
+                "too many learner members in cluster",
+                Refusal::TooManyLearners,
+            ),
+            (
+                "can only promote a learner member which is in sync with leader",
+                Refusal::LearnerNotInSync,
+            ),
+            ("can only promote a learner member", Refusal::NotALearner),
+            ("member not found", Refusal::MemberNotFound),
+            (
+                "re-configuration failed due to not enough started members",
+                Refusal::NotEnoughStarted,
+            ),
+            ("unhealthy cluster", Refusal::UnhealthyCluster),
+            ("Peer URLs already exists", Refusal::PeerUrlExists),
+            ("member ID already exist", Refusal::MemberIdExists),
+            ("database space exceeded", Refusal::NoSpace),
+            ("required revision has been compacted", Refusal::Compacted),
+            (
+                "required revision is a future revision",
+                Refusal::FutureRevision,
+            ),
+            (
+                "leader transfer took too long",
+                Refusal::LeaderTransferTimeout,
+            ),
+            ("bad leader transferee", Refusal::BadLeaderTransferee),
+            ("etcdserver: not leader", Refusal::NotLeader),
+            ("etcdserver: no leader", Refusal::NoLeader),
+            ("etcdserver: request timed out", Refusal::RequestTimeout),
+            ("corrupt cluster", Refusal::Corrupt),
+        ];
+        TABLE
+            .iter()
+            .find(|(needle, _)| message.contains(needle))
+            .map(|(_, r)| *r)
+    }
+
+    /// Short words for a table cell.
+    pub fn short(self) -> &'static str {
+        match self {
+            Refusal::TooManyLearners => "a learner exists",
+            Refusal::LearnerNotInSync => "learner not in sync",
+            Refusal::NotALearner => "not a learner",
+            Refusal::MemberNotFound => "member not found",
+            Refusal::NotEnoughStarted => "too few started",
+            Refusal::UnhealthyCluster => "unhealthy cluster",
+            Refusal::PeerUrlExists => "peer URL exists",
+            Refusal::MemberIdExists => "member id exists",
+            Refusal::NoSpace => "NOSPACE",
+            Refusal::Compacted => "compacted",
+            Refusal::FutureRevision => "future revision",
+            Refusal::NotLeader => "not leader",
+            Refusal::NoLeader => "no leader",
+            Refusal::BadLeaderTransferee => "bad transferee",
+            Refusal::LeaderTransferTimeout => "transfer too long",
+            Refusal::RequestTimeout => "timeout",
+            Refusal::Corrupt => "CORRUPT",
+        }
+    }
+
+    /// etcd says "not now": the same request may succeed later.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            Refusal::LearnerNotInSync
+                | Refusal::NoLeader
+                | Refusal::RequestTimeout
+                | Refusal::LeaderTransferTimeout
+                | Refusal::UnhealthyCluster
+        )
+    }
+}
+
+/// Why a call failed, as producers report it: the typed error, and where it was met when that
+/// adds to the error's own words (`watch on https://...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub error: EtcdError,
+    pub context: Option<String>,
+}
+
+impl Failure {
+    /// A failure with what was being done when it happened.
+    pub fn during(context: impl Into<String>, error: EtcdError) -> Failure {
+        Failure {
+            error,
+            context: Some(context.into()),
+        }
+    }
+
+    /// Short words for tables: `timeout`, `refused`, `tls: unknown CA`.
+    pub fn short(&self) -> &'static str {
+        self.error.short()
+    }
+
+    /// The whole message for the operator.
+    pub fn text(&self) -> String {
+        match &self.context {
+            Some(c) => format!("{c}: {}", self.error),
+            None => self.error.to_string(),
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.error.kind()
+    }
+}
+
+impl From<EtcdError> for Failure {
+    fn from(error: EtcdError) -> Failure {
+        Failure {
+            error,
+            context: None,
+        }
+    }
+}
+
+impl From<&EtcdError> for Failure {
+    fn from(error: &EtcdError) -> Failure {
+        Failure::from(error.clone())
     }
 }
 
@@ -199,6 +458,10 @@ fn classify_text(endpoint: &str, ctx: &ErrorContext, text: &str) -> EtcdError {
         let user = ctx.user.clone().unwrap_or_default();
         return EtcdError::AuthFailed { endpoint, user };
     }
+    if has("authentication is not enabled") {
+        let user = ctx.user.clone().unwrap_or_default();
+        return EtcdError::AuthNotEnabled { endpoint, user };
+    }
     if has("user name is empty") || has("invalid auth token") {
         return EtcdError::AuthRequired { endpoint };
     }
@@ -212,6 +475,16 @@ fn classify_text(endpoint: &str, ctx: &ErrorContext, text: &str) -> EtcdError {
     }
     if has("rpc not supported for learner") {
         return EtcdError::Learner { endpoint };
+    }
+    // etcd's own refusals come before the transport's words: "request timed out" is etcd's.
+    if let Some(message) = grpc_message(text) {
+        if let Some(refusal) = Refusal::from_message(&message) {
+            return EtcdError::Refusal {
+                endpoint,
+                refusal,
+                message,
+            };
+        }
     }
     if has("timed out") || has("Timeout expired") || has("Elapsed") || has("deadline") {
         return EtcdError::Timeout {

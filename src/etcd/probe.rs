@@ -4,11 +4,49 @@
 
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::time::sleep;
 
 use super::client::Cluster;
-use crate::app::msg::{Failure, MemberList, Msg, Probed};
+use super::error::{EtcdError, Failure};
+use super::metrics::Snapshot;
+use super::model::{MemberList, Probed};
+use super::Sink;
+
+/// What a member's Status probe reports.
+#[derive(Debug, Clone)]
+pub enum ProbeReport {
+    /// Its Status, or why it did not answer.
+    Status {
+        at: Instant,
+        id: u64,
+        url: String,
+        result: Result<Probed, Failure>,
+    },
+    /// Its Status has been pending for `waited`: it accepts connections but does not answer
+    /// (frozen, overloaded, or a network black hole). The call goes on until its timeout.
+    Stalled {
+        at: Instant,
+        id: u64,
+        url: String,
+        waited: Duration,
+    },
+}
+
+/// One read of a member's `/metrics`, parsed, or why it failed.
+#[derive(Debug, Clone)]
+pub struct Scraped {
+    pub at: Instant,
+    pub id: u64,
+    pub result: Result<Box<Snapshot>, Failure>,
+}
+
+/// The member list, or why no endpoint gave it.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub at: Instant,
+    pub result: Result<MemberList, Failure>,
+}
 
 /// A Status pending this long is reported as stalled: a frozen member accepts connections and
 /// never answers, and the operator should see that before the call's own timeout.
@@ -51,7 +89,7 @@ pub async fn probe_member(
     id: u64,
     url: String,
     refresh: Duration,
-    tx: mpsc::UnboundedSender<Msg>,
+    tx: impl Sink<ProbeReport>,
     mut wake: watch::Receiver<u64>,
 ) {
     let mut failures = 0u32;
@@ -62,8 +100,8 @@ pub async fn probe_member(
         let result = tokio::select! {
             r = &mut call => r,
             _ = sleep(STALL_AFTER) => {
-                let stalled = Msg::Stalled { at: Instant::now(), id, url: url.clone(), waited: STALL_AFTER };
-                if tx.send(stalled).is_err() {
+                let stalled = ProbeReport::Stalled { at: Instant::now(), id, url: url.clone(), waited: STALL_AFTER };
+                if !tx.report(stalled) {
                     return;
                 }
                 call.await
@@ -79,13 +117,13 @@ pub async fn probe_member(
                 Err(Failure::from(&e))
             }
         };
-        let msg = Msg::Probe {
+        let report = ProbeReport::Status {
             at: Instant::now(),
             id,
             url: url.clone(),
             result,
         };
-        if tx.send(msg).is_err() {
+        if !tx.report(report) {
             return;
         }
         let wait = backoff(refresh, failures).saturating_sub(started.elapsed());
@@ -106,27 +144,27 @@ pub async fn scrape_member(
     scraper: super::metrics::Scraper,
     id: u64,
     url: String,
-    tx: mpsc::UnboundedSender<Msg>,
+    tx: impl Sink<Scraped>,
     mut wake: watch::Receiver<u64>,
 ) {
     let mut failures = 0u32;
     loop {
         let started = Instant::now();
         let result = match super::metrics::scrape(&scraper, &url).await {
-            Ok((body, _)) => super::metrics::parse(&body)
-                .map(Box::new)
-                .map_err(|e| Failure::new("bad metrics", format!("{url}/metrics: {e}"))),
+            Ok((body, _)) => super::metrics::parse(&body).map(Box::new).map_err(|e| {
+                Failure::from(EtcdError::Other {
+                    endpoint: format!("{url}/metrics"),
+                    message: format!("not a Prometheus metrics page: {e}"),
+                })
+            }),
             Err(e) => Err(Failure::from(&e)),
         };
         failures = if result.is_ok() { 0 } else { failures + 1 };
-        if tx
-            .send(Msg::Metrics {
-                at: Instant::now(),
-                id,
-                result,
-            })
-            .is_err()
-        {
+        if !tx.report(Scraped {
+            at: Instant::now(),
+            id,
+            result,
+        }) {
             return;
         }
         let wait = backoff(METRICS_EVERY, failures).saturating_sub(started.elapsed());
@@ -142,7 +180,7 @@ pub async fn scrape_member(
 pub async fn read_member_list(
     cluster: Cluster,
     refresh: Duration,
-    tx: mpsc::UnboundedSender<Msg>,
+    tx: impl Sink<Listed>,
     mut wake: watch::Receiver<u64>,
     mut wake_list: watch::Receiver<u64>,
 ) {
@@ -190,13 +228,10 @@ pub async fn read_member_list(
                 Err(Failure::from(&e))
             }
         };
-        if tx
-            .send(Msg::MemberList {
-                at: Instant::now(),
-                result,
-            })
-            .is_err()
-        {
+        if !tx.report(Listed {
+            at: Instant::now(),
+            result,
+        }) {
             return;
         }
         let wait = backoff(refresh, failures).saturating_sub(started.elapsed());

@@ -9,7 +9,10 @@ use tokio::task::JoinSet;
 
 use super::client::Cluster;
 use super::error::EtcdError;
+use super::model::{self, alarm_name, MemberFacts, Quorum, Role};
 use crate::text::escape;
+
+pub use super::model::natural_key;
 
 /// The cluster as seen now.
 #[derive(Debug, Clone, Serialize)]
@@ -68,15 +71,26 @@ pub struct MemberStatus {
 }
 
 impl MemberStatus {
-    /// `leader`, `follower` or `learner`.
-    pub fn role(&self) -> &'static str {
-        if self.is_learner {
-            "learner"
-        } else if self.is_leader {
-            "leader"
-        } else {
-            "follower"
-        }
+    pub fn role(&self) -> Role {
+        Role::of(self.is_learner, self.is_leader)
+    }
+}
+
+impl MemberFacts for MemberStatus {
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn is_learner(&self) -> bool {
+        self.is_learner
+    }
+    fn started(&self) -> bool {
+        self.started
+    }
+    fn answers(&self) -> bool {
+        self.reachable
+    }
+    fn sees(&self) -> Option<(u64, u64)> {
+        self.reachable.then_some((self.raft_term, self.sees_leader))
     }
 }
 
@@ -89,15 +103,12 @@ impl ClusterStatus {
     /// Whether the member the others name as leader answers itself. Right after the leader dies,
     /// followers still name it until their election timeout runs out.
     pub fn leader_answers(&self) -> bool {
-        self.leader
-            .is_some_and(|id| self.members.iter().any(|m| m.id == id && m.reachable))
+        model::leader_answers(&self.members, self.leader)
     }
 
-    /// Voting members that answered, and how many are needed for quorum.
-    pub fn quorum(&self) -> (usize, usize, usize) {
-        let voters: Vec<_> = self.members.iter().filter(|m| !m.is_learner).collect();
-        let up = voters.iter().filter(|m| m.reachable).count();
-        (up, voters.len() / 2 + 1, voters.len())
+    /// Voting members, how many answered, and how many are needed for quorum.
+    pub fn quorum(&self) -> Quorum {
+        Quorum::count(&self.members)
     }
 
     /// The name of a member id, or its hex id when it has no name yet.
@@ -207,12 +218,7 @@ pub async fn gather(cluster: &Cluster) -> Result<ClusterStatus, EtcdError> {
         }
     }
 
-    // The leader is the one the answering voters agree on, preferring the highest term.
-    let leader = members
-        .iter()
-        .filter(|m| m.reachable && m.sees_leader != 0)
-        .max_by_key(|m| m.raft_term)
-        .map(|m| m.sees_leader);
+    let leader = model::derive_leader(&members);
     for m in &mut members {
         m.is_leader = Some(m.id) == leader;
     }
@@ -251,21 +257,6 @@ pub async fn gather(cluster: &Cluster) -> Result<ClusterStatus, EtcdError> {
     Ok(status)
 }
 
-fn alarm_name(a: AlarmType) -> &'static str {
-    match a {
-        AlarmType::Nospace => "NOSPACE",
-        AlarmType::Corrupt => "CORRUPT",
-        AlarmType::None => "NONE",
-    }
-}
-
-/// The sort key that puts `etcd-2` before `etcd-10`: the stem, then the trailing number.
-pub fn natural_key(name: &str) -> (String, u64) {
-    let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
-    let (stem, num) = name.split_at(name.len() - digits);
-    (stem.to_string(), num.parse().unwrap_or(0))
-}
-
 /// Bytes in binary units, e.g. `20 KiB`, `1.5 GiB`.
 pub fn human_bytes(n: i64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -285,7 +276,9 @@ pub fn human_bytes(n: i64) -> String {
 /// The table `etcdeck status` prints. Names and errors come from etcd and are escaped.
 pub fn render_table(s: &ClusterStatus) -> String {
     let mut out = String::new();
-    let (up, needed, voters) = s.quorum();
+    let Quorum {
+        up, needed, voters, ..
+    } = s.quorum();
     let leader = s.leader.map_or_else(
         || "NONE".to_string(),
         |id| {
@@ -333,7 +326,7 @@ pub fn render_table(s: &ClusterStatus) -> String {
         rows.push(vec![
             format!("{:x}", m.id),
             name,
-            m.role().to_string(),
+            m.role().as_str().to_string(),
             if m.started { "started" } else { "unstarted" }.to_string(),
             if m.reachable { "yes" } else { "NO" }.to_string(),
             if known {

@@ -7,12 +7,75 @@
 use std::time::{Duration, Instant};
 
 use etcd_client::{EventType, GetOptions, WatchOptions};
-use tokio::sync::mpsc;
 use tokio::time::{sleep, timeout};
 
 use super::client::Cluster;
-use super::error::EtcdError;
-use crate::app::msg::{Failure, Kv, KvEvent, Msg};
+use super::error::{EtcdError, Failure};
+use super::Sink;
+
+/// What the key feed reports.
+#[derive(Debug, Clone)]
+pub enum FeedReport {
+    /// A page of the key snapshot read at `revision`; `first` starts a (re)load, `complete`
+    /// ends it. `reason` says why it is read (start, compaction, ...).
+    Page {
+        at: Instant,
+        revision: i64,
+        kvs: Vec<Kv>,
+        first: bool,
+        complete: bool,
+        reason: String,
+    },
+    /// Changes from the prefix watch, in order.
+    Events { at: Instant, events: Vec<KvEvent> },
+    /// The watch confirms everything up to `revision` was delivered.
+    Progress { at: Instant, revision: i64 },
+    /// The watch is connected to `url`, or lost and being retried (`Err(why)`).
+    State {
+        at: Instant,
+        state: Result<String, Failure>,
+    },
+}
+
+/// One key with its value and metadata, as etcd gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kv {
+    pub key: Vec<u8>,
+    pub value: Vec<u8>,
+    pub create_revision: i64,
+    pub mod_revision: i64,
+    pub version: i64,
+    pub lease: i64,
+}
+
+impl From<&etcd_client::KeyValue> for Kv {
+    fn from(kv: &etcd_client::KeyValue) -> Kv {
+        Kv {
+            key: kv.key().to_vec(),
+            value: kv.value().to_vec(),
+            create_revision: kv.create_revision(),
+            mod_revision: kv.mod_revision(),
+            version: kv.version(),
+            lease: kv.lease(),
+        }
+    }
+}
+
+/// A change seen by the watch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KvEvent {
+    Put(Kv),
+    /// The key's `mod_revision` is the revision of the delete.
+    Delete(Kv),
+}
+
+impl KvEvent {
+    pub fn kv(&self) -> &Kv {
+        match self {
+            KvEvent::Put(kv) | KvEvent::Delete(kv) => kv,
+        }
+    }
+}
 
 /// Keys per page of the snapshot read.
 pub const PAGE: i64 = 2000;
@@ -111,7 +174,7 @@ pub async fn read_all(
 
 /// Keep the store's keys under `prefix` live: read, then watch; recover from compaction and from
 /// members that die, until the console goes away.
-pub async fn feed_prefix(cluster: Cluster, prefix: String, tx: mpsc::UnboundedSender<Msg>) {
+pub async fn feed_prefix(cluster: Cluster, prefix: String, tx: impl Sink<FeedReport>) {
     let endpoints = cluster.settings().endpoints.clone();
     let prefix = prefix.into_bytes();
     let mut idx = 0usize;
@@ -119,7 +182,7 @@ pub async fn feed_prefix(cluster: Cluster, prefix: String, tx: mpsc::UnboundedSe
     let mut reason = "start".to_string();
     let mut failures = 0u32;
     loop {
-        if tx.is_closed() {
+        if tx.closed() {
             return;
         }
         let url = endpoints[idx % endpoints.len()].clone();
@@ -127,7 +190,7 @@ pub async fn feed_prefix(cluster: Cluster, prefix: String, tx: mpsc::UnboundedSe
             let tx2 = tx.clone();
             let why = reason.clone();
             let read = read_prefix(&cluster, &url, &prefix, move |kvs, rev, first, complete| {
-                let _ = tx2.send(Msg::KeysPage {
+                tx2.report(FeedReport::Page {
                     at: Instant::now(),
                     revision: rev,
                     kvs,
@@ -175,13 +238,11 @@ pub async fn feed_prefix(cluster: Cluster, prefix: String, tx: mpsc::UnboundedSe
 }
 
 /// Report a lost feed; false when the console is gone.
-fn lost(tx: &mpsc::UnboundedSender<Msg>, e: &EtcdError, url: &str) -> bool {
-    let failure = Failure::new(e.short(), format!("watch on {url}: {e}"));
-    tx.send(Msg::WatchState {
+fn lost(tx: &impl Sink<FeedReport>, e: &EtcdError, url: &str) -> bool {
+    tx.report(FeedReport::State {
         at: Instant::now(),
-        state: Err(failure),
+        state: Err(Failure::during(format!("watch on {url}"), e.clone())),
     })
-    .is_ok()
 }
 
 enum Ended {
@@ -198,7 +259,7 @@ async fn watch_from(
     url: &str,
     prefix: &[u8],
     from: i64,
-    tx: &mpsc::UnboundedSender<Msg>,
+    tx: &impl Sink<FeedReport>,
 ) -> Ended {
     let mut seen = from - 1;
     let t = cluster.timeout();
@@ -223,13 +284,10 @@ async fn watch_from(
         Err(_) => return Ended::Lost(EtcdError::timeout(url, t), seen),
     };
     let (mut sender, mut stream) = stream.split();
-    if tx
-        .send(Msg::WatchState {
-            at: Instant::now(),
-            state: Ok(url.to_string()),
-        })
-        .is_err()
-    {
+    if !tx.report(FeedReport::State {
+        at: Instant::now(),
+        state: Ok(url.to_string()),
+    }) {
         return Ended::Gone;
     }
     let mut heard = Instant::now();
@@ -257,7 +315,7 @@ async fn watch_from(
                     if let Some(h) = resp.header() {
                         if !resp.created() && h.revision() > seen {
                             seen = h.revision();
-                            if tx.send(Msg::WatchProgress { at: heard, revision: seen }).is_err() {
+                            if !tx.report(FeedReport::Progress { at: heard, revision: seen }) {
                                 return Ended::Gone;
                             }
                         }
@@ -278,12 +336,12 @@ async fn watch_from(
                 if let Some(last) = events.last() {
                     seen = seen.max(last.kv().mod_revision);
                 }
-                if tx.send(Msg::KeyEvents { at: heard, events }).is_err() {
+                if !tx.report(FeedReport::Events { at: heard, events }) {
                     return Ended::Gone;
                 }
             }
             _ = ticker.tick() => {
-                if tx.is_closed() {
+                if tx.closed() {
                     return Ended::Gone;
                 }
                 // Quiet for PROGRESS_EVERY: ask the member to prove the watch is alive; no

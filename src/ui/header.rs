@@ -92,7 +92,7 @@ pub fn render(s: &Store, area: Rect, buf: &mut Buffer) {
         (Some((_, f)), _) => {
             second.push(Span::styled("  member list: ", dim));
             second.push(Span::styled(
-                escape(&f.short).into_owned(),
+                escape(f.short()).into_owned(),
                 level_style(t, Level::Error),
             ));
         }

@@ -1,5 +1,6 @@
 //! The members pane: one row per member, the columns that fit, and the selected member's details.
 
+use crate::etcd::model::Role;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -71,7 +72,7 @@ pub fn render(s: &Store, area: Rect, buf: &mut Buffer) {
         let text = match &s.cluster.list_error {
             Some((_, f)) => vec![
                 Line::styled("No endpoint answers the member list:", level_style(t, Level::Error)),
-                Line::raw(escape(&f.text).into_owned()),
+                Line::raw(escape(&f.text()).into_owned()),
                 Line::raw(""),
                 Line::styled(
                     "Retrying with backoff; r retries now. Check the endpoints and TLS files in the header.",
@@ -178,11 +179,11 @@ fn cell<'a>(s: &'a Store, m: &'a Member, col: Col) -> Line<'a> {
         Col::Role => {
             let role = s.role(m);
             let style = match role {
-                "leader" => Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
-                "learner" => Style::new().fg(t.warn),
-                _ => Style::new(),
+                Role::Leader => Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
+                Role::Learner => Style::new().fg(t.warn),
+                Role::Follower => Style::new(),
             };
-            Line::styled(role, style)
+            Line::styled(role.as_str(), style)
         }
         Col::State => state(s, m),
         Col::Version => value(st.map_or("-".into(), |p| escape(&p.version).into_owned())),
@@ -261,7 +262,7 @@ fn details(s: &Store, m: &Member, area: Rect, buf: &mut Buffer) {
             Style::new().add_modifier(Modifier::BOLD),
         ),
         Span::styled(format!("  id {:x}  ", m.id), dim),
-        Span::raw(s.role(m)),
+        Span::raw(s.role(m).as_str()),
         Span::styled(
             st.map_or(String::new(), |p| format!("  etcd {}", escape(&p.version))),
             dim,
@@ -319,7 +320,7 @@ fn details(s: &Store, m: &Member, area: Rect, buf: &mut Buffer) {
             format!(
                 "unreachable for {}: {}",
                 coarse(s.now.saturating_duration_since(*since)),
-                escape(&why.text)
+                escape(&why.text())
             ),
             level_style(t, Level::Error),
         ),
@@ -357,7 +358,7 @@ fn details(s: &Store, m: &Member, area: Rect, buf: &mut Buffer) {
                 format!(
                     "{} ago: {}",
                     coarse(s.now.saturating_duration_since(*at)),
-                    escape(&f.text)
+                    escape(&f.text())
                 ),
                 dim,
             ),
@@ -389,7 +390,7 @@ fn metrics_lines(s: &Store, mm: &crate::app::store::MemberMetrics, lines: &mut V
     if let Some(f) = &mm.error {
         lines.push(Line::from(vec![
             key("metrics"),
-            Span::styled(escape(&f.text).into_owned(), level_style(t, Level::Warn)),
+            Span::styled(escape(&f.text()).into_owned(), level_style(t, Level::Warn)),
         ]));
     }
     if mm.at.is_none() {

@@ -8,7 +8,7 @@ use ratatui::style::Color;
 use ratatui::widgets::Widget;
 
 use super::Screen;
-use crate::app::msg::{Failure, Msg};
+use crate::app::msg::Msg;
 use crate::app::store::{PaneId, Store};
 use crate::app::testing::*;
 use crate::app::update::{act, update};
@@ -94,10 +94,7 @@ fn unreachable_member_80x24() {
             at: at(t0, 2_000),
             id: 9906793529771944919,
             url: "https://127.10.10.12:2379".into(),
-            result: Err(Failure::new(
-                "timeout",
-                "https://127.10.10.12:2379: no answer within 2s (member down, frozen, or a firewall dropping packets)",
-            )),
+            result: Err(failure("timeout", "https://127.10.10.12:2379")),
         },
     );
     update(&mut s, Msg::Tick(at(t0, 14_000)));
@@ -331,7 +328,7 @@ fn timeline_80x24_and_wide() {
                     at: at(t0, n * 1000),
                     id: 9906793529771944919,
                     url: "https://127.10.10.12:2379".into(),
-                    result: Err(Failure::new("refused", "refused")),
+                    result: Err(failure("refused", "https://127.10.10.12:2379")),
                 },
             );
         }

@@ -339,10 +339,10 @@ fn render_store() -> Store {
     );
     for (i, m) in members.iter().enumerate() {
         let result = if i == 3 {
-            Err(Failure::new(
-                "timeout",
-                format!("{}: no answer within 2 s", m.client_urls[0]),
-            ))
+            Err(Failure::from(etcdeck::etcd::EtcdError::timeout(
+                &m.client_urls[0],
+                Duration::from_secs(2),
+            )))
         } else {
             Ok(Probed {
                 version: "3.5.17".into(),

@@ -217,7 +217,7 @@ async fn initial_load(store: &mut Store, rx: &mut mpsc::UnboundedReceiver<Msg>) 
         let complete = matches!(&msg, Msg::KeysPage { complete: true, .. });
         pages += matches!(&msg, Msg::KeysPage { .. }) as usize;
         if let Msg::WatchState { state: Err(f), .. } = &msg {
-            panic!("the feed failed during the load: {}", f.text);
+            panic!("the feed failed during the load: {}", f.text());
         }
         update(store, msg);
         if complete {
