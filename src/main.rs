@@ -310,7 +310,7 @@ async fn patroni(g: &Global, json: bool) -> Result<ExitCode> {
                 let lag = if c.leader.as_deref() == Some(m.name.as_str()) {
                     "-".to_string()
                 } else {
-                    m.lag_bytes.map_or("?".into(), etcdeck::patroni::human_lag)
+                    m.lag_bytes.map_or("?".into(), etcdeck::units::bytes)
                 };
                 outln!(
                     "  {:<16} {:<14} {:<10} tl {:<3} lag {lag}",
@@ -406,7 +406,7 @@ async fn timeline(g: &Global, since: Duration) -> Result<ExitCode> {
 }
 
 fn human(d: Duration) -> String {
-    etcdeck::app::update::human_duration(d)
+    etcdeck::units::duration(d)
 }
 
 fn cert(c: &CertCommand) -> Result<ExitCode> {

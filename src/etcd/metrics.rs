@@ -31,6 +31,7 @@ use tokio_rustls::TlsConnector;
 use super::client::{read_file, read_key};
 use super::error::{ErrorContext, EtcdError};
 use crate::connect::{FileSetting, Settings};
+use crate::units;
 
 /// Pigsty's `EtcdWalFsyncSlow`: WAL fsync latency over 50 ms.
 pub const FSYNC_ALERT_S: f64 = 0.05;
@@ -646,8 +647,8 @@ impl fmt::Display for Alert {
                 write!(
                     f,
                     "DB at {pct}% of quota ({} of {})",
-                    human_bytes(*db_bytes),
-                    human_bytes(*quota_bytes)
+                    units::bytes(*db_bytes),
+                    units::bytes(*quota_bytes)
                 )
             }
             Alert::WalFsyncSlow { p99_s } => write!(
@@ -664,26 +665,6 @@ impl fmt::Display for Alert {
             ),
         }
     }
-}
-
-/// `14.9 GiB`, `16 GiB`, `36 KiB`, `512 B`: binary units, one decimal unless whole.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let mut v = n as f64;
-    let mut unit = "B";
-    for u in UNITS {
-        if v < 1024.0 {
-            break;
-        }
-        v /= 1024.0;
-        unit = u;
-    }
-    let text = format!("{v:.1}");
-    let text = text.strip_suffix(".0").unwrap_or(&text);
-    format!("{text} {unit}")
 }
 
 /// Pigsty's etcd alerts that fire for this member: the snapshot's state and the derived p99s

@@ -10,6 +10,7 @@ use tokio::task::JoinSet;
 use super::client::Cluster;
 use super::error::EtcdError;
 use crate::text::escape;
+use crate::units;
 
 /// The cluster as seen now.
 #[derive(Debug, Clone, Serialize)]
@@ -266,22 +267,6 @@ pub fn natural_key(name: &str) -> (String, u64) {
     (stem.to_string(), num.parse().unwrap_or(0))
 }
 
-/// Bytes in binary units, e.g. `20 KiB`, `1.5 GiB`.
-pub fn human_bytes(n: i64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v.abs() >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 || v >= 100.0 {
-        format!("{v:.0} {}", UNITS[unit])
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
-}
-
 /// The table `etcdeck status` prints. Names and errors come from etcd and are escaped.
 pub fn render_table(s: &ClusterStatus) -> String {
     let mut out = String::new();
@@ -342,12 +327,12 @@ pub fn render_table(s: &ClusterStatus) -> String {
                 dash()
             },
             if known {
-                human_bytes(m.db_size)
+                units::bytes(m.db_size)
             } else {
                 dash()
             },
             if known {
-                human_bytes(m.db_size_in_use)
+                units::bytes(m.db_size_in_use)
             } else {
                 dash()
             },
@@ -500,12 +485,9 @@ mod tests {
     }
 
     #[test]
-    fn names_sort_naturally_and_bytes_read_humanly() {
+    fn names_sort_naturally() {
         let mut v = vec!["etcd-10", "etcd-2", "etcd-1"];
         v.sort_by_key(|n| natural_key(n));
         assert_eq!(v, ["etcd-1", "etcd-2", "etcd-10"]);
-        assert_eq!(human_bytes(20480), "20.0 KiB");
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(17179869184), "16.0 GiB");
     }
 }
