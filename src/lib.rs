@@ -11,6 +11,7 @@
 //! - [`demo`]: Patroni-shaped keys for the demo sandbox.
 //! - [`patroni`]: Patroni's keys read into a summary per cluster, with warnings (no network).
 //! - [`text`]: escaping of text that comes from etcd before it reaches a terminal.
+//! - [`units`]: sizes and durations for people, one formatter per unit.
 //! - [`app`]: the console's one state store, its messages and update (no `ui` in it).
 //! - [`console`]: the console's event loop: terminal events, messages, commands, frames.
 //! - [`commands`]: the command-line verbs, one file each (the headless twins of the console).
@@ -32,3 +33,4 @@ pub mod render;
 pub mod sandbox;
 pub mod text;
 pub mod ui;
+pub mod units;

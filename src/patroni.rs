@@ -22,6 +22,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::text::{escape, escape_bytes};
+use crate::units;
 
 #[cfg(test)]
 mod tests;
@@ -336,22 +337,6 @@ impl ClusterSummary {
     pub fn last_switches(&self, n: usize) -> Vec<&Switch> {
         self.history.iter().rev().take(n).collect()
     }
-}
-
-/// Bytes for people: `0 B`, `512 B`, `1.5 KiB`, `1.0 MiB`, `3.2 GiB`.
-pub fn human_lag(bytes: u64) -> String {
-    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    // Move up while the value, once rounded to one decimal, would read 1024 or more.
-    while unit + 1 < UNITS.len() && value >= 1023.95 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }
 
 /// Every Patroni cluster (scope, or scope and group for Citus) found among `entries`, sorted by
@@ -737,8 +722,8 @@ fn check(s: &ClusterSummary, leader_key_present: bool, w: &mut Vec<String>) {
             w.push(format!(
                 "{name} lags {} behind the leader, more than maximum_lag_on_failover ({}): \
                  Patroni would not choose it for failover",
-                human_lag(lag),
-                human_lag(s.config.maximum_lag_on_failover)
+                units::bytes(lag),
+                units::bytes(s.config.maximum_lag_on_failover)
             ));
         }
         if m.pending_restart {

@@ -60,6 +60,22 @@ async fn scrape_a_tls_member_parse_and_compare() {
         "fsync p99 between the scrapes: {:.3} ms; took {took:?}",
         p99 * 1000.0
     );
+
+    // One connection per scrape, closed after it: many in a row all read whole pages.
+    for _ in 0..20 {
+        let (body, _) = scrape(&scraper, &url).await.expect("repeated scrape");
+        assert!(body.ends_with('\n'), "a whole page");
+        metrics::parse(&body).expect("the page parses");
+    }
+
+    // A client URL with a path: the member answers 404 for what it does not serve, and the
+    // error carries the status and what the member said.
+    let wrong_path = format!("{url}/nothing-here");
+    let err = scrape(&scraper, &wrong_path).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("{wrong_path}: GET /nothing-here/metrics: HTTP 404 Not Found: 404 page not found")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,6 +133,21 @@ async fn scrape_failures_say_why() {
         .unwrap_err();
     assert_eq!(err.short(), "refused");
     assert!(err.to_string().contains("refused"), "{err}");
+
+    // A port that accepts the connection and never answers: the whole exchange times out.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("https://{}", silent.local_addr().unwrap());
+    let mut short = settings.clone();
+    short.timeout = Duration::from_millis(300);
+    let started = std::time::Instant::now();
+    let err = scrape(&Scraper::new(&short).unwrap(), &silent_url)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EtcdError::Timeout { ms: 300, .. }), "{err:?}");
+    assert_eq!(err.short(), "timeout");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    println!("{err}");
+    drop(silent);
 
     // Plain HTTP to the TLS port: etcd hangs up without a word; we suggest https.
     let plain = url.replacen("https://", "http://", 1);

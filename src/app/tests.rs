@@ -884,7 +884,7 @@ fn metrics_give_the_real_quota_and_alerts_become_events() {
     let events: Vec<&str> = s.timeline.events.iter().map(|e| e.text.as_str()).collect();
     assert_eq!(
         events,
-        ["etcd-1 alert EtcdQuotaFull: DB at 96% of quota (15.4 GiB of 16 GiB)"]
+        ["etcd-1 alert EtcdQuotaFull: DB at 96% of quota (15.4 GiB of 16.0 GiB)"]
     );
     assert_eq!(s.health().words, "alert: etcd-1 EtcdQuotaFull");
     assert_eq!(

@@ -8,6 +8,7 @@ use super::keymap::Action;
 use super::keys::Feed;
 use super::msg::{Cmd, Failure, Level, MemberList, Msg, ProbeTarget, Probed};
 use super::store::{natural_order, Flash, Member, Overlay, PaneId, Reach, Store, FLASH_FOR};
+use crate::units;
 
 /// Apply one message; return the effects it asks for.
 pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
@@ -80,7 +81,7 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
                         note = Some(format!(
                             "{} not answering: no reply for {}",
                             crate::text::escape(&m.label()),
-                            human_duration(waited)
+                            units::duration(waited)
                         ));
                     }
                     m.reach = Reach::Stalled {
@@ -155,7 +156,7 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
                         let text = format!(
                             "keys read again ({reason}): {} keys in {}",
                             store.keys.map.len(),
-                            human_duration(took)
+                            units::duration(took)
                         );
                         flash(store, Level::Warn, text);
                     }
@@ -694,7 +695,7 @@ fn probe(
                     format!(
                         "{} answers again after {}",
                         crate::text::escape(&m.label()),
-                        human_duration(at.saturating_duration_since(since))
+                        units::duration(at.saturating_duration_since(since))
                     ),
                 ));
             }
@@ -770,7 +771,7 @@ fn refresh_leader(store: &mut Store) -> bool {
                 let text = format!(
                     "leader elected: {} after {} without one",
                     crate::text::escape(&store.name_of(n)),
-                    human_duration(store.now.saturating_duration_since(lost))
+                    units::duration(store.now.saturating_duration_since(lost))
                 );
                 happened(store, Level::Info, text);
             }
@@ -785,18 +786,4 @@ fn clamp_cursors(store: &mut Store) {
     store.ui.members.selected = store.ui.members.selected.min(n.saturating_sub(1));
     let n = store.inventory_rows().len();
     store.ui.inventory.selected = store.ui.inventory.selected.min(n.saturating_sub(1));
-}
-
-/// `850ms`, `12s`, `3m05s`, `2h10m`.
-pub fn human_duration(d: std::time::Duration) -> String {
-    let s = d.as_secs();
-    if s == 0 {
-        format!("{}ms", d.as_millis())
-    } else if s < 60 {
-        format!("{s}s")
-    } else if s < 3600 {
-        format!("{}m{:02}s", s / 60, s % 60)
-    } else {
-        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
-    }
 }

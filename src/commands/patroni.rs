@@ -61,7 +61,7 @@ pub async fn run(g: &Global, json: bool) -> Result<Code> {
                 let lag = if c.leader.as_deref() == Some(m.name.as_str()) {
                     "-".to_string()
                 } else {
-                    m.lag_bytes.map_or("?".into(), crate::patroni::human_lag)
+                    m.lag_bytes.map_or("?".into(), crate::units::bytes)
                 };
                 outln!(
                     "  {:<16} {:<14} {:<10} tl {:<3} lag {lag}",

@@ -36,7 +36,7 @@ pub async fn run(g: &Global, since: Duration) -> Result<Code> {
     let zoom = span.div_ceil(columns as u64).max(1);
     outln!(
         "cluster {id:x}, the last {}, history in {}",
-        human(Duration::from_secs(span)),
+        crate::units::duration(Duration::from_secs(span)),
         path.display()
     );
     out!(
@@ -44,8 +44,4 @@ pub async fn run(g: &Global, since: Duration) -> Result<Code> {
         crate::app::timeline::text(&t, now, zoom, columns, span)
     );
     Ok(0)
-}
-
-fn human(d: Duration) -> String {
-    crate::app::update::human_duration(d)
 }

@@ -17,14 +17,21 @@ use prometheus_parse::{HistogramCount, Sample, Scrape, Value};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
 
-use super::client::{read_file, read_key};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::{Body, Bytes};
+use hyper::client::conn::http1;
+use hyper::ext::ReasonPhrase;
+use hyper::{header, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::rustls;
 use tokio_rustls::TlsConnector;
 
+use super::client::{read_file, read_key};
 use super::error::{ErrorContext, EtcdError};
 use crate::connect::{FileSetting, Settings};
+use crate::units;
 
 /// Pigsty's `EtcdWalFsyncSlow`: WAL fsync latency over 50 ms.
 pub const FSYNC_ALERT_S: f64 = 0.05;
@@ -640,8 +647,8 @@ impl fmt::Display for Alert {
                 write!(
                     f,
                     "DB at {pct}% of quota ({} of {})",
-                    human_bytes(*db_bytes),
-                    human_bytes(*quota_bytes)
+                    units::bytes(*db_bytes),
+                    units::bytes(*quota_bytes)
                 )
             }
             Alert::WalFsyncSlow { p99_s } => write!(
@@ -658,26 +665,6 @@ impl fmt::Display for Alert {
             ),
         }
     }
-}
-
-/// `14.9 GiB`, `16 GiB`, `36 KiB`, `512 B`: binary units, one decimal unless whole.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let mut v = n as f64;
-    let mut unit = "B";
-    for u in UNITS {
-        if v < 1024.0 {
-            break;
-        }
-        v /= 1024.0;
-        unit = u;
-    }
-    let text = format!("{v:.1}");
-    let text = text.strip_suffix(".0").unwrap_or(&text);
-    format!("{text} {unit}")
 }
 
 /// Pigsty's etcd alerts that fire for this member: the snapshot's state and the derived p99s
@@ -882,15 +869,8 @@ async fn fetch(client: &Scraper, url: &str) -> Result<String, EtcdError> {
             },
         })?;
     let _ = tcp.set_nodelay(true);
-    let request = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: etcdeck/{}\r\nAccept: text/plain\r\n\
-         Accept-Encoding: identity\r\nConnection: close\r\n\r\n",
-        target.path,
-        target.authority,
-        env!("CARGO_PKG_VERSION")
-    );
     if !target.tls {
-        return exchange(tcp, &request, url, &target.path, None).await;
+        return exchange(tcp, &target, url, None).await;
     }
     let name = ServerName::try_from(target.host.clone()).map_err(|e| EtcdError::Other {
         endpoint: url.to_string(),
@@ -901,187 +881,141 @@ async fn fetch(client: &Scraper, url: &str) -> Result<String, EtcdError> {
         .connect(name, tcp)
         .await
         .map_err(|e| tls_error(url, &client.ctx, &e, true))?;
-    exchange(tls, &request, url, &target.path, Some(&client.ctx)).await
+    exchange(tls, &target, url, Some(&client.ctx)).await
 }
 
-/// Send the request, read the response, return the body of a 200. `ctx` is set for TLS.
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
-    mut stream: S,
-    request: &str,
+/// One HTTP/1.1 `GET` over `stream` with hyper, the body of a 200 as text. `ctx` is set for TLS.
+/// The connection is driven here, not on a task of its own, so the caller's timeout drops all
+/// of it.
+async fn exchange<S>(
+    stream: S,
+    target: &Target,
+    url: &str,
+    ctx: Option<&ErrorContext>,
+) -> Result<String, EtcdError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let path = target.path.as_str();
+    let http_err = |message: String| EtcdError::Other {
+        endpoint: url.to_string(),
+        message: format!("GET {path}: {message}"),
+    };
+    let hyper_err = |e: hyper::Error| transport_error(url, path, ctx, &e);
+    let (mut sender, conn) = http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream))
+        .await
+        .map_err(hyper_err)?;
+    let request = Request::get(path)
+        .header(header::HOST, target.authority.as_str())
+        .header(
+            header::USER_AGENT,
+            concat!("etcdeck/", env!("CARGO_PKG_VERSION")),
+        )
+        .header(header::ACCEPT, "text/plain")
+        .header(header::ACCEPT_ENCODING, "identity")
+        .header(header::CONNECTION, "close")
+        .body(Empty::new())
+        .map_err(|e| http_err(format!("cannot build the request: {e}")))?;
+
+    let work = async {
+        let response = sender.send_request(request).await.map_err(hyper_err)?;
+        let status = response.status();
+        if let Some(enc) = response
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .filter(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"))
+        {
+            return Err(http_err(format!(
+                "the page came {}-encoded although identity was asked for",
+                String::from_utf8_lossy(enc.as_bytes())
+            )));
+        }
+        let reason = response
+            .extensions()
+            .get::<ReasonPhrase>()
+            .map(|r| String::from_utf8_lossy(r.as_bytes()).into_owned())
+            .or_else(|| status.canonical_reason().map(str::to_owned))
+            .unwrap_or_default();
+        let too_large = || {
+            http_err(format!(
+                "the page is over {} MiB; is this etcd?",
+                MAX_PAGE >> 20
+            ))
+        };
+        let declared = response.body().size_hint().exact();
+        if declared.is_some_and(|n| n > MAX_PAGE as u64) {
+            return Err(too_large());
+        }
+        let capacity = declared.map_or(256 * 1024, |n| n as usize);
+        let mut body = response.into_body();
+        let mut page: Vec<u8> = Vec::with_capacity(capacity);
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame.map_err(hyper_err)?.into_data() else {
+                continue; // trailers
+            };
+            if page.len() + data.len() > MAX_PAGE {
+                return Err(too_large());
+            }
+            page.extend_from_slice(&data);
+        }
+        if status == StatusCode::OK {
+            return String::from_utf8(page)
+                .map_err(|e| http_err(format!("the page is not UTF-8 text: {e}")));
+        }
+        let text = String::from_utf8_lossy(&page);
+        let first = text.lines().map(str::trim).find(|l| !l.is_empty());
+        let said = first
+            .map(|l| format!(": {}", l.chars().take(200).collect::<String>()))
+            .unwrap_or_default();
+        Err(http_err(format!("HTTP {} {reason}{said}", status.as_u16())))
+    };
+    tokio::pin!(work);
+    tokio::select! {
+        biased;
+        page = &mut work => page,
+        ended = conn => match ended {
+            // What broke the connection says more than the request that lost it.
+            Err(e) => Err(hyper_err(e)),
+            // Closed as asked once the response was in: the body may still be buffered.
+            Ok(()) => work.await,
+        },
+    }
+}
+
+/// A hyper error on the connection to `url` in an operator's words: the I/O error under it as
+/// [`tls_error`] or [`plain_error`] reads it, a hang-up before any answer as the likely reason.
+fn transport_error(
     url: &str,
     path: &str,
     ctx: Option<&ErrorContext>,
-) -> Result<String, EtcdError> {
-    let io_err = |e: io::Error| match ctx {
-        Some(ctx) => tls_error(url, ctx, &e, false),
-        None => plain_error(url, &e),
-    };
-    stream.write_all(request.as_bytes()).await.map_err(io_err)?;
-    stream.flush().await.map_err(io_err)?;
-    let mut buf: Vec<u8> = Vec::with_capacity(256 * 1024);
-    loop {
-        if buf.capacity() - buf.len() < 16 * 1024 {
-            buf.reserve(buf.capacity());
+    e: &hyper::Error,
+) -> EtcdError {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<io::Error>() {
+            return match ctx {
+                Some(ctx) => tls_error(url, ctx, io, false),
+                None => plain_error(url, io),
+            };
         }
-        let n = match stream.read_buf(&mut buf).await {
-            Ok(n) => n,
-            // A peer that closes without TLS close_notify: fine if the body is complete.
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof && !buf.is_empty() => 0,
-            Err(e) => return Err(io_err(e)),
-        };
-        let eof = n == 0;
-        if eof && buf.is_empty() {
-            return Err(match ctx {
-                // TLS 1.3: a server that refuses our client certificate may just hang up.
-                Some(ctx) => super::error::closed_after_handshake(url, ctx),
-                // etcd serving TLS drops a plain HTTP request without a word.
-                None => EtcdError::Other {
-                    endpoint: url.to_string(),
-                    message: "the server closed the connection without answering the HTTP \
-                              request; does this member serve TLS (https://)?"
-                        .into(),
-                },
-            });
-        }
-        let http_err = |message: String| EtcdError::Other {
-            endpoint: url.to_string(),
-            message: format!("GET {path}: {message}"),
-        };
-        match response(&buf, eof).map_err(http_err)? {
-            None if buf.len() > MAX_PAGE => {
-                return Err(http_err(format!(
-                    "the page is over {} MiB; is this etcd?",
-                    MAX_PAGE >> 20
-                )))
-            }
-            None => continue,
-            Some((200, _, body)) => {
-                return String::from_utf8(body)
-                    .map_err(|e| http_err(format!("the page is not UTF-8 text: {e}")))
-            }
-            Some((status, reason, body)) => {
-                let text = String::from_utf8_lossy(&body);
-                let first = text.lines().map(str::trim).find(|l| !l.is_empty());
-                let said = first
-                    .map(|l| format!(": {}", l.chars().take(200).collect::<String>()))
-                    .unwrap_or_default();
-                return Err(http_err(format!("HTTP {status} {reason}{said}")));
-            }
-        }
+        source = s.source();
     }
-}
-
-/// The status, reason and body once `buf` holds a whole response; `None` while more is needed.
-fn response(buf: &[u8], eof: bool) -> Result<Option<(u16, String, Vec<u8>)>, String> {
-    let Some(head_end) = find(buf, b"\r\n\r\n") else {
-        if eof {
-            let start = String::from_utf8_lossy(&buf[..buf.len().min(60)]).into_owned();
-            return Err(format!(
-                "the connection closed before the response headers ended; got {start:?}"
-            ));
-        }
-        return Ok(None);
-    };
-    let head = std::str::from_utf8(&buf[..head_end])
-        .map_err(|_| "the response headers are not text".to_string())?;
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or("");
-    let mut parts = status_line.splitn(3, ' ');
-    let (version, code) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let status: u16 = match (version.starts_with("HTTP/1."), code.parse()) {
-        (true, Ok(s)) => s,
-        _ => return Err(format!("not an HTTP response: {status_line:?}")),
-    };
-    let reason = parts.next().unwrap_or("").to_string();
-    let (mut chunked, mut length, mut encoding) = (false, None, None);
-    for line in lines {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
+    if e.is_incomplete_message() {
+        return match ctx {
+            // TLS 1.3: a server that refuses our client certificate may just hang up.
+            Some(ctx) => super::error::closed_after_handshake(url, ctx),
+            // etcd serving TLS drops a plain HTTP request without a word.
+            None => EtcdError::Other {
+                endpoint: url.to_string(),
+                message: "the server closed the connection without answering the HTTP \
+                          request; does this member serve TLS (https://)?"
+                    .into(),
+            },
         };
-        let (name, value) = (name.trim(), value.trim());
-        if name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = value
-                .rsplit(',')
-                .next()
-                .is_some_and(|v| v.trim().eq_ignore_ascii_case("chunked"));
-        } else if name.eq_ignore_ascii_case("content-length") {
-            length = Some(
-                value
-                    .parse::<usize>()
-                    .map_err(|_| format!("bad Content-Length {value:?}"))?,
-            );
-        } else if name.eq_ignore_ascii_case("content-encoding")
-            && !value.eq_ignore_ascii_case("identity")
-        {
-            encoding = Some(value.to_string());
-        }
     }
-    if let Some(enc) = encoding {
-        return Err(format!(
-            "the page came {enc}-encoded although identity was asked for"
-        ));
-    }
-    let body = &buf[head_end + 4..];
-    let body = if chunked {
-        match dechunk(body)? {
-            Some(b) => b,
-            None if eof => return Err("the connection closed inside the chunked body".into()),
-            None => return Ok(None),
-        }
-    } else if let Some(len) = length {
-        if body.len() >= len {
-            body[..len].to_vec()
-        } else if eof {
-            return Err(format!(
-                "the connection closed after {} of {len} bytes",
-                body.len()
-            ));
-        } else {
-            return Ok(None);
-        }
-    } else if eof {
-        body.to_vec()
-    } else {
-        return Ok(None);
-    };
-    Ok(Some((status, reason, body)))
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Decode a chunked body once its last chunk (`0\r\n`) is in; `None` while it is not. Trailers
-/// are ignored.
-fn dechunk(mut body: &[u8]) -> Result<Option<Vec<u8>>, String> {
-    let mut pieces: Vec<&[u8]> = Vec::new();
-    loop {
-        let Some(line_end) = find(body, b"\r\n") else {
-            return Ok(None);
-        };
-        let line = std::str::from_utf8(&body[..line_end]).unwrap_or("?");
-        let hex = line.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(hex, 16).map_err(|_| {
-            format!(
-                "bad chunk size line {:?}",
-                line.chars().take(40).collect::<String>()
-            )
-        })?;
-        if size == 0 {
-            return Ok(Some(pieces.concat()));
-        }
-        let data_start = line_end + 2;
-        let Some(data_end) = data_start.checked_add(size) else {
-            return Err(format!("chunk size {hex} is too large"));
-        };
-        if body.len() < data_end + 2 {
-            return Ok(None);
-        }
-        if &body[data_end..data_end + 2] != b"\r\n" {
-            return Err("a chunk does not end with CRLF".into());
-        }
-        pieces.push(&body[data_start..data_end]);
-        body = &body[data_end + 2..];
+    EtcdError::Other {
+        endpoint: url.to_string(),
+        message: format!("GET {path}: {e}"),
     }
 }
 

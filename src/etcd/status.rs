@@ -11,6 +11,7 @@ use super::client::Cluster;
 use super::error::EtcdError;
 use super::model::{self, alarm_name, MemberFacts, Quorum, Role};
 use crate::text::escape;
+use crate::units;
 
 pub use super::model::natural_key;
 
@@ -257,22 +258,6 @@ pub async fn gather(cluster: &Cluster) -> Result<ClusterStatus, EtcdError> {
     Ok(status)
 }
 
-/// Bytes in binary units, e.g. `20 KiB`, `1.5 GiB`.
-pub fn human_bytes(n: i64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v.abs() >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 || v >= 100.0 {
-        format!("{v:.0} {}", UNITS[unit])
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
-}
-
 /// The table `etcdeck status` prints. Names and errors come from etcd and are escaped.
 pub fn render_table(s: &ClusterStatus) -> String {
     let mut out = String::new();
@@ -335,12 +320,12 @@ pub fn render_table(s: &ClusterStatus) -> String {
                 dash()
             },
             if known {
-                human_bytes(m.db_size)
+                units::bytes(m.db_size)
             } else {
                 dash()
             },
             if known {
-                human_bytes(m.db_size_in_use)
+                units::bytes(m.db_size_in_use)
             } else {
                 dash()
             },
@@ -490,15 +475,5 @@ mod tests {
             "{}",
             render_table(&dead_leader)
         );
-    }
-
-    #[test]
-    fn names_sort_naturally_and_bytes_read_humanly() {
-        let mut v = vec!["etcd-10", "etcd-2", "etcd-1"];
-        v.sort_by_key(|n| natural_key(n));
-        assert_eq!(v, ["etcd-1", "etcd-2", "etcd-10"]);
-        assert_eq!(human_bytes(20480), "20.0 KiB");
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(17179869184), "16.0 GiB");
     }
 }

@@ -1006,16 +1006,3 @@ fn nofailover_tag_is_read() {
     assert!(s.member("pg-test-2").unwrap().nofailover());
     assert!(!s.member("pg-test-1").unwrap().nofailover());
 }
-
-#[test]
-fn human_lag_uses_binary_units() {
-    assert_eq!(human_lag(0), "0 B");
-    assert_eq!(human_lag(1023), "1023 B");
-    assert_eq!(human_lag(1024), "1.0 KiB");
-    assert_eq!(human_lag(1536), "1.5 KiB");
-    assert_eq!(human_lag(1_048_575), "1.0 MiB");
-    assert_eq!(human_lag(1_048_576), "1.0 MiB");
-    assert_eq!(human_lag(1_572_864), "1.5 MiB");
-    assert_eq!(human_lag(3 << 30), "3.0 GiB");
-    assert_eq!(human_lag(u64::MAX), "16.0 EiB");
-}

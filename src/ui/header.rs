@@ -10,8 +10,8 @@ use ratatui::widgets::Widget;
 use super::level_style;
 use crate::app::msg::Level;
 use crate::app::store::Store;
-use crate::app::update::human_duration;
 use crate::text::escape;
+use crate::units;
 
 pub fn render(s: &Store, area: Rect, buf: &mut Buffer) {
     let t = &s.config.theme;
@@ -106,7 +106,7 @@ pub fn render(s: &Store, area: Rect, buf: &mut Buffer) {
         (None, None) => {}
     }
     second.push(Span::styled(
-        format!("  every {}", human_duration(s.config.refresh)),
+        format!("  every {}", units::duration(s.config.refresh)),
         dim,
     ));
     Line::from(second).render(

@@ -11,8 +11,8 @@ use super::{coarse, level_style, value};
 use crate::app::keys::{Feed, Row};
 use crate::app::msg::Level;
 use crate::app::store::Store;
-use crate::etcd::status::human_bytes;
 use crate::text::{escape, escape_bytes};
+use crate::units;
 
 /// From this width on the tree and the details sit side by side.
 const SIDE_BY_SIDE: u16 = 100;
@@ -205,7 +205,7 @@ fn key_details(s: &Store, row: &Row) -> Vec<Line<'static>> {
         format!(
             "{} {}, created rev {}, modified rev {}, version {}",
             kind,
-            human_bytes(e.value.len() as i64),
+            units::bytes(e.value.len() as u64),
             e.create_revision,
             e.mod_revision,
             e.version

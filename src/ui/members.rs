@@ -10,8 +10,8 @@ use ratatui::widgets::{Paragraph, Row, StatefulWidget, Table, Widget, Wrap};
 use super::{bar, coarse, level_style};
 use crate::app::msg::Level;
 use crate::app::store::{Member, Reach, Store};
-use crate::etcd::status::human_bytes;
 use crate::text::escape;
+use crate::units;
 
 /// The columns, in screen order, with their width and the order in which they are dropped when
 /// the pane is narrow (highest `drop` goes first).
@@ -296,10 +296,10 @@ fn details(s: &Store, m: &Member, area: Rect, buf: &mut Buffer) {
             key("db"),
             Span::raw(format!(
                 "{} on disk, {} in use, {:.1}% of quota {}",
-                human_bytes(p.db_size),
-                human_bytes(p.db_size_in_use),
+                units::bytes(p.db_size),
+                units::bytes(p.db_size_in_use),
                 p.db_size as f64 * 100.0 / q as f64,
-                human_bytes(q),
+                units::bytes(q),
             )),
         ]));
     }
@@ -451,8 +451,8 @@ fn metrics_lines(s: &Store, mm: &crate::app::store::MemberMetrics, lines: &mut V
         Span::styled(
             format!(
                 "{} of {} ({:.1}%)",
-                human_bytes(snap.db_total_bytes.unwrap_or(0) as i64),
-                human_bytes(quota as i64),
+                units::bytes(snap.db_total_bytes.unwrap_or(0)),
+                units::bytes(quota),
                 ratio.unwrap_or(0.0) * 100.0
             ),
             over(ratio, QUOTA_ALERT_RATIO),
@@ -503,7 +503,7 @@ fn latency(d: std::time::Duration) -> String {
 
 /// Bytes in at most 6 characters: `36K`, `1.5M`, `16G`.
 fn short_bytes(n: i64) -> String {
-    human_bytes(n)
+    units::bytes(n)
         .replace(" KiB", "K")
         .replace(" MiB", "M")
         .replace(" GiB", "G")

@@ -238,7 +238,7 @@ pub fn coarse(d: std::time::Duration) -> String {
     if d.as_secs() == 0 {
         return "0s".into();
     }
-    crate::app::update::human_duration(std::time::Duration::from_secs(d.as_secs()))
+    crate::units::duration(std::time::Duration::from_secs(d.as_secs()))
 }
 
 #[cfg(test)]

@@ -8,8 +8,9 @@ use ratatui::text::{Line, Span};
 use super::level_style;
 use crate::app::msg::Level;
 use crate::app::store::Store;
-use crate::patroni::{self, human_lag, ClusterSummary, Entry};
+use crate::patroni::{self, ClusterSummary, Entry};
 use crate::text::escape;
+use crate::units;
 
 /// The summaries for the directory `dir`: its Patroni cluster (or Citus group), or every cluster
 /// when `dir` is the namespace itself.
@@ -129,7 +130,7 @@ pub fn summary(s: &Store, dir: &[u8]) -> Vec<Line<'static>> {
         for m in &c.members {
             let lag = match (m.lag_bytes, c.leader.as_deref() == Some(m.name.as_str())) {
                 (_, true) => "-".to_string(),
-                (Some(b), false) => human_lag(b),
+                (Some(b), false) => units::bytes(b),
                 (None, false) => "?".to_string(),
             };
             let over = m
@@ -180,7 +181,7 @@ pub fn summary(s: &Store, dir: &[u8]) -> Vec<Line<'static>> {
                 cfg.loop_wait,
                 on_off(cfg.failsafe_mode),
                 on_off(cfg.synchronous_mode),
-                human_lag(cfg.maximum_lag_on_failover)
+                units::bytes(cfg.maximum_lag_on_failover)
             ),
             dim,
         ));

@@ -320,16 +320,16 @@ fn quota_alert_at_and_over_90_percent_not_below() {
     let db = (14.9 * gib as f64) as u64;
     assert_eq!(
         msg(with(db, 16 * gib)),
-        ["DB at 93% of quota (14.9 GiB of 16 GiB)"]
+        ["DB at 93% of quota (14.9 GiB of 16.0 GiB)"]
     );
     // Exactly 90 % of 10 GiB, and one byte under.
     assert_eq!(
         msg(with(9 * gib, 10 * gib)),
-        ["DB at 90% of quota (9 GiB of 10 GiB)"]
+        ["DB at 90% of quota (9.0 GiB of 10.0 GiB)"]
     );
     assert_eq!(
         msg(with(9 * gib + 1, 10 * gib)),
-        ["DB at 90% of quota (9 GiB of 10 GiB)"]
+        ["DB at 90% of quota (9.0 GiB of 10.0 GiB)"]
     );
     assert!(msg(with(9 * gib - 1, 10 * gib)).is_empty());
     // The fixture's 36 KiB of 16 GiB, and no quota reported at all.
@@ -357,14 +357,6 @@ fn no_leader_alert_comes_first() {
     assert_eq!(fired.len(), 3);
     // A page without etcd_server_has_leader says nothing about the leader.
     assert!(alerts(&Snapshot::default(), &Derived::default()).is_empty());
-}
-
-#[test]
-fn human_bytes_uses_binary_units() {
-    assert_eq!(human_bytes(512), "512 B");
-    assert_eq!(human_bytes(36_864), "36 KiB");
-    assert_eq!(human_bytes(17_179_869_184), "16 GiB");
-    assert_eq!(human_bytes(1_610_612_736), "1.5 GiB");
 }
 
 #[test]
@@ -492,49 +484,6 @@ fn targets_from_client_urls() {
     assert!(target("https://10.0.0.1:xx").is_err());
 }
 
-#[test]
-fn http_responses_plain_and_chunked() {
-    let plain = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
-    assert_eq!(
-        response(plain, false).unwrap(),
-        Some((200, "OK".into(), b"hello".to_vec()))
-    );
-    // Not all in yet.
-    assert_eq!(response(&plain[..40], false).unwrap(), None);
-    assert!(response(&plain[..40], true)
-        .unwrap_err()
-        .contains("closed after 2 of 5 bytes"));
-
-    let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
-                    4\r\netcd\r\n7;ext=1\r\n_metric\r\n0\r\n\r\n";
-    assert_eq!(
-        response(chunked, false).unwrap().unwrap().2,
-        b"etcd_metric".to_vec()
-    );
-    for cut in 45..chunked.len() - 5 {
-        assert_eq!(response(&chunked[..cut], false).unwrap(), None, "cut {cut}");
-    }
-    assert!(response(&chunked[..60], true)
-        .unwrap_err()
-        .contains("inside the chunked body"));
-    let bad = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
-    assert!(response(bad, false).unwrap_err().contains("bad chunk size"));
-
-    // No length: the body ends with the connection.
-    let close =
-        b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
-    assert_eq!(response(close, false).unwrap(), None);
-    let (status, reason, body) = response(close, true).unwrap().unwrap();
-    assert_eq!((status, reason.as_str()), (400, "Bad Request"));
-    assert!(body.starts_with(b"Client sent"));
-
-    assert!(response(b"\x16\x03\x01garbage\r\n\r\n", false)
-        .unwrap_err()
-        .starts_with("not an HTTP response"));
-    let gz = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 1\r\n\r\nx";
-    assert!(response(gz, false).unwrap_err().contains("gzip-encoded"));
-}
-
 #[tokio::test]
 async fn scrape_reports_http_errors_and_reads_chunked_pages() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -549,9 +498,11 @@ async fn scrape_reports_http_errors_and_reads_chunked_pages() {
                 let (mut sock, _) = listener.accept().await.unwrap();
                 let mut req = vec![0u8; 4096];
                 let n = sock.read(&mut req).await.unwrap();
-                let req = String::from_utf8_lossy(&req[..n]).into_owned();
-                assert!(req.starts_with("GET /metrics HTTP/1.1\r\n"), "{req}");
-                assert!(req.contains("\r\nConnection: close\r\n"), "{req}");
+                let req = String::from_utf8_lossy(&req[..n]).to_ascii_lowercase();
+                assert!(req.starts_with("get /metrics http/1.1\r\n"), "{req}");
+                assert!(req.contains("\r\nconnection: close\r\n"), "{req}");
+                assert!(req.contains("\r\naccept-encoding: identity\r\n"), "{req}");
+                assert!(req.contains("\r\nhost: 127.0.0.1:"), "{req}");
                 // In pieces, as a slow server would.
                 for piece in resp.chunks(7) {
                     sock.write_all(piece).await.unwrap();
@@ -572,7 +523,12 @@ async fn scrape_reports_http_errors_and_reads_chunked_pages() {
     page.extend_from_slice(b"0\r\n\r\n");
     let not_found =
         b"HTTP/1.1 404 Not Found\r\nContent-Length: 19\r\n\r\n404 page not found\n".to_vec();
-    let url = serve(vec![page, not_found]).await;
+    let gzip = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 1\r\n\r\nx".to_vec();
+    let huge = b"HTTP/1.1 200 OK\r\nContent-Length: 40000000\r\n\r\netcd_".to_vec();
+    let cut = b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\netcd_".to_vec();
+    let garbage = b"\x16\x03\x01garbage\r\n\r\n".to_vec();
+    let silent = Vec::new();
+    let url = serve(vec![page, not_found, gzip, huge, cut, garbage, silent]).await;
 
     let settings = crate::connect::Settings {
         endpoints: vec![url.clone()],
@@ -591,5 +547,24 @@ async fn scrape_reports_http_errors_and_reads_chunked_pages() {
     assert_eq!(
         err.to_string(),
         format!("{url}: GET /metrics: HTTP 404 Not Found: 404 page not found")
+    );
+    let err = scrape(&scraper, &url).await.unwrap_err().to_string();
+    assert!(
+        err.ends_with("GET /metrics: the page came gzip-encoded although identity was asked for"),
+        "{err}"
+    );
+    let err = scrape(&scraper, &url).await.unwrap_err().to_string();
+    assert!(
+        err.ends_with("GET /metrics: the page is over 32 MiB; is this etcd?"),
+        "{err}"
+    );
+    let err = scrape(&scraper, &url).await.unwrap_err();
+    assert!(matches!(err, EtcdError::Closed { .. }), "{err:?}");
+    let err = scrape(&scraper, &url).await.unwrap_err().to_string();
+    assert!(err.starts_with(&format!("{url}: GET /metrics: ")), "{err}");
+    let err = scrape(&scraper, &url).await.unwrap_err().to_string();
+    assert!(
+        err.contains("does this member serve TLS (https://)?"),
+        "{err}"
     );
 }
