@@ -96,7 +96,8 @@ pub enum Command {
         json: bool,
     },
     /// One verdict for cron or a monitoring agent: exit 0 healthy, 1 degraded (a member down or
-    /// an alert firing, quorum kept), 2 unavailable (no leader or no quorum)
+    /// an alert firing, quorum kept), 2 unavailable (no leader or no quorum), 3 unknown (etcdeck's
+    /// own settings are wrong: TLS files, CA, credentials, inventory; the cluster was not judged)
     Health {
         /// Print JSON
         #[arg(long)]
@@ -104,7 +105,7 @@ pub enum Command {
     },
     /// The aliveness timeline the console recorded for this cluster, as text
     Timeline {
-        /// How far back, e.g. 10m, 2h (at most the 24 h kept)
+        /// How far back, e.g. 10m, 2h, 1d (at most the 24 h kept)
         #[arg(long, default_value = "10m", value_parser = parse_duration)]
         since: Duration,
     },
@@ -219,7 +220,13 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "" | "s" => v,
         "ms" => v / 1000.0,
         "m" => v * 60.0,
-        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use ms, s or m)")),
+        "h" => v * 3600.0,
+        "d" => v * 86400.0,
+        _ => {
+            return Err(format!(
+                "{s:?}: unknown unit {unit:?} (use ms, s, m, h or d)"
+            ))
+        }
     };
     if !(secs > 0.0 && secs.is_finite()) {
         return Err(format!("{s:?}: must be more than zero"));
@@ -237,7 +244,11 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
         assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("2h").unwrap_err().contains("unknown unit"));
+        // `timeline --since 2h` as its help offers, and a day.
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86400)));
+        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
+        assert!(parse_duration("2w").unwrap_err().contains("unknown unit"));
     }
 
     #[test]

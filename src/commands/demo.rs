@@ -84,9 +84,11 @@ pub async fn run(
     let cluster = Cluster::new(settings.clone())?;
     let mut client = cluster.balanced_voters().await?;
     let mut clusters = demo::demo_clusters();
-    let n = demo::seed(&mut client, "/pg", &mut clusters, settings.timeout).await?;
+    let ns = g.namespace.clone();
+    let n = demo::seed(&mut client, &ns, &mut clusters, settings.timeout).await?;
     outln!(
-        "\nseeded {n} Patroni keys under /pg for {} PostgreSQL clusters",
+        "\nseeded {n} Patroni keys under {} for {} PostgreSQL clusters",
+        text::escape(&ns),
         clusters.len()
     );
 
@@ -101,7 +103,7 @@ pub async fn run(
     outln!("\n(or: source {})\n    {exe} status", env_file.display());
 
     match cfg {
-        None => demo_headless(&mut client, &mut clusters, settings.timeout).await?,
+        None => demo_headless(&mut client, &ns, &mut clusters, settings.timeout).await?,
         Some(cfg) => {
             let target = Target {
                 endpoints: settings.endpoints.clone(),
@@ -127,7 +129,7 @@ pub async fn run(
             open_console(store, cluster, |tx| {
                 // Patroni's keys stay alive while the console runs; trouble shows as a flash.
                 keep_alive = Some(tokio::spawn(async move {
-                    demo::keep_patroni_alive(&mut client, "/pg", &mut clusters, timeout, |e| {
+                    demo::keep_patroni_alive(&mut client, &ns, &mut clusters, timeout, |e| {
                         let text = format!("demo: Patroni keep-alive: {e:#}");
                         tx.send(Msg::Flash(crate::app::msg::Level::Warn, text))
                             .is_ok()
@@ -153,6 +155,7 @@ pub async fn run(
 /// The demo without the console: keep Patroni's keys alive until Ctrl-C or SIGTERM.
 async fn demo_headless(
     client: &mut etcd_client::Client,
+    namespace: &str,
     clusters: &mut [demo::PgCluster],
     timeout: Duration,
 ) -> Result<()> {
@@ -161,7 +164,7 @@ async fn demo_headless(
         demo::LOOP_WAIT.as_secs()
     );
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let keep = demo::keep_patroni_alive(client, "/pg", clusters, timeout, |e| {
+    let keep = demo::keep_patroni_alive(client, namespace, clusters, timeout, |e| {
         eprintln!("warning: Patroni keep-alive: {e:#}");
         true
     });

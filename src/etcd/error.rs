@@ -604,4 +604,102 @@ mod tests {
         let refused = "tcp connect error: Connection refused (os error 111)";
         assert_eq!(classify_text("e", &ctx(), refused).short(), "refused");
     }
+
+    #[test]
+    fn a_user_given_to_a_cluster_without_auth_is_our_mistake_in_words() {
+        let raw =
+            "status: FailedPrecondition, message: \"etcdserver: authentication is not enabled\"";
+        let e = classify_text("https://10.10.10.10:2379", &ctx(), raw);
+        assert!(
+            matches!(&e, EtcdError::AuthNotEnabled { user, .. } if user == "root"),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string().contains("unset ETCDCTL_USER or drop --user"),
+            "{e}"
+        );
+        assert!(e.is_own_settings());
+        assert!(
+            EtcdError::NoneAnswered(vec![e.clone(), EtcdError::timeout("x", ctx().timeout)])
+                .is_own_settings()
+        );
+        assert!(
+            !EtcdError::NoneAnswered(vec![EtcdError::timeout("x", ctx().timeout)])
+                .is_own_settings()
+        );
+        assert!(!EtcdError::Refused {
+            endpoint: "x".into()
+        }
+        .is_own_settings());
+    }
+
+    #[test]
+    fn etcd_refusals_are_typed_and_say_whether_to_retry() {
+        let cases = [
+            (
+                "etcdserver: too many learner members in cluster",
+                Refusal::TooManyLearners,
+                false,
+            ),
+            (
+                "etcdserver: can only promote a learner member which is in sync with leader",
+                Refusal::LearnerNotInSync,
+                true,
+            ),
+            (
+                "etcdserver: can only promote a learner member",
+                Refusal::NotALearner,
+                false,
+            ),
+            (
+                "etcdserver: member not found",
+                Refusal::MemberNotFound,
+                false,
+            ),
+            (
+                "etcdserver: re-configuration failed due to not enough started members",
+                Refusal::NotEnoughStarted,
+                false,
+            ),
+            (
+                "etcdserver: unhealthy cluster",
+                Refusal::UnhealthyCluster,
+                true,
+            ),
+            (
+                "etcdserver: Peer URLs already exists",
+                Refusal::PeerUrlExists,
+                false,
+            ),
+            ("mvcc: database space exceeded", Refusal::NoSpace, false),
+            (
+                "mvcc: required revision has been compacted",
+                Refusal::Compacted,
+                false,
+            ),
+            ("etcdserver: not leader", Refusal::NotLeader, false),
+            (
+                "etcdserver: bad leader transferee",
+                Refusal::BadLeaderTransferee,
+                false,
+            ),
+            (
+                "etcdserver: request timed out, leader transfer took too long",
+                Refusal::LeaderTransferTimeout,
+                true,
+            ),
+        ];
+        for (message, want, retry) in cases {
+            let raw = format!("status: Unknown, message: \"{message}\", details: []");
+            let e = classify_text("e", &ctx(), &raw);
+            assert_eq!(e.kind(), ErrorKind::Refusal(want), "{message}: {e:?}");
+            assert_eq!(e.is_retryable(), retry, "{message}");
+            // etcd's own words stay in the message.
+            assert_eq!(e.to_string(), format!("e: {message}"));
+        }
+        // A learner that refuses a call is not a refusal to retry.
+        let learner = classify_text("e", &ctx(), "etcdserver: rpc not supported for learner");
+        assert_eq!(learner.kind(), ErrorKind::Learner);
+        assert!(EtcdError::timeout("e", ctx().timeout).is_retryable());
+    }
 }

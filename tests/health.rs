@@ -1,0 +1,106 @@
+//! `etcdeck health` tells a fault in etcdeck's own settings (exit 3, "unknown") from a cluster
+//! that is down (exit 2), against real TLS clusters on loopback.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::{clear_etcd_env, stdout, TestCluster};
+use etcdeck::pki::Ca;
+use serde_json::Value;
+
+/// `etcdeck ARGS` with the sandbox's environment, `overrides` set on top of it.
+fn etcdeck_with(tc: &TestCluster, overrides: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_etcdeck"));
+    clear_etcd_env(&mut cmd);
+    for (k, v) in tc.sandbox.etcdctl_env().vars() {
+        cmd.env(k, v);
+    }
+    for (k, v) in overrides {
+        cmd.env(k, v);
+    }
+    cmd.args(args).output().expect("etcdeck runs")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("an exit code")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_own_wrong_settings_are_unknown_never_unavailable() {
+    let tc = TestCluster::start(1).await;
+    let auth_on = tc.sandbox.etcdctl_env().user.is_some();
+
+    // A healthy cluster first: 0.
+    let ok = etcdeck_with(&tc, &[], &["health"]);
+    assert_eq!(code(&ok), 0, "{}", stdout(&ok));
+
+    // A user the cluster does not have, or (auth off) any user at all: the client is wrong.
+    let wrong_user = etcdeck_with(
+        &tc,
+        &[("ETCDCTL_USER", "root:not-the-password")],
+        &["health"],
+    );
+    let text = stdout(&wrong_user);
+    assert_eq!(code(&wrong_user), 3, "{text}");
+    assert!(text.starts_with("UNKNOWN: "), "{text}");
+    if auth_on {
+        assert!(
+            text.contains("authentication failed for user root"),
+            "{text}"
+        );
+    } else {
+        assert!(
+            text.contains("auth is off on this cluster")
+                && text.contains("unset ETCDCTL_USER or drop --user"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("authentication is not enabled"),
+            "raw etcd words: {text}"
+        );
+    }
+    let json = etcdeck_with(
+        &tc,
+        &[("ETCDCTL_USER", "root:not-the-password")],
+        &["health", "--json"],
+    );
+    assert_eq!(code(&json), 3);
+    let v: Value = serde_json::from_str(&stdout(&json)).expect("JSON");
+    assert_eq!(v["verdict"], "unknown", "{v}");
+
+    // A CA that did not sign the members: 3, naming the CA.
+    let other = tempfile::TempDir::new().expect("temp dir");
+    Ca::create("some-other-ca")
+        .expect("CA")
+        .write(other.path(), true)
+        .expect("written");
+    let ca = other.path().join("ca.crt");
+    let wrong_ca = etcdeck_with(
+        &tc,
+        &[("ETCDCTL_CACERT", ca.to_str().expect("utf-8 path"))],
+        &["health"],
+    );
+    let text = stdout(&wrong_ca);
+    assert_eq!(code(&wrong_ca), 3, "{text}");
+    assert!(text.contains("not signed by the CA"), "{text}");
+
+    // A client certificate file that is not there: 3, naming the file.
+    let missing = etcdeck_with(
+        &tc,
+        &[("ETCDCTL_CERT", "/nonexistent/client.crt")],
+        &["health"],
+    );
+    let text = stdout(&missing);
+    assert_eq!(code(&missing), 3, "{text}");
+    assert!(text.contains("/nonexistent/client.crt"), "{text}");
+
+    // The member itself down: that is the cluster, 2.
+    let mut tc = tc;
+    let name = tc.sandbox.members()[0].name();
+    tc.sandbox.kill(&name).expect("kill");
+    let down = etcdeck_with(&tc, &[], &["health", "--timeout", "500ms"]);
+    let text = stdout(&down);
+    assert_eq!(code(&down), 2, "{text}");
+    assert!(text.starts_with("UNAVAILABLE: "), "{text}");
+}
