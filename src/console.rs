@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use crate::app::msg::{Cmd, Failure, Msg, ProbeTarget};
 use crate::app::store::Store;
-use crate::app::timeline::{history_path, HistoryFile, Timeline};
+use crate::app::timeline::{history_path, Cell, Event, HistoryFile, MemberCells};
 use crate::app::update::{settle, update};
 use crate::etcd::metrics::Scraper;
 use crate::etcd::probe::{probe_member, read_member_list, scrape_member};
@@ -145,7 +145,18 @@ impl Engine {
     ) -> Engine {
         let (wake, _) = watch::channel(0u64);
         let (wake_list, _) = watch::channel(0u64);
-        let scraper = Scraper::new(cluster.settings()).ok();
+        let mut store = store;
+        let scraper = match Scraper::new(cluster.settings()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                crate::app::update::flash(
+                    &mut store,
+                    crate::app::msg::Level::Warn,
+                    format!("/metrics is not read (no latency figures or alerts): {e}"),
+                );
+                None
+            }
+        };
         Engine {
             producers: Producers {
                 cluster,
@@ -220,12 +231,7 @@ impl Engine {
                 ));
             }
             Cmd::Clipboard(bytes) => clipboard(bytes),
-            Cmd::Persist(sec) => {
-                if let Some(msg) = self.history.persist(&self.store, *sec) {
-                    // The past, read once: folded in like any other message.
-                    let _ = self.producers.tx.send(msg);
-                }
-            }
+            Cmd::Persist(sec) => self.history.persist(&self.store, *sec, &self.producers.tx),
             Cmd::Change { change, via } => {
                 let (cluster, tx) = (self.producers.cluster.clone(), self.producers.tx.clone());
                 let (change, via) = (change.clone(), via.clone());
@@ -250,7 +256,9 @@ impl Engine {
 
     /// Seconds written to the history file so far.
     pub fn seconds_persisted(&self) -> u64 {
-        self.history.seconds
+        self.history
+            .seconds
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -346,91 +354,111 @@ where
     Ok(())
 }
 
-/// The history file: opened once the cluster id is known (one file per cluster), read back
-/// once, then appended every second.
-/// A history file opened on a blocking thread, with what it held.
-type Opened = (PathBuf, std::io::Result<(HistoryFile, Timeline)>);
-
+/// The history file, kept by a writer thread of its own so that no file operation (opening and
+/// reading up to 16 MiB, appending, the rewrite past the size limit) ever runs on the console's
+/// loop. The loop hands it each recorded second and the new events; the thread reads the past
+/// once, sends it back as [`Msg::History`], and reports a failure as a flash, then stops.
 struct History {
     dir: Option<PathBuf>,
-    file: Option<HistoryFile>,
-    /// The file being opened and read on a blocking thread (up to 16 MiB: not on the loop).
-    opening: Option<std::sync::mpsc::Receiver<Opened>>,
+    writer: Option<std::sync::mpsc::Sender<Second>>,
     events_written: u64,
-    /// Seconds appended to the file.
-    seconds: u64,
-    failed: bool,
+    /// Seconds appended to the file, counted by the writer.
+    seconds: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// One recorded second for the writer, with the events since the last one.
+struct Second {
+    sec: u64,
+    cluster: Cell,
+    members: MemberCells,
+    events: Vec<Event>,
 }
 
 impl History {
     fn new(dir: Option<PathBuf>) -> History {
         History {
             dir,
-            file: None,
-            opening: None,
+            writer: None,
             events_written: 0,
-            seconds: 0,
-            failed: false,
+            seconds: Default::default(),
         }
     }
 
-    /// Write second `sec` and new events. The first time, start reading the past on a blocking
-    /// thread; when it is read, return it as a message (seconds recorded meanwhile are kept in
-    /// memory and merged; they are not in the file).
-    fn persist(&mut self, store: &Store, sec: u64) -> Option<Msg> {
-        if self.failed {
-            return None;
-        }
-        let mut loaded = None;
-        if self.file.is_none() {
-            if self.opening.is_none() {
-                let (Some(dir), Some(id)) = (&self.dir, store.cluster.id) else {
-                    return None;
-                };
-                let path = history_path(dir, id);
-                let (done, wait) = std::sync::mpsc::channel();
-                self.opening = Some(wait);
-                tokio::task::spawn_blocking(move || {
-                    let r = HistoryFile::open(&path, sec);
-                    let _ = done.send((path, r));
-                });
-                return None;
+    /// Hand second `sec` (and new events) to the writer; start the writer the first time,
+    /// once the cluster id is known.
+    fn persist(&mut self, store: &Store, sec: u64, tx: &mpsc::UnboundedSender<Msg>) {
+        if self.writer.is_none() {
+            let (Some(dir), Some(id)) = (&self.dir, store.cluster.id) else {
+                return;
+            };
+            let (jobs, queue) = std::sync::mpsc::channel();
+            let (path, tx, seconds) = (history_path(dir, id), tx.clone(), self.seconds.clone());
+            let started = std::thread::Builder::new()
+                .name("history".into())
+                .spawn(move || write_history(path, sec, queue, tx, seconds));
+            if started.is_err() {
+                self.dir = None;
+                return;
             }
-            let opened = self.opening.as_ref().and_then(|w| w.try_recv().ok());
-            match opened {
-                None => return None,
-                Some((_, Ok((file, past)))) => {
-                    self.opening = None;
-                    self.file = Some(file);
-                    loaded = Some(Msg::History(Box::new(past)));
-                }
-                Some((path, Err(e))) => {
-                    self.opening = None;
-                    self.failed = true;
-                    return Some(Msg::Flash(
-                        crate::app::msg::Level::Warn,
-                        format!("history is not kept: {}: {e}", path.display()),
-                    ));
-                }
-            }
+            self.writer = Some(jobs);
         }
-        let file = self.file.as_mut()?;
-        let mut result = file.append_second(&store.timeline, sec);
-        for e in store.timeline.events_since(self.events_written) {
-            result = result.and_then(|_| file.append_event(e));
-        }
+        let Some((cluster, members)) = store.timeline.second(sec) else {
+            return;
+        };
+        let events = store
+            .timeline
+            .events_since(self.events_written)
+            .cloned()
+            .collect();
         self.events_written = store.timeline.events_total;
-        if result.is_ok() {
-            self.seconds += 1;
+        let job = Second {
+            sec,
+            cluster,
+            members,
+            events,
+        };
+        if self.writer.as_ref().is_some_and(|w| w.send(job).is_err()) {
+            // The writer stopped (it said why): keep recording in memory only.
+            self.writer = None;
+            self.dir = None;
+        }
+    }
+}
+
+/// The writer thread: open and read the file, send the past back, then append every second
+/// it is handed. It keeps its own copy of the timeline for the rewrite past the size limit.
+fn write_history(
+    path: PathBuf,
+    now: u64,
+    queue: std::sync::mpsc::Receiver<Second>,
+    tx: mpsc::UnboundedSender<Msg>,
+    seconds: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) {
+    let stop = |why: String| {
+        let _ = tx.send(Msg::Flash(
+            crate::app::msg::Level::Warn,
+            format!("history is not kept: {why}"),
+        ));
+    };
+    let (mut file, mut mirror) = match HistoryFile::open(&path, now) {
+        Ok(opened) => opened,
+        Err(e) => return stop(format!("{}: {e}", path.display())),
+    };
+    // The past, read once: folded in like any other message.
+    if tx.send(Msg::History(Box::new(mirror.clone()))).is_err() {
+        return;
+    }
+    while let Ok(job) = queue.recv() {
+        mirror.record(job.sec, job.cluster, &job.members);
+        let mut result = file.append_second(&mirror, job.sec);
+        for e in job.events {
+            result = result.and_then(|_| file.append_event(&e));
+            mirror.event(e.at, e.level, e.text);
         }
         if let Err(e) = result {
-            self.failed = true;
-            return Some(Msg::Flash(
-                crate::app::msg::Level::Warn,
-                format!("history is not kept: {e}"),
-            ));
+            return stop(e.to_string());
         }
-        loaded
+        seconds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

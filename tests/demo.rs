@@ -49,7 +49,10 @@ fn demo_seeds_and_reports_the_namespace_it_is_given() {
         }
     }
     let all = lines.join("\n");
-    assert!(all.contains("Patroni keys under /svc for 3 PostgreSQL clusters"), "{all}");
+    assert!(
+        all.contains("Patroni keys under /svc for 3 PostgreSQL clusters"),
+        "{all}"
+    );
     assert!(!all.contains("under /pg"), "{all}");
 
     // The keys are where it says, and nothing under /pg.
@@ -62,7 +65,10 @@ fn demo_seeds_and_reports_the_namespace_it_is_given() {
                 cmd.env(k, v.trim_matches('\''));
             }
         }
-        let o = cmd.args(["keys", prefix, "--json"]).output().expect("keys runs");
+        let o = cmd
+            .args(["keys", prefix, "--json"])
+            .output()
+            .expect("keys runs");
         assert!(o.status.success(), "{}", stdout(&o));
         let v: Value = serde_json::from_str(&stdout(&o)).expect("JSON");
         v["count"].as_u64().expect("count")

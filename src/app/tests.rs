@@ -917,4 +917,20 @@ fn metrics_give_the_real_quota_and_alerts_become_events() {
     );
     let mm = s.member(ETCD1).unwrap().metrics.as_ref().unwrap();
     assert!(mm.error.is_some() && mm.at.is_some());
+    // The operator hears of it once, not every five seconds.
+    assert!(
+        flash_text(&s).starts_with("etcd-1: /metrics cannot be read, no latency figures or alerts: https://127.10.10.10:2379: connection refused"),
+        "{}",
+        flash_text(&s)
+    );
+    s.ui.flash = None;
+    update(
+        &mut s,
+        Msg::Metrics {
+            at: t0 + secs(26),
+            id: ETCD1,
+            result: Err(failure("refused", "https://127.10.10.10:2379")),
+        },
+    );
+    assert!(s.ui.flash.is_none(), "said again: {}", flash_text(&s));
 }

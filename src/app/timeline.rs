@@ -91,6 +91,9 @@ pub struct Event {
     pub text: String,
 }
 
+/// Each member's cell in one second: id, name, cell.
+pub type MemberCells = Vec<(u64, String, Cell)>;
+
 /// One member's row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Series {
@@ -165,6 +168,21 @@ impl Timeline {
             }
         }
         self.prune(sec);
+    }
+
+    /// The cells recorded for second `sec`: the cluster's, and each member's with its name.
+    pub fn second(&self, sec: u64) -> Option<(Cell, MemberCells)> {
+        let idx = usize::try_from(sec.checked_sub(self.first)?).ok()?;
+        let cluster = *self.cluster.get(idx)?;
+        let members = self
+            .members
+            .iter()
+            .map(|(id, s)| {
+                let cell = s.cells.get(idx).copied().unwrap_or(Cell::Unknown);
+                (*id, s.name.clone(), cell)
+            })
+            .collect();
+        Some((cluster, members))
     }
 
     /// Drop what is older than the retention.

@@ -258,12 +258,22 @@ fn metrics(
         return;
     };
     let label = crate::text::escape(&member.label()).into_owned();
+    let answers = member.reachable();
     let mm = member.metrics.get_or_insert_with(Default::default);
     let snap = match result {
         Ok(s) => *s,
         Err(f) => {
+            // Said once when the reader starts failing (a member that is down says so itself).
+            let news = mm.error.is_none() && answers;
+            let text = format!(
+                "{label}: /metrics cannot be read, no latency figures or alerts: {}",
+                f.text()
+            );
             mm.error = Some(f);
             store.dirty = true;
+            if news {
+                flash(store, Level::Warn, text);
+            }
             return;
         }
     };
