@@ -49,6 +49,27 @@ pub fn duration(d: Duration) -> String {
     }
 }
 
+/// Bytes in a narrow column: `36.0K`, `1.5M`, `16.0G`, `512B` (the unit's first letter, no space).
+pub fn bytes_short(n: impl Into<i128>) -> String {
+    let long = bytes(n);
+    match long.split_once(' ') {
+        Some((num, unit)) => format!("{num}{}", &unit[..1]),
+        None => long,
+    }
+}
+
+/// A call's latency: `1.2ms`, `35ms`, `1.20s`.
+pub fn latency(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.1}ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.0}ms")
+    } else {
+        format!("{:.2}s", ms / 1000.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +144,15 @@ mod tests {
         assert_eq!(duration(Duration::from_secs(7800)), "2h10m");
         assert_eq!(duration(Duration::from_secs(100 * 3600 + 59)), "100h00m");
         assert_eq!(duration(Duration::MAX), "5124095576030431h00m");
+    }
+
+    #[test]
+    fn short_bytes_and_latencies_fit_narrow_columns() {
+        assert_eq!(bytes_short(512i64), "512B");
+        assert_eq!(bytes_short(36 * 1024i64), "36.0K");
+        assert_eq!(bytes_short(16i64 << 30), "16.0G");
+        assert_eq!(latency(Duration::from_micros(1234)), "1.2ms");
+        assert_eq!(latency(Duration::from_millis(35)), "35ms");
+        assert_eq!(latency(Duration::from_millis(1200)), "1.20s");
     }
 }

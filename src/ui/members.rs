@@ -211,7 +211,7 @@ fn cell<'a>(s: &'a Store, m: &'a Member, col: Col) -> Line<'a> {
                 Line::from(vec![
                     Span::styled(bar(frac, 4), style),
                     Span::styled(
-                        format!(" {}", short_bytes(p.db_size)),
+                        format!(" {}", units::bytes_short(p.db_size)),
                         if stale { dim } else { Style::new() },
                     ),
                 ])
@@ -219,7 +219,7 @@ fn cell<'a>(s: &'a Store, m: &'a Member, col: Col) -> Line<'a> {
             None => value("-".into()),
         },
         Col::Latency => match (&m.reach, st) {
-            (Reach::Up, Some(p)) => Line::raw(latency(p.latency)),
+            (Reach::Up, Some(p)) => Line::raw(units::latency(p.latency)),
             _ => Line::styled("-", dim),
         },
     }
@@ -306,7 +306,7 @@ fn details(s: &Store, m: &Member, area: Rect, buf: &mut Buffer) {
     let answered = match (&m.reach, m.status_at) {
         (Reach::Up, Some(at)) => Span::raw(format!(
             "answered in {}, {} ago",
-            st.map_or("-".into(), |p| latency(p.latency)),
+            st.map_or("-".into(), |p| units::latency(p.latency)),
             coarse(s.now.saturating_duration_since(at))
         )),
         (Reach::Stalled { since }, _) => Span::styled(
@@ -377,7 +377,7 @@ fn metrics_lines(s: &Store, mm: &crate::app::store::MemberMetrics, lines: &mut V
     let key = |k: &'static str| Span::styled(format!("{k:<8}"), dim);
     let ms = |v: Option<f64>| {
         v.map_or("-".to_string(), |s| {
-            latency(std::time::Duration::from_secs_f64(s))
+            units::latency(std::time::Duration::from_secs_f64(s))
         })
     };
     let over = |v: Option<f64>, limit: f64| {
@@ -487,26 +487,4 @@ fn metrics_lines(s: &Store, mm: &crate::app::store::MemberMetrics, lines: &mut V
             ),
         ]));
     }
-}
-
-/// `1.2ms`, `35ms`, `1.20s`.
-fn latency(d: std::time::Duration) -> String {
-    let ms = d.as_secs_f64() * 1000.0;
-    if ms < 10.0 {
-        format!("{ms:.1}ms")
-    } else if ms < 1000.0 {
-        format!("{ms:.0}ms")
-    } else {
-        format!("{:.2}s", ms / 1000.0)
-    }
-}
-
-/// Bytes in at most 6 characters: `36K`, `1.5M`, `16G`.
-fn short_bytes(n: i64) -> String {
-    units::bytes(n)
-        .replace(" KiB", "K")
-        .replace(" MiB", "M")
-        .replace(" GiB", "G")
-        .replace(" TiB", "T")
-        .replace(" B", "B")
 }
