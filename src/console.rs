@@ -18,6 +18,7 @@ use crate::etcd::metrics::Scraper;
 use crate::etcd::probe::{probe_member, read_member_list, scrape_member};
 use crate::etcd::watch::feed_prefix;
 use crate::etcd::Cluster;
+use crate::state::StateError;
 use crate::ui::Screen;
 
 /// How often time moves on screen ("unreachable 12s", flashes expiring).
@@ -442,7 +443,21 @@ fn write_history(
     };
     let (mut file, mut mirror) = match HistoryFile::open(&path, now) {
         Ok(opened) => opened,
-        Err(e) => return stop(format!("{}: {e}", path.display())),
+        Err(StateError::Locked { .. }) => {
+            // Another console on this cluster writes it: show the past, write nothing.
+            if let Ok(Some(past)) = crate::app::timeline::load(&path, now) {
+                let _ = tx.send(Msg::History(Box::new(past)));
+            }
+            let _ = tx.send(Msg::Flash(
+                crate::app::msg::Level::Info,
+                format!(
+                    "history: another console writes {}; this one shows it and records in memory",
+                    path.display()
+                ),
+            ));
+            return;
+        }
+        Err(e) => return stop(e.to_string()),
     };
     // The past, read once: folded in like any other message.
     if tx.send(Msg::History(Box::new(mirror.clone()))).is_err() {

@@ -8,6 +8,7 @@
 //! - [`pki`]: the CA and member certificates, issued with rcgen.
 //! - [`render`]: `etcd.conf` and the etcdctl environment, rendered as Pigsty does.
 //! - [`sandbox`]: real local etcd members started from an inventory, on loopback.
+//! - [`state`]: etcdeck's own state files, written and read safely (no links, locks, 0600).
 //! - [`demo`]: Patroni-shaped keys for the demo sandbox.
 //! - [`patroni`]: Patroni's keys read into a summary per cluster, with warnings (no network).
 //! - [`text`]: escaping of text that comes from etcd before it reaches a terminal.
@@ -31,6 +32,7 @@ pub mod patroni;
 pub mod pki;
 pub mod render;
 pub mod sandbox;
+pub mod state;
 pub mod text;
 pub mod ui;
 pub mod units;

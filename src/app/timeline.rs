@@ -4,12 +4,13 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
-use std::io::{BufRead, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::msg::Level;
 use crate::etcd::status::natural_key;
+use crate::state::{self, StateError};
 
 /// How much history is kept.
 pub const RETENTION: Duration = Duration::from_secs(24 * 3600);
@@ -19,6 +20,9 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The most events kept.
 pub const MAX_EVENTS: usize = 2000;
+
+/// The longest event text kept, in characters.
+pub const MAX_EVENT_CHARS: usize = 1000;
 
 /// One second of one row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -131,7 +135,7 @@ impl Timeline {
 
     /// The Unix second after the last cell.
     pub fn end(&self) -> u64 {
-        self.first + self.cluster.len() as u64
+        self.first.saturating_add(self.cluster.len() as u64)
     }
 
     /// Record second `sec`: the cluster's cell and each member's. Seconds skipped since the last
@@ -143,7 +147,15 @@ impl Timeline {
         if sec < self.first {
             return;
         }
-        let idx = (sec - self.first) as usize;
+        // A second far past what is held: only the retention window before it is kept, so a gap
+        // costs at most a day of cells, never one per second of the gap.
+        self.prune(sec);
+        let Some(idx) = sec
+            .checked_sub(self.first)
+            .and_then(|d| usize::try_from(d).ok())
+        else {
+            return;
+        };
         let len = idx + 1;
         if self.cluster.len() < len {
             self.cluster.resize(len, Cell::Unknown);
@@ -167,7 +179,6 @@ impl Timeline {
                 s.cells.resize(len, Cell::Unknown);
             }
         }
-        self.prune(sec);
     }
 
     /// The cells recorded for second `sec`: the cluster's, and each member's with its name.
@@ -189,13 +200,23 @@ impl Timeline {
     fn prune(&mut self, now: u64) {
         let keep_from = now.saturating_sub(RETENTION.as_secs());
         if keep_from > self.first {
-            let drop = ((keep_from - self.first) as usize).min(self.cluster.len());
-            self.cluster.drain(..drop);
-            for s in self.members.values_mut() {
-                let d = drop.min(s.cells.len());
-                s.cells.drain(..d);
+            let gap = keep_from - self.first;
+            if gap >= self.cluster.len() as u64 {
+                // Everything held is older than the window: start the window afresh.
+                self.cluster.clear();
+                for s in self.members.values_mut() {
+                    s.cells.clear();
+                }
+                self.first = keep_from;
+            } else {
+                let drop = gap as usize;
+                self.cluster.drain(..drop);
+                for s in self.members.values_mut() {
+                    let d = drop.min(s.cells.len());
+                    s.cells.drain(..d);
+                }
+                self.first += gap;
             }
-            self.first += drop as u64;
         }
         self.members
             .retain(|_, s| s.cells.iter().any(|c| *c != Cell::Unknown));
@@ -206,13 +227,16 @@ impl Timeline {
         }
     }
 
+    /// Keep an event; a text longer than [`MAX_EVENT_CHARS`] is cut (an event is one line
+    /// of the file, and the file must shrink when it is rewritten).
     pub fn event(&mut self, at: u64, level: Level, text: impl Into<String>) {
+        let mut text = text.into();
+        if let Some((cut, _)) = text.char_indices().nth(MAX_EVENT_CHARS) {
+            text.truncate(cut);
+            text.push('…');
+        }
         self.events_total += 1;
-        self.events.push_back(Event {
-            at,
-            level,
-            text: text.into(),
-        });
+        self.events.push_back(Event { at, level, text });
         while self.events.len() > MAX_EVENTS {
             self.events.pop_front();
         }
@@ -322,23 +346,41 @@ fn level_word(l: Level) -> &'static str {
     }
 }
 
-/// Read a history file without writing to it (damaged lines are skipped and counted).
-pub fn load(path: &Path, now: u64) -> std::io::Result<Timeline> {
-    let f = std::fs::File::open(path)?;
+/// The most a history file is read: what etcdeck writes stays under [`MAX_FILE_BYTES`] plus a
+/// rewrite's margin; anything much larger was not written by it.
+pub const MAX_READ_BYTES: u64 = 4 * MAX_FILE_BYTES;
+
+/// Seconds ahead of the clock still believed (clocks of two consoles differ a little).
+pub const FUTURE_SLACK: u64 = 60;
+
+/// Read a history file without writing to it (damaged lines are skipped and counted). `None`
+/// when there is none yet.
+pub fn load(path: &Path, now: u64) -> Result<Option<Timeline>, StateError> {
+    let Some(mut f) = state::open_read(path)? else {
+        return Ok(None);
+    };
+    let bytes = state::read_capped(path, &mut f, MAX_READ_BYTES)?;
+    Ok(Some(parse(&bytes, now)))
+}
+
+/// The timeline a history file's bytes hold, as of `now`. A line that cannot be read, or dated
+/// after `now` (plus [`FUTURE_SLACK`]), is skipped and counted; lines older than the retention
+/// are dropped quietly.
+pub fn parse(bytes: &[u8], now: u64) -> Timeline {
     let mut t = Timeline::new();
     let mut order: Vec<(u64, String)> = Vec::new();
-    for line in std::io::BufReader::new(f).split(b'\n') {
-        let line = line?;
-        let Ok(line) = String::from_utf8(line) else {
-            t.skipped_lines += 1;
+    for line in bytes.split(|b| *b == b'\n') {
+        if line.is_empty() {
             continue;
-        };
-        if !line.is_empty() && !read_line(&line, &mut t, &mut order) {
+        }
+        let ok =
+            std::str::from_utf8(line).is_ok_and(|line| read_line(line, &mut t, &mut order, now));
+        if !ok {
             t.skipped_lines += 1;
         }
     }
     t.prune(now);
-    Ok(t)
+    t
 }
 
 /// The timeline as text: the cluster row and one row per member, `columns` buckets of `zoom`
@@ -399,41 +441,30 @@ pub fn text(t: &Timeline, now: u64, zoom: u64, columns: usize, span: u64) -> Str
 
 impl HistoryFile {
     /// Read what the file holds into a timeline (damaged lines are skipped and counted), and keep
-    /// the file open for appending.
-    pub fn open(path: &Path, now: u64) -> std::io::Result<(HistoryFile, Timeline)> {
-        let mut t = Timeline::new();
-        if let Ok(f) = std::fs::File::open(path) {
-            let mut order: Vec<(u64, String)> = Vec::new();
-            for line in std::io::BufReader::new(f).split(b'\n') {
-                let Ok(line) = line else { break };
-                let Ok(line) = String::from_utf8(line) else {
-                    t.skipped_lines += 1;
-                    continue;
-                };
-                if line.is_empty() {
-                    continue;
-                }
-                if !read_line(&line, &mut t, &mut order) {
-                    t.skipped_lines += 1;
-                }
-            }
-            t.prune(now);
-        }
+    /// the file open for appending, under an advisory lock: [`StateError::Locked`] when another
+    /// console writes it (read it with [`load`] then). The state directory is made private, and
+    /// a link, a FIFO or any other non-regular file at the path is refused.
+    pub fn open(path: &Path, now: u64) -> Result<(HistoryFile, Timeline), StateError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            state::private_dir(dir)?;
         }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
-        Ok((
-            HistoryFile {
-                path: path.to_path_buf(),
-                file: Some(file),
-                order: Vec::new(),
-            },
-            t,
-        ))
+        let mut file = state::open_append(path)?;
+        state::lock(path, &file)?;
+        let bytes = state::read_capped(path, &mut file, MAX_READ_BYTES)?;
+        let t = parse(&bytes, now);
+        let mut history = HistoryFile {
+            path: path.to_path_buf(),
+            file: Some(file),
+            order: Vec::new(),
+        };
+        // A line cut short by a crash must not be glued to the first line written now.
+        if bytes.last().is_some_and(|b| *b != b'\n') {
+            history.write("\n").map_err(|e| StateError::Io {
+                path: path.display().to_string(),
+                source: e,
+            })?;
+        }
+        Ok((history, t))
     }
 
     /// Append second `sec` of the timeline (and a member line first when the members changed).
@@ -451,7 +482,7 @@ impl HistoryFile {
         if order != self.order {
             out.push_str(&format!("M {sec}"));
             for (id, name) in &order {
-                let _ = write!(out, " {id:x}={}", name.replace([' ', '\n', '\r'], "_"));
+                let _ = write!(out, " {id:x}={}", encode_name(name));
             }
             out.push('\n');
             self.order = order;
@@ -493,14 +524,10 @@ impl HistoryFile {
         if !big {
             return Ok(());
         }
-        let tmp = self.path.with_extension("log.tmp");
-        {
-            let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-            w.write_all(dump(t).as_bytes())?;
-            w.flush()?;
-        }
-        std::fs::rename(&tmp, &self.path)?;
-        self.file = Some(std::fs::OpenOptions::new().append(true).open(&self.path)?);
+        let file = state::replace(&self.path, dump(t).as_bytes()).map_err(std::io::Error::other)?;
+        // The lock goes with the file it was taken on: take it on the new one.
+        state::lock(&self.path, &file).map_err(std::io::Error::other)?;
+        self.file = Some(file);
         self.order = t
             .members
             .iter()
@@ -516,7 +543,7 @@ pub fn dump(t: &Timeline) -> String {
     let order: Vec<(u64, &Series)> = t.members.iter().map(|(id, s)| (*id, s)).collect();
     let _ = write!(out, "M {}", t.first);
     for (id, s) in &order {
-        let _ = write!(out, " {id:x}={}", s.name.replace([' ', '\n', '\r'], "_"));
+        let _ = write!(out, " {id:x}={}", encode_name(&s.name));
     }
     out.push('\n');
     for (i, c) in t.cluster.iter().enumerate() {
@@ -539,8 +566,42 @@ pub fn dump(t: &Timeline) -> String {
     out
 }
 
-/// Apply one line of the history file; false when it is damaged.
-fn read_line(line: &str, t: &mut Timeline, order: &mut Vec<(u64, String)>) -> bool {
+/// A member name as one word of an `M` line: `%`, `=`, white space and control characters are
+/// written `%XX` (its UTF-8 bytes), so any name etcd gives reads back as it was.
+fn encode_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c == '%' || c == '=' || c.is_whitespace() || c.is_control() {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                let _ = write!(out, "%{b:02X}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The name [`encode_name`] wrote; `None` for a damaged one.
+fn decode_name(word: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(word.len());
+    let mut rest = word.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        if b == b'%' {
+            let hex = std::str::from_utf8(tail.get(..2)?).ok()?;
+            bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            rest = &tail[2..];
+        } else {
+            bytes.push(b);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+/// Apply one line of the history file; false when it is damaged (or dated in the future).
+fn read_line(line: &str, t: &mut Timeline, order: &mut Vec<(u64, String)>, now: u64) -> bool {
     let mut parts = line.splitn(3, ' ');
     let (Some(kind), Some(sec)) = (parts.next(), parts.next()) else {
         return false;
@@ -548,6 +609,10 @@ fn read_line(line: &str, t: &mut Timeline, order: &mut Vec<(u64, String)>) -> bo
     let Ok(sec) = sec.parse::<u64>() else {
         return false;
     };
+    if sec > now.saturating_add(FUTURE_SLACK) {
+        return false;
+    }
+    let old = sec.saturating_add(RETENTION.as_secs()) < now;
     let rest = parts.next().unwrap_or("");
     match kind {
         "M" => {
@@ -556,10 +621,10 @@ fn read_line(line: &str, t: &mut Timeline, order: &mut Vec<(u64, String)>) -> bo
                 let Some((id, name)) = item.split_once('=') else {
                     return false;
                 };
-                let Ok(id) = u64::from_str_radix(id, 16) else {
+                let (Ok(id), Some(name)) = (u64::from_str_radix(id, 16), decode_name(name)) else {
                     return false;
                 };
-                o.push((id, name.to_string()));
+                o.push((id, name));
             }
             *order = o;
             true
@@ -581,8 +646,8 @@ fn read_line(line: &str, t: &mut Timeline, order: &mut Vec<(u64, String)>) -> bo
                 .zip(cells)
                 .map(|((id, name), c)| (*id, name.clone(), c))
                 .collect();
-            if sec + 1 < t.end() {
-                return true; // out of order: older than what is held; ignore quietly
+            if old || sec.saturating_add(1) < t.end() {
+                return true; // older than the window or than what is held: ignore quietly
             }
             t.record(sec, cluster, &members);
             true
@@ -597,7 +662,9 @@ fn read_line(line: &str, t: &mut Timeline, order: &mut Vec<(u64, String)>) -> bo
                 "error" => Level::Error,
                 _ => return false,
             };
-            t.event(sec, level, text);
+            if !old {
+                t.event(sec, level, text);
+            }
             true
         }
         _ => false,
@@ -721,5 +788,141 @@ mod tests {
             t.record(s, Cell::Available, &members);
         }
         assert!(t.memory_bytes() < 1024 * 1024, "{} bytes", t.memory_bytes());
+    }
+
+    /// A day of seconds ago from `now`, for the adversarial files below.
+    const NOW: u64 = 1_790_000_000;
+
+    fn member(name: &str, cell: Cell) -> MemberCells {
+        vec![(0x1a, name.to_string(), cell)]
+    }
+
+    #[test]
+    fn hostile_times_cost_neither_time_nor_memory_and_stop_nothing() {
+        // Two seconds far apart, a second near u64::MAX, a line a day ahead, then a good line.
+        let file = format!(
+            "M 5 1a=etcd-1\nS 5 au\nS {} au\nS {} au\nS {} au\nS {NOW} aD\n",
+            u64::MAX,
+            u64::MAX - 1,
+            NOW + 86_400,
+        );
+        let started = std::time::Instant::now();
+        let t = parse(file.as_bytes(), NOW);
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(t.skipped_lines, 3, "the three lines after now are damaged");
+        assert_eq!(t.end(), NOW + 1, "recording goes on after the bad lines");
+        assert!(t.cluster.len() as u64 <= RETENTION.as_secs() + 1);
+        assert_eq!(row(&t, 0x1a).chars().last(), Some('D'));
+
+        // Live: a jump of years in one step is bounded by the retention as well.
+        let mut live = Timeline::new();
+        live.record(5, Cell::Available, &member("etcd-1", Cell::Up));
+        live.record(u64::MAX - 5, Cell::Available, &member("etcd-1", Cell::Up));
+        assert!(live.cluster.len() as u64 <= RETENTION.as_secs() + 1);
+        assert_eq!(live.end(), u64::MAX - 4);
+    }
+
+    #[test]
+    fn names_with_white_space_and_separators_read_back_as_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = history_path(dir.path(), 1);
+        let (mut file, mut t) = HistoryFile::open(&path, NOW).unwrap();
+        let names = ["etcd\t1", "etcd 2=x%41", "etcd\u{2028}3"];
+        let members: MemberCells = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (i as u64 + 1, n.to_string(), Cell::Up))
+            .collect();
+        t.record(NOW, Cell::Available, &members);
+        file.append_second(&t, NOW).unwrap();
+        drop(file);
+        let back = load(&path, NOW).unwrap().unwrap();
+        assert_eq!(back.skipped_lines, 0);
+        let mut got: Vec<&str> = back.members.values().map(|s| s.name.as_str()).collect();
+        got.sort();
+        let mut want = names.to_vec();
+        want.sort();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_line_cut_by_a_crash_is_not_glued_to_the_next_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = history_path(dir.path(), 1);
+        std::fs::create_dir_all(dir.path()).unwrap();
+        std::fs::write(&path, format!("M {NOW} 1a=etcd-1\nS {NOW} a")).unwrap();
+        let (mut file, mut t) = HistoryFile::open(&path, NOW + 1).unwrap();
+        assert_eq!(t.skipped_lines, 1, "the cut line");
+        t.record(NOW + 1, Cell::Available, &member("etcd-1", Cell::Down));
+        file.append_second(&t, NOW + 1).unwrap();
+        drop(file);
+        let back = load(&path, NOW + 1).unwrap().unwrap();
+        assert_eq!(back.skipped_lines, 1, "only the cut line");
+        assert_eq!(row(&back, 0x1a).chars().last(), Some('D'));
+    }
+
+    #[test]
+    fn a_file_over_the_limit_at_start_keeps_its_past_when_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = history_path(dir.path(), 1);
+        // An hour of seconds, then long events, past the size limit.
+        let mut text = format!("M {} 1a=etcd-1\n", NOW - 3600);
+        for s in NOW - 3600..NOW {
+            text.push_str(&format!("S {s} au\n"));
+        }
+        let long = "x".repeat(20_000);
+        while (text.len() as u64) <= MAX_FILE_BYTES {
+            text.push_str(&format!("E {} info {long}\n", NOW - 1));
+        }
+        std::fs::write(&path, &text).unwrap();
+        let (mut file, mut t) = HistoryFile::open(&path, NOW).unwrap();
+        assert_eq!(t.cluster.len(), 3600);
+        t.record(NOW, Cell::Available, &member("etcd-1", Cell::Up));
+        file.append_second(&t, NOW).unwrap();
+        drop(file);
+        let size = std::fs::metadata(&path).unwrap().len();
+        assert!(size < MAX_FILE_BYTES, "rewritten: {size} bytes");
+        let back = load(&path, NOW).unwrap().unwrap();
+        assert_eq!(back.cluster.len(), 3601, "the hour before and now");
+    }
+
+    #[test]
+    fn links_fifos_and_a_second_console_are_refused_without_harm() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("etcdeck");
+        let path = history_path(&state, 1);
+        let (file, _) = HistoryFile::open(&path, NOW).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&state), 0o700);
+        // A second console on the same cluster reads, and is told it may not write.
+        assert!(matches!(
+            HistoryFile::open(&path, NOW),
+            Err(StateError::Locked { .. })
+        ));
+        assert!(load(&path, NOW).unwrap().is_some());
+        drop(file);
+
+        // A link at the path: not followed, its target untouched.
+        let target = dir.path().join("precious");
+        std::fs::write(&target, "keep").unwrap();
+        let linked = history_path(&state, 2);
+        std::os::unix::fs::symlink(&target, &linked).unwrap();
+        assert!(matches!(
+            HistoryFile::open(&linked, NOW),
+            Err(StateError::Symlink { .. })
+        ));
+        assert!(load(&linked, NOW).is_err());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+
+        // A FIFO: refused at once (it used to hang the console's quit).
+        let fifo = history_path(&state, 3);
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(matches!(
+            HistoryFile::open(&fifo, NOW),
+            Err(StateError::NotRegular { .. })
+        ));
     }
 }

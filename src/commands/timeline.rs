@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use super::{settings, state_base, Code};
 use crate::cli::Global;
@@ -18,16 +18,15 @@ pub async fn run(g: &Global, since: Duration) -> Result<Code> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let t = match crate::app::timeline::load(&path, now) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let t = match crate::app::timeline::load(&path, now)? {
+        Some(t) => t,
+        None => {
             outln!(
                 "no history for cluster {id:x} yet ({}): the console records it while it runs",
                 path.display()
             );
             return Ok(0);
         }
-        Err(e) => bail!("{}: {e}", path.display()),
     };
     let span = since
         .as_secs()

@@ -245,7 +245,9 @@ fn main() {
     let dump_time = t.elapsed();
     let file_bytes = std::fs::metadata(&file).unwrap().len();
     let t = Instant::now();
-    let back = timeline::load(&file, end).expect("the history file loads");
+    let back = timeline::load(&file, end)
+        .expect("the history file loads")
+        .expect("the history file exists");
     let load_time = t.elapsed();
     assert_eq!(back.cluster, day.cluster, "the file gives the day back");
     assert_eq!(back.events.len(), day.events.len());
