@@ -81,7 +81,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             state_dir,
             fresh,
             headless,
-        }) => run_demo(g, state_dir.clone(), *fresh, *headless).await,
+            auth,
+        }) => run_demo(g, state_dir.clone(), *fresh, *headless, *auth).await,
     }
 }
 
@@ -460,6 +461,7 @@ async fn run_demo(
     state_dir: Option<PathBuf>,
     fresh: bool,
     headless: bool,
+    auth: bool,
 ) -> Result<ExitCode> {
     use std::io::IsTerminal;
     let headless = headless || !std::io::stdout().is_terminal();
@@ -469,7 +471,7 @@ async fn run_demo(
     } else {
         Some(console_config(g)?)
     };
-    let (inv, inv_file) = match &g.inventory {
+    let (mut inv, inv_file) = match &g.inventory {
         Some(p) => (load_inventory(g, None)?, p.display().to_string()),
         None => (
             inventory::parse(inventory::EXAMPLE, "inventory.example.yml", &extra_vars(g)?)
@@ -480,6 +482,9 @@ async fn run_demo(
             "inventory.example.yml (embedded)".to_string(),
         ),
     };
+    if auth {
+        demo::with_auth(&mut inv);
+    }
     let dir = demo_state_dir(state_dir)?;
     if fresh {
         for h in &inv.hosts {
@@ -500,6 +505,9 @@ async fn run_demo(
             m.inventory_ip,
             m.log().display()
         );
+    }
+    if sandbox.auth() {
+        outln!("auth on: user root with etcd_root_password, as Pigsty 4.x");
     }
     sandbox.start()?;
     let status = sandbox.wait_healthy(Duration::from_secs(15)).await?;
