@@ -127,6 +127,10 @@ pub enum Command {
         /// Start from empty data (the previous sandbox's data is removed)
         #[arg(long)]
         fresh: bool,
+        /// Auth on, as Pigsty 4.x: user root with the inventory's etcd_root_password (default
+        /// Pigsty's Etcd.Root); the printed environment has ETCDCTL_USER
+        #[arg(long)]
+        auth: bool,
     },
 }
 

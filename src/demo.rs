@@ -8,6 +8,8 @@ use etcd_client::{Client, PutOptions};
 use serde_json::json;
 use tokio::time::timeout;
 
+use crate::inventory::Inventory;
+
 /// Patroni's default `ttl` and `loop_wait`.
 pub const TTL_S: i64 = 30;
 /// See [`TTL_S`].
@@ -32,6 +34,22 @@ pub struct PgCluster {
     pub timeline: u64,
     pub optime: u64,
     pub system_id: u64,
+}
+
+/// Pigsty 4.x's default `etcd_root_password`.
+pub const PIGSTY_ROOT_PASSWORD: &str = "Etcd.Root";
+
+/// `etcdeck demo --auth`: auth on, as Pigsty 4.x. Every host gets the inventory's
+/// `etcd_root_password` (the first one set), else Pigsty's default `Etcd.Root`.
+pub fn with_auth(inv: &mut Inventory) {
+    let password = inv
+        .hosts
+        .iter()
+        .find_map(|h| h.params.etcd_root_password.clone())
+        .unwrap_or_else(|| PIGSTY_ROOT_PASSWORD.to_string());
+    for h in &mut inv.hosts {
+        h.params.etcd_root_password = Some(password.clone());
+    }
 }
 
 /// The demo's clusters: `pg-meta` (two members, sync mode, one switchover behind it, like the
@@ -312,6 +330,25 @@ async fn keep_alive(client: &mut Client, lease: i64) -> Result<i64, etcd_client:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auth_takes_the_inventorys_root_password_else_pigstys_default() {
+        use crate::inventory::{parse, EXAMPLE};
+        let mut inv = parse(EXAMPLE, "inventory.example.yml", &[]).unwrap();
+        with_auth(&mut inv);
+        assert!(inv
+            .hosts
+            .iter()
+            .all(|h| h.params.etcd_root_password.as_deref() == Some("Etcd.Root")));
+
+        let extra = [("etcd_root_password".to_string(), "s3cret".to_string())];
+        let mut inv = parse(EXAMPLE, "inventory.example.yml", &extra).unwrap();
+        with_auth(&mut inv);
+        assert!(inv
+            .hosts
+            .iter()
+            .all(|h| h.params.etcd_root_password.as_deref() == Some("s3cret")));
+    }
 
     /// The real dump the demo is modelled on.
     const FIXTURE: &str = include_str!("../tests/fixtures/patroni-4.1.5-pg-meta.json");

@@ -32,7 +32,8 @@ async fn main() -> ExitCode {
             state_dir,
             fresh,
             headless,
-        }) => commands::demo::run(g, state_dir.clone(), *fresh, *headless).await,
+            auth,
+        }) => commands::demo::run(g, state_dir.clone(), *fresh, *headless, *auth).await,
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

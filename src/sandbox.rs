@@ -6,6 +6,10 @@
 //! under the state directory, so a restart reuses it (`initial-cluster-state: existing`).
 //! Members are stopped when the [`Sandbox`] is dropped, and die with the thread that started them
 //! (`PR_SET_PDEATHSIG`), so a crashed test leaves no process behind.
+//!
+//! With `etcd_root_password` in the inventory (Pigsty 4.x), [`Sandbox::wait_healthy`] turns etcd's
+//! auth on as Pigsty does: user `root` with that password and role `root`, then `auth enable`.
+//! A restart on data where auth is already on just logs in.
 
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::os::unix::process::CommandExt;
@@ -14,11 +18,15 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::connect::{FileSetting, Origin, Settings};
+use crate::etcd::error::classify;
 use crate::etcd::status::{gather, ClusterStatus};
-use crate::etcd::Cluster;
+use crate::etcd::{Cluster, EtcdError};
 use crate::inventory::{EtcdInit, Host, Inventory};
 use crate::pki::{Ca, PkiError};
 use crate::render::{self, ConfOptions, EtcdctlEnv, TlsPaths};
+
+/// The etcd user that Pigsty 4.x creates when `etcd_root_password` is set.
+pub const ROOT_USER: &str = "root";
 
 /// Environment variable naming the etcd binary; default `etcd` from `PATH`.
 pub const ETCD_BIN_ENV: &str = "ETCDECK_ETCD";
@@ -49,6 +57,11 @@ pub enum SandboxError {
     },
     #[error("cluster not healthy after {secs:.1} s: {detail}")]
     NotHealthy { secs: f64, detail: String },
+    #[error(
+        "{host}: etcd_root_password differs from {first}'s: Pigsty has one root password per \
+         cluster; set it once, in the etcd group's vars"
+    )]
+    RootPasswordDiffers { host: String, first: String },
     #[error("no member named {0} in this sandbox")]
     NoSuchMember(String),
     #[error(transparent)]
@@ -109,6 +122,8 @@ pub struct Sandbox {
     ca_cert: PathBuf,
     client_cert: PathBuf,
     client_key: PathBuf,
+    /// `etcd_root_password`: auth on, user `root`.
+    root_password: Option<String>,
 }
 
 /// `a.b.c.d` -> `127.b.c.d`; loopback stays as it is.
@@ -144,11 +159,31 @@ pub fn find_etcd() -> Result<PathBuf, SandboxError> {
         .ok_or_else(|| SandboxError::NoEtcd("not on PATH".into()))
 }
 
+/// The version an etcd binary reports (`etcd --version`: `etcd Version: 3.5.16`), e.g. `3.5.16`.
+pub fn etcd_version(bin: &Path) -> Result<String, SandboxError> {
+    let out = Command::new(bin)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(io_err(bin))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("etcd Version:"))
+        .map(|v| v.trim().to_string())
+        .ok_or_else(|| {
+            SandboxError::NoEtcd(format!(
+                "{} --version printed no 'etcd Version:' line; is it an etcd server binary?",
+                bin.display()
+            ))
+        })
+}
+
 impl Sandbox {
     /// Lay out the sandbox for `inv` under `dir`: certificates (made once, then reused) and one
     /// directory per member. Starts nothing.
     pub fn prepare(inv: &Inventory, dir: &Path) -> Result<Sandbox, SandboxError> {
         let etcd_bin = find_etcd()?;
+        let root_password = root_password(inv)?;
         let pki = dir.join("pki");
         std::fs::create_dir_all(&pki).map_err(io_err(&pki))?;
         let ca_cert = pki.join("ca.crt");
@@ -196,7 +231,18 @@ impl Sandbox {
             ca_cert,
             client_cert,
             client_key,
+            root_password,
         })
+    }
+
+    /// The etcd binary the members run.
+    pub fn etcd_bin(&self) -> &Path {
+        &self.etcd_bin
+    }
+
+    /// Whether auth is on (the inventory sets `etcd_root_password`).
+    pub fn auth(&self) -> bool {
+        self.root_password.is_some()
     }
 
     /// The state directory.
@@ -221,12 +267,25 @@ impl Sandbox {
             cacert: self.ca_cert.display().to_string(),
             cert: self.client_cert.display().to_string(),
             key: self.client_key.display().to_string(),
-            user: None,
+            user: self
+                .root_password
+                .as_ref()
+                .map(|pw| format!("{ROOT_USER}:{pw}")),
         }
     }
 
-    /// Connection settings for etcdeck's own clients.
+    /// Connection settings for etcdeck's own clients (as `root` when auth is on).
     pub fn settings(&self, timeout: Duration) -> Settings {
+        let mut s = self.anonymous_settings(timeout);
+        s.user = self
+            .root_password
+            .as_ref()
+            .map(|pw| (ROOT_USER.to_string(), pw.clone()));
+        s
+    }
+
+    /// Connection settings without a user, as before auth is on.
+    fn anonymous_settings(&self, timeout: Duration) -> Settings {
         let file = |p: &Path, var| {
             Some(FileSetting {
                 path: p.to_path_buf(),
@@ -416,34 +475,44 @@ impl Sandbox {
         Ok(())
     }
 
-    /// Wait until every member answers and there is a leader.
+    /// Wait until every member answers and there is a leader. With `etcd_root_password`, auth is
+    /// turned on (once the cluster is healthy without a user) and the answer comes from `root`;
+    /// on data where auth is already on, `root` just logs in.
     pub async fn wait_healthy(&mut self, within: Duration) -> Result<ClusterStatus, SandboxError> {
         let start = Instant::now();
-        let cluster = Cluster::new(self.settings(Duration::from_millis(500))).map_err(|e| {
-            SandboxError::NotHealthy {
-                secs: 0.0,
-                detail: e.to_string(),
-            }
-        })?;
+        let per_call = Duration::from_millis(500);
+        let not_healthy = |e: EtcdError| SandboxError::NotHealthy {
+            secs: 0.0,
+            detail: e.to_string(),
+        };
+        let cluster = Cluster::new(self.settings(per_call)).map_err(not_healthy)?;
+        let anonymous = match &self.root_password {
+            Some(pw) => Some((
+                Cluster::new(self.anonymous_settings(per_call)).map_err(not_healthy)?,
+                pw.clone(),
+            )),
+            None => None,
+        };
         let mut last;
         loop {
             self.check_exited()?;
             match gather(&cluster).await {
-                Ok(s) if s.all_ok() && s.members.iter().all(|m| m.started) => return Ok(s),
-                Ok(s) => {
-                    last = if s.leader.is_none() {
-                        "no leader yet".into()
-                    } else {
-                        let down: Vec<String> = s
-                            .members
-                            .iter()
-                            .filter(|m| !m.reachable)
-                            .map(|m| m.name.clone())
-                            .collect();
-                        format!("not answering: {}", down.join(", "))
-                    }
-                }
+                Ok(s) if healthy(&s) => return Ok(s),
+                Ok(s) => last = unhealthy(&s),
                 Err(e) => last = e.to_string(),
+            }
+            // Auth wanted: while `root` cannot log in (auth still off), ask without a user and
+            // turn auth on as soon as the cluster is healthy.
+            if let Some((anonymous, password)) = &anonymous {
+                match gather(anonymous).await {
+                    Ok(s) if healthy(&s) => {
+                        if let Err(e) = enable_auth(anonymous, password).await {
+                            last = format!("{last}; turning auth on: {e}");
+                        }
+                    }
+                    Ok(s) => last = unhealthy(&s),
+                    Err(_) => {}
+                }
             }
             if start.elapsed() > within {
                 return Err(SandboxError::NotHealthy {
@@ -454,6 +523,78 @@ impl Sandbox {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// Every member started and answering, and a leader.
+fn healthy(s: &ClusterStatus) -> bool {
+    s.all_ok() && s.members.iter().all(|m| m.started)
+}
+
+/// Why a gathered status is not healthy yet.
+fn unhealthy(s: &ClusterStatus) -> String {
+    if s.leader.is_none() {
+        return "no leader yet".into();
+    }
+    let down: Vec<String> = s
+        .members
+        .iter()
+        .filter(|m| !m.reachable)
+        .map(|m| m.name.clone())
+        .collect();
+    format!("not answering: {}", down.join(", "))
+}
+
+/// Turn auth on as Pigsty 4.x does (`etcdctl user add root`, `user grant-role root root`,
+/// `auth enable`), through a client without a user. Safe to repeat while auth is off: an existing
+/// `root` gets the password, granting and enabling again change nothing.
+async fn enable_auth(cluster: &Cluster, password: &str) -> Result<(), EtcdError> {
+    let t = cluster.timeout();
+    let label = cluster.settings().endpoints.join(",");
+    let ctx = cluster.error_context().clone();
+    let mut client = cluster.balanced_voters().await?;
+    let call_err = |e: etcd_client::Error| classify(&label, &ctx, &e);
+    let timed_out = || EtcdError::timeout(&label, t);
+    match tokio::time::timeout(t, client.user_add(ROOT_USER, password, None)).await {
+        Err(_) => return Err(timed_out()),
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) if e.to_string().contains("user name already exists") => {
+            tokio::time::timeout(t, client.user_change_password(ROOT_USER, password))
+                .await
+                .map_err(|_| timed_out())?
+                .map_err(call_err)?;
+        }
+        Ok(Err(e)) => return Err(call_err(e)),
+    }
+    tokio::time::timeout(t, client.user_grant_role(ROOT_USER, "root"))
+        .await
+        .map_err(|_| timed_out())?
+        .map_err(call_err)?;
+    tokio::time::timeout(t, client.auth_enable())
+        .await
+        .map_err(|_| timed_out())?
+        .map_err(call_err)?;
+    Ok(())
+}
+
+/// The inventory's `etcd_root_password`: one for the whole cluster.
+fn root_password(inv: &Inventory) -> Result<Option<String>, SandboxError> {
+    let mut found: Option<(&Host, &String)> = None;
+    for h in &inv.hosts {
+        let Some(pw) = &h.params.etcd_root_password else {
+            continue;
+        };
+        match found {
+            None => found = Some((h, pw)),
+            Some((first, first_pw)) if first_pw != pw => {
+                return Err(SandboxError::RootPasswordDiffers {
+                    host: h.name(),
+                    first: first.name(),
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(found.map(|(_, pw)| pw.clone()))
 }
 
 impl Drop for Sandbox {

@@ -259,9 +259,21 @@ async fn assert_matches_fresh_read(c: &mut Console, cluster: &Cluster) -> i64 {
     rev
 }
 
-/// A client for writes over `urls`.
+/// A client for writes over `urls`, retried until it connects like [`put`] is: with auth on
+/// the client logs in first, and a login is a raft proposal that fails while the members elect
+/// a leader ("etcdserver: leader changed").
 async fn writer(cluster: &Cluster, urls: &[String]) -> Client {
-    cluster.balanced(urls).await.expect("a client for writes")
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        match cluster.balanced(urls).await {
+            Ok(client) => return client,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("a client for writes, again: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("a client for writes: {e}"),
+        }
+    }
 }
 
 /// Put, retried until it lands (the members may be electing a leader); the revision.

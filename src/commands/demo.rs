@@ -31,6 +31,7 @@ pub async fn run(
     state_dir: Option<PathBuf>,
     fresh: bool,
     headless: bool,
+    auth: bool,
 ) -> Result<Code> {
     use std::io::IsTerminal;
     let headless = headless || !std::io::stdout().is_terminal();
@@ -40,7 +41,7 @@ pub async fn run(
     } else {
         Some(console_config(g)?)
     };
-    let (inv, inv_file) = match &g.inventory {
+    let (mut inv, inv_file) = match &g.inventory {
         Some(p) => (load_inventory(g, None)?, p.display().to_string()),
         None => (
             inventory::parse(inventory::EXAMPLE, "inventory.example.yml", &extra_vars(g)?)
@@ -51,6 +52,9 @@ pub async fn run(
             "inventory.example.yml (embedded)".to_string(),
         ),
     };
+    if auth {
+        demo::with_auth(&mut inv);
+    }
     let dir = demo_state_dir(state_dir)?;
     if fresh {
         for h in &inv.hosts {
@@ -71,6 +75,9 @@ pub async fn run(
             m.inventory_ip,
             m.log().display()
         );
+    }
+    if sandbox.auth() {
+        outln!("auth on: user root with etcd_root_password, as Pigsty 4.x");
     }
     sandbox.start()?;
     let status = sandbox.wait_healthy(Duration::from_secs(15)).await?;

@@ -133,9 +133,16 @@ impl Cluster {
         if let Some((user, password)) = &self.inner.settings.user {
             options = options.with_user(user.clone(), password.clone());
         }
+        // With a user, the first call (the login) is made here: a server that refuses our
+        // client certificate closes the connection under it, as under a first call in `call`.
         Client::from_channel(etcd_client::Channel::Tonic(channel), Some(options))
             .await
-            .map_err(|e| classify(url, ctx, &e))
+            .map_err(|e| match classify(url, ctx, &e) {
+                err if is_closed(&err) && url.starts_with("https://") => {
+                    closed_after_handshake(url, ctx)
+                }
+                err => err,
+            })
     }
 
     /// Run `f` against the member at `url` within the timeout (connect included). Returns the

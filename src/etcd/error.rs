@@ -462,7 +462,12 @@ fn classify_text(endpoint: &str, ctx: &ErrorContext, text: &str) -> EtcdError {
         let user = ctx.user.clone().unwrap_or_default();
         return EtcdError::AuthNotEnabled { endpoint, user };
     }
-    if has("user name is empty") || has("invalid auth token") {
+    // Without a user, etcd with auth on refuses a read or write with "permission denied"
+    // (3.4, 3.5): what is missing is the user, not a role.
+    if has("user name is empty")
+        || has("invalid auth token")
+        || (ctx.user.is_none() && has("permission denied"))
+    {
         return EtcdError::AuthRequired { endpoint };
     }
     if has("permission denied") {
@@ -588,6 +593,14 @@ mod tests {
         assert!(classify_text("e", &ctx(), denied)
             .to_string()
             .contains("for user root"));
+        let anonymous = ErrorContext {
+            user: None,
+            ..ctx()
+        };
+        assert!(matches!(
+            classify_text("e", &anonymous, denied),
+            EtcdError::AuthRequired { .. }
+        ));
         let other =
             "status: Unknown, message: \"etcdserver: member ID already exist\", details: []";
         assert_eq!(

@@ -462,8 +462,9 @@ fn main() {
     std::fs::create_dir_all(&work).unwrap();
     let tmux = Tmux::start(&work);
     println!(
-        "sandbox: {} (3 members, TLS); console: {} --refresh {REFRESH}",
+        "sandbox: {} (3 members, TLS, {}); console: {} --refresh {REFRESH}",
         sb.client_urls().join(","),
+        common::etcd_label(sb.auth()),
         env!("CARGO_BIN_EXE_etcdeck")
     );
 

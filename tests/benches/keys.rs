@@ -335,7 +335,11 @@ fn main() {
         .unwrap();
     let urls = sb.client_urls();
     let cluster = Cluster::new(sb.settings(Duration::from_secs(2))).unwrap();
-    println!("sandbox: {} (3 members, TLS)", urls.join(","));
+    println!(
+        "sandbox: {} (3 members, TLS, {})",
+        urls.join(","),
+        common::etcd_label(sb.auth())
+    );
 
     println!(
         "writing {CLUSTERS} clusters x 10 keys in {TXN_OPS}-op txns from {WRITERS} clients, and a 1 MiB value..."

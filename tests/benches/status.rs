@@ -48,6 +48,9 @@ fn main() {
         .build()
         .unwrap();
 
+    // Fresh inventories have auth on with ETCDECK_TEST_AUTH=1, as in the tests.
+    println!("sandbox: {}", common::etcd_label(common::auth_on()));
+
     // 1. Start to healthy, three fresh clusters.
     let mut starts = Vec::new();
     let mut kept = None;

@@ -286,6 +286,7 @@ fn main() {
         .build()
         .unwrap();
     let tc = rt.block_on(TestCluster::start(3));
+    println!("sandbox: {}", common::etcd_label(tc.sandbox.auth()));
     let leader = rt.block_on(tc.leader_name());
     let followers: Vec<String> = tc
         .sandbox

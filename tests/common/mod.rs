@@ -1,5 +1,9 @@
 //! Test harness: real etcd clusters on loopback, one set of addresses per test, stopped on drop
 //! (panics included).
+//!
+//! The etcd binary is `$ETCDECK_ETCD` (else `etcd` on `PATH`); with `ETCDECK_TEST_AUTH=1` every
+//! cluster has auth on as Pigsty 4.x sets it (`etcd_root_password`, user `root`), and the
+//! `etcdeck`/`etcdctl` helpers pass `ETCDCTL_USER`. `.ci/test` runs the suite both ways.
 
 #![allow(dead_code)]
 
@@ -10,14 +14,48 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use etcdeck::etcd::Cluster;
 use etcdeck::inventory;
-use etcdeck::sandbox::Sandbox;
+use etcdeck::sandbox::{self, Sandbox};
 use tempfile::TempDir;
 
 static NEXT: AtomicU8 = AtomicU8::new(1);
+
+/// Environment variable that turns auth on in every test cluster (`1`).
+pub const AUTH_ENV: &str = "ETCDECK_TEST_AUTH";
+
+/// The root password test clusters get with auth on: Pigsty's default.
+pub const ROOT_PASSWORD: &str = "Etcd.Root";
+
+/// Whether this run has auth on (`ETCDECK_TEST_AUTH=1`).
+pub fn auth_on() -> bool {
+    std::env::var(AUTH_ENV).is_ok_and(|v| v == "1")
+}
+
+/// The version of the etcd binary the tests run (`etcd --version`), e.g. `3.5.16`.
+pub fn etcd_version() -> &'static str {
+    static VERSION: OnceLock<String> = OnceLock::new();
+    VERSION.get_or_init(|| {
+        let bin = sandbox::find_etcd().expect("an etcd binary (apt-get install etcd-server)");
+        sandbox::etcd_version(&bin).expect("etcd --version")
+    })
+}
+
+/// `etcd 3.5.16, auth on (root)`: what a run or a benchmark ran against.
+pub fn etcd_label(auth: bool) -> String {
+    format!("etcd {}, {}", etcd_version(), auth_words(auth))
+}
+
+fn auth_words(auth: bool) -> &'static str {
+    if auth {
+        "auth on (root)"
+    } else {
+        "auth off"
+    }
+}
 
 /// A running sandbox cluster with its own state directory.
 pub struct TestCluster {
@@ -29,7 +67,13 @@ pub struct TestCluster {
 
 /// Inventory text for `n` members on fresh loopback addresses `127.B.C.1..n` (written as
 /// `10.B.C.x`, as a real inventory would be).
+/// With `ETCDECK_TEST_AUTH=1` it sets `etcd_root_password`.
 pub fn fresh_inventory(n: u8) -> String {
+    fresh_inventory_auth(n, auth_on())
+}
+
+/// [`fresh_inventory`] with auth on or off whatever the run says.
+pub fn fresh_inventory_auth(n: u8, auth: bool) -> String {
     // B from the process id keeps concurrent test binaries apart, C from a counter keeps the tests
     // of one binary apart; an address already in use is skipped.
     let b = 100 + (std::process::id() % 150) as u8;
@@ -45,22 +89,50 @@ pub fn fresh_inventory(n: u8) -> String {
             for i in 1..=n {
                 text.push_str(&format!("    10.{b}.{c}.{i}: {{ etcd_seq: {i} }}\n"));
             }
-            text.push_str("  vars: { etcd_cluster: etcd }\n");
+            if auth {
+                text.push_str(&format!(
+                    "  vars: {{ etcd_cluster: etcd, etcd_root_password: {ROOT_PASSWORD} }}\n"
+                ));
+            } else {
+                text.push_str("  vars: { etcd_cluster: etcd }\n");
+            }
             return text;
         }
     }
 }
 
 impl TestCluster {
-    /// Start an `n`-member TLS cluster and wait until it is healthy.
+    /// Start an `n`-member TLS cluster and wait until it is healthy (auth on with
+    /// `ETCDECK_TEST_AUTH=1`).
     pub async fn start(n: u8) -> TestCluster {
         Self::start_from(&fresh_inventory(n), TempDir::new().expect("temp dir")).await
+    }
+
+    /// [`TestCluster::start`] with auth on or off whatever the run says.
+    pub async fn start_auth(n: u8, auth: bool) -> TestCluster {
+        Self::start_from(
+            &fresh_inventory_auth(n, auth),
+            TempDir::new().expect("temp dir"),
+        )
+        .await
     }
 
     /// Start from inventory text in `dir` (a CA may already be placed in `dir/pki`).
     pub async fn start_from(text: &str, dir: TempDir) -> TestCluster {
         let inv = inventory::parse(text, "test-inventory.yml", &[]).expect("test inventory parses");
         let mut sandbox = Sandbox::prepare(&inv, dir.path()).expect("sandbox prepares");
+        // Cargo shows this with a failing test's output: which etcd (and auth) it ran against.
+        let addrs: Vec<String> = sandbox
+            .members()
+            .iter()
+            .map(|m| m.host.ip.to_string())
+            .collect();
+        eprintln!(
+            "etcd {} at {}, {}",
+            etcd_version(),
+            addrs.join(" "),
+            auth_words(sandbox.auth())
+        );
         sandbox.start().expect("members start");
         sandbox
             .wait_healthy(Duration::from_secs(20))
