@@ -428,3 +428,23 @@ async fn sigterm_gives_the_terminal_back() {
     }
     assert_terminal_given_back(&tmux, Instant::now());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn started_in_the_background_it_says_so_and_exits_1() {
+    let tc = TestCluster::start(1).await;
+    let home = tempfile::TempDir::new().expect("temp dir");
+    let tmux = Tmux::start(80, 24, home.path());
+    let cmd = console_command(&tc, &["--refresh", "1s"]);
+    tmux.type_line(&format!("{cmd} & wait $!; echo \"exit=$?\""));
+    // The typed line holds `exit=$?`; the answer is a line of its own.
+    let screen = tmux.wait_for("the exit code", Duration::from_secs(10), |s| {
+        s.lines()
+            .any(|l| l.trim().starts_with("exit=") && !l.contains('$'))
+    });
+    assert!(screen.lines().any(|l| l.trim() == "exit=1"), "{screen}");
+    assert!(
+        screen.contains("must run in the foreground of its terminal"),
+        "{screen}"
+    );
+    assert!(!screen.contains("panicked"), "{screen}");
+}

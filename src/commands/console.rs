@@ -73,6 +73,9 @@ pub fn console_store(
 
 /// `etcdeck` with no subcommand: the console on the configured cluster.
 pub async fn run(g: &Global) -> Result<Code> {
+    if let Some(code) = refuse_background() {
+        return Ok(code);
+    }
     let cfg = console_config(g)?;
     let inv = console_inventory(g)?;
     let flags = flags(g);
@@ -114,6 +117,7 @@ pub async fn open_console(
     if !std::io::stdout().is_terminal() {
         bail!("the console needs a terminal; for scripts use `etcdeck status` (or --json)");
     }
+
     let hook = match std::env::var_os("ETCDECK_FRAME_LOG") {
         Some(p) => Some(runtime::frame_log_hook(Path::new(&p))?),
         None => None,
@@ -134,9 +138,41 @@ pub async fn open_console(
     };
     setup(tx.clone());
     let mut terminal = ratatui::init();
+    // A panic on any thread (a worker's included) ends the whole console: ratatui's hook gives
+    // the terminal back and prints the panic, then the process exits, instead of drawing on.
+    let restore_and_print = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_and_print(info);
+        eprintln!("etcdeck: the console stopped on an internal error (above); please report it");
+        std::process::exit(101);
+    }));
     runtime::spawn_terminal_events(tx.clone());
     let result = runtime::run(&mut terminal, store, cluster, tx, rx, hook, state_base()).await;
     ratatui::restore();
     signals.abort();
     result
+}
+
+/// Refuse to open the console in the background of its terminal (there ratatui's set-up fails,
+/// or the process is stopped): said in words, exit 1. `None` when the console may open.
+pub fn refuse_background() -> Option<Code> {
+    if in_foreground() {
+        return None;
+    }
+    eprintln!(
+        "etcdeck: the console must run in the foreground of its terminal (it was started in the \
+         background, e.g. with `&`): start it without `&`, or bring it back with `fg`; for \
+         scripts use `etcdeck status` (or --json)"
+    );
+    Some(1)
+}
+
+/// Whether this process is in the foreground process group of its terminal: in the background
+/// a terminal program is stopped (SIGTTOU) or fails when it takes the terminal over.
+fn in_foreground() -> bool {
+    // SAFETY: plain queries on standard input's descriptor and our own process group.
+    unsafe {
+        let fg = libc::tcgetpgrp(libc::STDIN_FILENO);
+        fg == -1 || fg == libc::getpgrp()
+    }
 }

@@ -35,6 +35,11 @@ pub async fn run(
 ) -> Result<Code> {
     use std::io::IsTerminal;
     let headless = headless || !std::io::stdout().is_terminal();
+    if !headless {
+        if let Some(code) = super::console::refuse_background() {
+            return Ok(code);
+        }
+    }
     // Settings errors surface before any member starts.
     let cfg = if headless {
         None
