@@ -905,3 +905,284 @@ async fn a_resumed_watch_catches_up_with_large_values() {
         c.states
     );
 }
+
+/// `n` keys `{prefix}k00000`.. with ~100-byte values (some with control characters), in 128-op
+/// transactions; the keys and values.
+async fn many_keys(client: &mut Client, prefix: &str, n: usize) -> Vec<(String, String)> {
+    let kvs: Vec<(String, String)> = (0..n)
+        .map(|i| {
+            let key = format!("{prefix}k{i:05}");
+            let value = if i % 97 == 0 {
+                format!("\u{1b}[2J\"{i}\"\n\t{}", "v".repeat(90))
+            } else {
+                format!("{{\"i\":{i},\"pad\":\"{}\"}}", "p".repeat(90))
+            };
+            (key, value)
+        })
+        .collect();
+    for batch in kvs.chunks(128) {
+        let ops: Vec<TxnOp> = batch
+            .iter()
+            .map(|(k, v)| TxnOp::put(k.clone(), v.clone(), None))
+            .collect();
+        client
+            .txn(Txn::new().and_then(ops))
+            .await
+            .expect("a txn of puts");
+    }
+    kvs
+}
+
+/// A key as (key, value) in base64, then create, mod revision, version, lease: how
+/// `etcdctl -w json` gives it, from either document.
+type Flat = (String, String, i64, i64, i64, i64);
+
+fn flat_etcdctl(doc: &Value) -> Vec<Flat> {
+    doc["kvs"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|kv| {
+            (
+                kv["key"].as_str().unwrap().to_string(),
+                kv["value"].as_str().unwrap_or("").to_string(),
+                kv["create_revision"].as_i64().unwrap_or(0),
+                kv["mod_revision"].as_i64().unwrap_or(0),
+                kv["version"].as_i64().unwrap_or(0),
+                kv["lease"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+fn flat_etcdeck(doc: &Value) -> Vec<Flat> {
+    let b64 = |kv: &Value, name: &str| match kv[name].as_str() {
+        Some(t) => etcdeck::text::base64(t.as_bytes()),
+        None => kv[format!("{name}_base64")].as_str().unwrap().to_string(),
+    };
+    doc["kvs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|kv| {
+            (
+                b64(kv, "key"),
+                b64(kv, "value"),
+                kv["create_revision"].as_i64().unwrap(),
+                kv["mod_revision"].as_i64().unwrap(),
+                kv["version"].as_i64().unwrap(),
+                kv["lease"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn flat_kvs(kvs: &[etcdeck::app::msg::Kv]) -> Vec<Flat> {
+    kvs.iter()
+        .map(|kv| {
+            (
+                etcdeck::text::base64(&kv.key),
+                etcdeck::text::base64(&kv.value),
+                kv.create_revision,
+                kv.mod_revision,
+                kv.version,
+                kv.lease,
+            )
+        })
+        .collect()
+}
+
+/// `etcdctl get PREFIX --prefix -w json [--rev REV]`: the document.
+fn etcdctl_json(tc: &TestCluster, prefix: &str, rev: Option<i64>) -> Value {
+    let rev = rev.map(|r| format!("--rev={r}"));
+    let mut args = vec!["get", prefix, "--prefix", "-w", "json"];
+    args.extend(rev.as_deref());
+    let out = tc.etcdctl(&args);
+    assert!(out.status.success(), "etcdctl {args:?}: {}", stderr(&out));
+    json_out(&out)
+}
+
+/// `keys --json` over keys spanning several chunks (of `PAGE` keys, read concurrently), a key
+/// that is not UTF-8 and keys just outside the prefix: the same keys, values, metadata and
+/// revision as etcdctl; the text listing has every key; the console's read gets them in pages,
+/// in order, all at one revision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_over_many_chunks_equal_etcdctl_at_one_revision() {
+    let tc = TestCluster::start(3).await;
+    let cluster = tc.cluster(CALL_TIMEOUT);
+    let mut client = writer(&cluster, &tc.sandbox.client_urls()).await;
+    let n = 5 * etcdeck::etcd::watch::PAGE as usize + 137;
+    many_keys(&mut client, "/many/", n).await;
+    client
+        .put(b"/many/\xff\xfe".to_vec(), b"\x00\x9f".to_vec(), None)
+        .await
+        .unwrap();
+    client.put("/many0", "outside", None).await.unwrap();
+    client.put("/man", "outside", None).await.unwrap();
+
+    let theirs = etcdctl_json(&tc, "/many/", None);
+    let out = tc.etcdeck(&["keys", "/many/", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ours = json_out(&out);
+    assert_eq!(ours["count"].as_u64(), Some(n as u64 + 1));
+    assert_eq!(ours["prefix"], "/many/");
+    assert_eq!(ours["revision"], theirs["header"]["revision"]);
+    assert_eq!(theirs["count"].as_u64(), Some(n as u64 + 1));
+    let (a, b) = (flat_etcdeck(&ours), flat_etcdctl(&theirs));
+    assert_eq!(a.len(), b.len());
+    assert!(a == b, "etcdeck and etcdctl differ");
+
+    let out = tc.etcdeck(&["keys", "/many/"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let rev = ours["revision"].as_i64().unwrap();
+    assert_eq!(
+        text.lines().next(),
+        Some(format!("{} keys under /many/ at revision {rev}", n + 1).as_str())
+    );
+    assert_eq!(text.lines().count(), 1 + 2 * (n + 1));
+    assert!(
+        text.contains("/many/\\xff\\xfe  (rev "),
+        "the key that is not UTF-8"
+    );
+    assert!(text.contains("    \\e[2J\"0\"\\n\\t"), "a value escaped");
+    assert!(!text.chars().any(|c| c.is_control() && c != '\n'));
+
+    let url = &tc.sandbox.client_urls()[0];
+    let mut pages = Vec::new();
+    let mut kvs = Vec::new();
+    let got = etcdeck::etcd::watch::read_prefix(&cluster, url, b"/many/", |p, rev, first, done| {
+        pages.push((p.len(), rev, first, done));
+        kvs.extend(p);
+    })
+    .await
+    .expect("read_prefix");
+    assert_eq!(got, rev);
+    assert!(pages.len() > 5, "{pages:?}");
+    assert!(pages.iter().all(|p| p.1 == rev), "one revision: {pages:?}");
+    let firsts: Vec<bool> = pages.iter().map(|p| p.2).collect();
+    let dones: Vec<bool> = pages.iter().map(|p| p.3).collect();
+    assert!(firsts[0] && !firsts[1..].contains(&true), "{pages:?}");
+    assert!(dones[dones.len() - 1] && !dones[..dones.len() - 1].contains(&true));
+    assert!(flat_kvs(&kvs) == b, "read_prefix differs from etcdctl");
+
+    // An empty prefix: one empty page, first and complete.
+    let mut pages = Vec::new();
+    etcdeck::etcd::watch::read_prefix(&cluster, url, b"/none/", |p, _, first, done| {
+        pages.push((p.len(), first, done))
+    })
+    .await
+    .unwrap();
+    assert_eq!(pages, [(0, true, true)]);
+    let out = tc.etcdeck(&["keys", "/none/", "--json"]);
+    assert_eq!(json_out(&out)["kvs"], Value::Array(vec![]));
+}
+
+/// Writes made while a snapshot is being read (after its first page) do not show in it: every
+/// chunk is read at the listing's revision, and the whole read equals etcdctl at that revision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_read_is_at_one_revision_while_keys_change() {
+    let tc = TestCluster::start(3).await;
+    let cluster = tc.cluster(CALL_TIMEOUT);
+    let mut client = writer(&cluster, &tc.sandbox.client_urls()).await;
+    let n = 6 * etcdeck::etcd::watch::PAGE as usize + 5;
+    let written = many_keys(&mut client, "/snap/", n).await;
+    let last = written[n - 1].0.clone();
+    let middle = written[n / 2].0.clone();
+    let mut all = Vec::new();
+    let mut revision = 0;
+    let urls = tc.sandbox.client_urls();
+    etcdeck::etcd::watch::read_snapshot(&cluster, &urls, b"/snap/", |p| {
+        if p.first {
+            revision = p.revision;
+            for args in [
+                vec!["put", last.as_str(), "changed"],
+                vec!["put", "/snap/zzz", "new"],
+                vec!["del", middle.as_str()],
+            ] {
+                let out = tc.etcdctl(&args);
+                assert!(out.status.success(), "{}", stderr(&out));
+            }
+        }
+        all.extend(p.kvs);
+        Ok::<(), etcdeck::etcd::EtcdError>(())
+    })
+    .await
+    .expect("the snapshot");
+    let then = etcdctl_json(&tc, "/snap/", Some(revision));
+    assert!(
+        flat_kvs(&all) == flat_etcdctl(&then),
+        "differs from etcdctl --rev"
+    );
+    assert_eq!(all.len(), n);
+    assert_eq!(all[n - 1].value, written[n - 1].1.as_bytes());
+    let now = etcdctl_json(&tc, "/snap/", None);
+    assert_eq!(now["count"].as_u64(), Some(n as u64), "one in, one out");
+    assert!(flat_etcdctl(&now) != flat_kvs(&all));
+}
+
+/// Chunks too large for one message are read in smaller pages, still at one revision; a member
+/// that stops answering in the middle of a read is left for the next, which goes on from there
+/// at the same revision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_chunks_page_down_and_a_lost_member_hands_over_mid_read() {
+    let tc = TestCluster::start(3).await;
+    let cluster = tc.cluster(CALL_TIMEOUT);
+    let mut client = writer(&cluster, &tc.sandbox.client_urls()).await;
+    let big = "b".repeat(20_000);
+    for i in 0..40 {
+        put(&mut client, &format!("/big/{i:02}"), &big, None).await;
+    }
+    let urls = tc.sandbox.client_urls();
+    let mut sizes = Vec::new();
+    let mut all = Vec::new();
+    let (revision, _) =
+        etcdeck::etcd::watch::read_snapshot_within(&cluster, &urls, b"/big/", 256 << 10, |p| {
+            if p.first {
+                let out = tc.etcdctl(&["put", "/big/39", "changed"]);
+                assert!(out.status.success());
+            }
+            sizes.push(p.kvs.len());
+            all.extend(p.kvs);
+            Ok::<(), etcdeck::etcd::EtcdError>(())
+        })
+        .await
+        .expect("the large values");
+    assert!(
+        sizes.len() > 1 && sizes.iter().all(|s| *s < 40),
+        "{sizes:?}"
+    );
+    assert_eq!(all.len(), 40);
+    assert!(all.iter().all(|kv| kv.value == big.as_bytes()));
+    let then = etcdctl_json(&tc, "/big/", Some(revision));
+    assert!(flat_kvs(&all) == flat_etcdctl(&then));
+
+    // Followers first (a frozen leader would stall every read until a new one is elected).
+    let leader = tc.leader_name().await;
+    let mut order: Vec<String> = urls.clone();
+    order.sort_by_key(|u| member_of(&tc, u) == leader);
+    let first = member_of(&tc, &order[0]);
+    let n = 6 * etcdeck::etcd::watch::PAGE as usize + 5;
+    many_keys(&mut client, "/lost/", n).await;
+    let mut all = Vec::new();
+    let mut frozen = false;
+    let (revision, listed_on) =
+        etcdeck::etcd::watch::read_snapshot(&cluster, &order, b"/lost/", |p| {
+            if p.first {
+                tc.sandbox.freeze(&first).unwrap();
+                frozen = true;
+            }
+            all.extend(p.kvs);
+            Ok::<(), etcdeck::etcd::EtcdError>(())
+        })
+        .await
+        .expect("the read goes on on another member");
+    if frozen {
+        tc.sandbox.thaw(&first).unwrap();
+    }
+    assert_eq!(listed_on, order[0]);
+    let then = etcdctl_json(&tc, "/lost/", Some(revision));
+    assert_eq!(all.len(), n);
+    assert!(flat_kvs(&all) == flat_etcdctl(&then));
+}

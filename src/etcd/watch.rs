@@ -1,12 +1,15 @@
-//! The key browser's feed: one paged range read of a prefix at a single revision, then a watch
+//! The key browser's feed: one snapshot read of a prefix at a single revision (a keys-only
+//! listing, then bounded chunks read a few at a time), then a watch
 //! from the next revision. A watch cancelled by compaction is recovered by reading again; a
 //! member that dies or stops answering is left for the next endpoint, resuming from the last
 //! revision seen, so no change is lost (repeats are dropped by the store). No key range is
 //! polled.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use etcd_client::{EventType, GetOptions, WatchOptions};
+use etcd_client::{EventType, GetOptions, GetResponse, WatchOptions};
+use tokio::task::JoinSet;
 use tokio::time::{sleep, timeout};
 
 use super::client::Cluster;
@@ -77,8 +80,15 @@ impl KvEvent {
     }
 }
 
-/// Keys per page of the snapshot read.
+/// Keys per chunk of the snapshot read (and the page size the fallback for large values starts
+/// from, divided by 8).
 pub const PAGE: i64 = 2000;
+
+/// Chunks of a snapshot read asked for at once, ahead of the one being handed out.
+pub const READ_AHEAD: usize = 4;
+
+/// Keys per page of the keys-only listing, when the whole listing does not fit in one message.
+const LIST_PAGE: i64 = 100_000;
 
 /// How often a quiet watch is asked to prove it is alive.
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
@@ -102,74 +112,381 @@ pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
     vec![0] // every key
 }
 
-/// Read every key under `prefix` from the member at `url`, in pages, all at the revision of the
-/// first page. `page(kvs, revision, first, complete)` gets each page. Returns the revision.
+/// A piece of a snapshot read, handed out in key order.
+#[derive(Debug)]
+pub struct Page {
+    pub kvs: Vec<Kv>,
+    /// Keys handed out before this page.
+    pub offset: usize,
+    /// The revision every key of the snapshot was read at.
+    pub revision: i64,
+    /// Keys in the whole snapshot (known before the first page).
+    pub count: usize,
+    /// The first page of the snapshot.
+    pub first: bool,
+    /// The last page of the snapshot.
+    pub complete: bool,
+}
+
+/// Why a snapshot read stopped: etcd, or the consumer of its pages.
+enum Stop<E> {
+    Etcd(EtcdError),
+    Sink(E),
+}
+
+fn too_large(e: &EtcdError) -> bool {
+    e.to_string().contains("message length too large")
+}
+
+/// A range read on the member at `url`, answers up to `max` bytes.
+async fn range(
+    cluster: &Cluster,
+    url: &str,
+    key: Vec<u8>,
+    opts: GetOptions,
+    max: usize,
+) -> Result<GetResponse, EtcdError> {
+    let (resp, _) = cluster
+        .call(url, |c| async move {
+            c.kv_client()
+                .max_decoding_message_size(max)
+                .get(key, Some(opts))
+                .await
+        })
+        .await?;
+    Ok(resp)
+}
+
+/// The keys of an answer, moved out of it (no copy of keys or values).
+fn into_kvs(mut resp: GetResponse) -> Vec<Kv> {
+    resp.take_kvs()
+        .into_iter()
+        .map(|kv| {
+            let (create_revision, mod_revision, version, lease) = (
+                kv.create_revision(),
+                kv.mod_revision(),
+                kv.version(),
+                kv.lease(),
+            );
+            let (key, value) = kv.into_key_value();
+            Kv {
+                key,
+                value,
+                create_revision,
+                mod_revision,
+                version,
+                lease,
+            }
+        })
+        .collect()
+}
+
+/// The keys under a prefix at one revision, cut into chunks of [`PAGE`] keys: chunk `i` is the
+/// bounded range from `starts[i]` to `starts[i + 1]` (the last one to the prefix's end).
+struct Listing {
+    revision: i64,
+    count: usize,
+    starts: Vec<Vec<u8>>,
+}
+
+/// List the keys (no values) in `[prefix, end)` at the current revision on `url`; only every
+/// [`PAGE`]th key is kept. One message, or pages of [`LIST_PAGE`] keys (fewer, down to one) when
+/// that is too large.
+async fn list(
+    cluster: &Cluster,
+    url: &str,
+    prefix: &[u8],
+    end: &[u8],
+    max: usize,
+) -> Result<Listing, EtcdError> {
+    let mut start = prefix.to_vec();
+    let mut limit = 0i64;
+    let mut listing = Listing {
+        revision: 0,
+        count: 0,
+        starts: Vec::new(),
+    };
+    loop {
+        let mut opts = GetOptions::new().with_range(end.to_vec()).with_keys_only();
+        if limit > 0 {
+            opts = opts.with_limit(limit);
+        }
+        if listing.revision > 0 {
+            opts = opts.with_revision(listing.revision);
+        }
+        let mut resp = match range(cluster, url, start.clone(), opts, max).await {
+            Ok(r) => r,
+            Err(e) if limit != 1 && too_large(&e) => {
+                limit = if limit == 0 {
+                    LIST_PAGE
+                } else {
+                    (limit / 8).max(1)
+                };
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        if listing.revision == 0 {
+            listing.revision = resp.header().map_or(0, |h| h.revision());
+        }
+        let more = resp.more();
+        let kvs = resp.take_kvs();
+        for kv in &kvs {
+            if listing.count.is_multiple_of(PAGE as usize) {
+                listing.starts.push(kv.key().to_vec());
+            }
+            listing.count += 1;
+        }
+        match kvs.last() {
+            Some(last) if more => {
+                start = last.key().to_vec();
+                start.push(0);
+            }
+            _ => return Ok(listing),
+        }
+    }
+}
+
+/// Read `[from, end)` at `revision` on `url` in pages of at most `limit` keys, fewer (down to
+/// one) when a page is too large for one message (`max` bytes). Each page goes to
+/// `page(kvs, last)`; `from` follows what was handed out, so a read that fails can go on from
+/// there.
+#[allow(clippy::too_many_arguments)]
+async fn read_paged<E>(
+    cluster: &Cluster,
+    url: &str,
+    from: &mut Vec<u8>,
+    end: &[u8],
+    revision: i64,
+    mut limit: i64,
+    max: usize,
+    page: &mut impl FnMut(Vec<Kv>, bool) -> Result<(), E>,
+) -> Result<(), Stop<E>> {
+    loop {
+        let opts = GetOptions::new()
+            .with_range(end.to_vec())
+            .with_limit(limit)
+            .with_revision(revision);
+        let resp = match range(cluster, url, from.clone(), opts, max).await {
+            Ok(r) => r,
+            Err(e) if limit > 1 && too_large(&e) => {
+                limit = (limit / 8).max(1);
+                continue;
+            }
+            Err(e) => return Err(Stop::Etcd(e)),
+        };
+        let more = resp.more();
+        let kvs = into_kvs(resp);
+        let next = kvs.last().map(|last| {
+            let mut k = last.key.clone();
+            k.push(0);
+            k
+        });
+        page(kvs, !more).map_err(Stop::Sink)?;
+        match next {
+            Some(k) if more => *from = k,
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// Every key under `prefix` at one revision, to `sink` in key order, page by page; the revision
+/// and the endpoint that gave the listing.
+///
+/// First a keys-only listing (which gives the revision, the count and the chunk boundaries), then
+/// the chunks, each a bounded range at that revision (etcd 3.4 counts the whole rest of a range
+/// on every limited read; a bounded range only counts itself), [`READ_AHEAD`] in flight at once.
+/// A chunk too large for one message is read in smaller pages. When an endpoint fails, the next
+/// one of `urls` goes on from where the read stopped, at the same revision; each is tried once.
+/// At most `READ_AHEAD + 1` chunks are held at a time.
+pub async fn read_snapshot<E: From<EtcdError>>(
+    cluster: &Cluster,
+    urls: &[String],
+    prefix: &[u8],
+    sink: impl FnMut(Page) -> Result<(), E>,
+) -> Result<(i64, String), E> {
+    read_snapshot_within(cluster, urls, prefix, MAX_MESSAGE, sink).await
+}
+
+/// [`read_snapshot`] with answers of at most `max` bytes instead of [`MAX_MESSAGE`] (for tests of
+/// the fallback to smaller pages, which would otherwise need hundreds of MiB of values).
+#[doc(hidden)]
+pub async fn read_snapshot_within<E: From<EtcdError>>(
+    cluster: &Cluster,
+    urls: &[String],
+    prefix: &[u8],
+    max: usize,
+    mut sink: impl FnMut(Page) -> Result<(), E>,
+) -> Result<(i64, String), E> {
+    let end = prefix_end(prefix);
+    let mut errors = Vec::new();
+    let mut at = 0;
+    let listing = loop {
+        let Some(url) = urls.get(at) else {
+            return Err(EtcdError::NoneAnswered(errors).into());
+        };
+        match list(cluster, url, prefix, &end, max).await {
+            Ok(l) => break l,
+            Err(e) => {
+                errors.push(e);
+                at += 1;
+            }
+        }
+    };
+    let listed_on = urls[at].clone();
+    let Listing {
+        revision,
+        count,
+        starts,
+    } = listing;
+    let (mut offset, mut first) = (0, true);
+    let mut emit = |kvs: Vec<Kv>, complete: bool| {
+        let p = Page {
+            offset,
+            first,
+            revision,
+            count,
+            complete,
+            kvs,
+        };
+        offset += p.kvs.len();
+        first = false;
+        sink(p)
+    };
+    let n = starts.len();
+    if n == 0 {
+        emit(Vec::new(), true)?;
+        return Ok((revision, listed_on));
+    }
+    let bounds = |i: usize| (starts[i].clone(), starts.get(i + 1).unwrap_or(&end).clone());
+    let mut url = listed_on.clone();
+    let mut tasks = JoinSet::new();
+    let mut ready: BTreeMap<usize, Result<Vec<Kv>, EtcdError>> = BTreeMap::new();
+    // Chunks below `spawned` are asked for; `next` is the one to hand out; `paging` where the
+    // rest of `next` starts when it is read page by page.
+    let (mut spawned, mut next) = (0usize, 0usize);
+    let mut paging: Option<Vec<u8>> = None;
+    while next < n {
+        while spawned < n && spawned <= next + READ_AHEAD {
+            let (c, u, (from, to)) = (cluster.clone(), url.clone(), bounds(spawned));
+            let i = spawned;
+            tasks.spawn(async move {
+                let opts = GetOptions::new().with_range(to).with_revision(revision);
+                (i, range(&c, &u, from, opts, max).await.map(into_kvs))
+            });
+            spawned += 1;
+        }
+        let failed = if let Some(mut from) = paging.take() {
+            let last_chunk = next + 1 == n;
+            let to = bounds(next).1;
+            let mut page = |kvs, last| emit(kvs, last && last_chunk);
+            let read = read_paged(
+                cluster,
+                &url,
+                &mut from,
+                &to,
+                revision,
+                PAGE / 8,
+                max,
+                &mut page,
+            );
+            match read.await {
+                Ok(()) => {
+                    next += 1;
+                    continue;
+                }
+                Err(Stop::Sink(e)) => return Err(e),
+                Err(Stop::Etcd(e)) => {
+                    paging = Some(from);
+                    e
+                }
+            }
+        } else {
+            let result = loop {
+                if let Some(r) = ready.remove(&next) {
+                    break r;
+                }
+                match tasks.join_next().await {
+                    Some(Ok((i, r))) => {
+                        ready.insert(i, r);
+                    }
+                    Some(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    _ => {
+                        break Err(EtcdError::Other {
+                            endpoint: url.clone(),
+                            message: "the read was cancelled".into(),
+                        })
+                    }
+                }
+            };
+            match result {
+                Ok(kvs) => {
+                    emit(kvs, next + 1 == n)?;
+                    next += 1;
+                    continue;
+                }
+                // Large values: this chunk page by page.
+                Err(e) if too_large(&e) => {
+                    paging = Some(bounds(next).0);
+                    continue;
+                }
+                Err(e) => e,
+            }
+        };
+        // This endpoint failed: the next one goes on at the same revision.
+        errors.push(failed);
+        at += 1;
+        let Some(u) = urls.get(at) else {
+            return Err(EtcdError::NoneAnswered(errors).into());
+        };
+        url = u.clone();
+        tasks = JoinSet::new();
+        ready.clear();
+        spawned = next + usize::from(paging.is_some());
+    }
+    Ok((revision, listed_on))
+}
+
+/// Read every key under `prefix` from the member at `url`, all at one revision (see
+/// [`read_snapshot`]). `page(kvs, revision, first, complete)` gets each page, in key order.
+/// Returns the revision.
 pub async fn read_prefix(
     cluster: &Cluster,
     url: &str,
     prefix: &[u8],
     mut page: impl FnMut(Vec<Kv>, i64, bool, bool),
 ) -> Result<i64, EtcdError> {
-    let end = prefix_end(prefix);
-    let mut start = prefix.to_vec();
-    let mut revision = 0i64;
-    let mut first = true;
-    let mut limit = PAGE;
-    loop {
-        let mut opts = GetOptions::new().with_range(end.clone()).with_limit(limit);
-        if revision > 0 {
-            opts = opts.with_revision(revision);
-        }
-        let key = start.clone();
-        let answer = cluster
-            .call(url, |c| async move {
-                c.kv_client()
-                    .max_decoding_message_size(MAX_MESSAGE)
-                    .get(key, Some(opts))
-                    .await
-            })
-            .await;
-        let resp = match answer {
-            Ok((resp, _)) => resp,
-            // Large values: fewer keys per page, down to one.
-            Err(e) if limit > 1 && e.to_string().contains("message length too large") => {
-                limit = (limit / 8).max(1);
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        if revision == 0 {
-            revision = resp.header().map_or(0, |h| h.revision());
-        }
-        let kvs: Vec<Kv> = resp.kvs().iter().map(Kv::from).collect();
-        let more = resp.more();
-        if let Some(last) = kvs.last() {
-            start = last.key.clone();
-            start.push(0);
-        }
-        page(kvs, revision, first, !more);
-        first = false;
-        if !more {
-            return Ok(revision);
-        }
+    let urls = [url.to_string()];
+    let read = read_snapshot(cluster, &urls, prefix, |p: Page| {
+        page(p.kvs, p.revision, p.first, p.complete);
+        Ok::<(), EtcdError>(())
+    })
+    .await;
+    match read {
+        Ok((revision, _)) => Ok(revision),
+        // One endpoint: its own error.
+        Err(EtcdError::NoneAnswered(mut all)) if all.len() == 1 => Err(all.remove(0)),
+        Err(e) => Err(e),
     }
 }
 
-/// Every key under `prefix` at one revision, from the first configured endpoint that answers:
-/// the keys, the revision, and the endpoint.
+/// Every key under `prefix` at one revision, from the configured endpoints (the next one going
+/// on where one fails): the keys, the revision, and the endpoint that listed them.
 pub async fn read_all(
     cluster: &Cluster,
     prefix: &[u8],
 ) -> Result<(Vec<Kv>, i64, String), EtcdError> {
-    let mut errors = Vec::new();
-    for url in &cluster.settings().endpoints {
-        let mut all = Vec::new();
-        match read_prefix(cluster, url, prefix, |kvs, _, _, _| all.extend(kvs)).await {
-            Ok(rev) => return Ok((all, rev, url.clone())),
-            Err(e) => errors.push(e),
-        }
-    }
-    Err(EtcdError::NoneAnswered(errors))
+    let mut all = Vec::new();
+    let (revision, url) =
+        read_snapshot(cluster, &cluster.settings().endpoints, prefix, |p: Page| {
+            if p.first {
+                all.reserve_exact(p.count);
+            }
+            all.extend(p.kvs);
+            Ok::<(), EtcdError>(())
+        })
+        .await?;
+    Ok((all, revision, url))
 }
 
 /// Keep the store's keys under `prefix` live: read, then watch; recover from compaction and from

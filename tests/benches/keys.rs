@@ -15,6 +15,12 @@
 //! - Watch latency: 100 puts/s for 20 s updating member keys under `/pg`, the send time (Unix µs)
 //!   in each value; per event, applied into the store minus sent (target: p99 < 100 ms).
 //!
+//! - The command line against etcdctl on the same sandbox, interleaved, median of
+//!   `ETCDECK_BENCH_CLI_ROUNDS` (default 5) runs each, stdout to /dev/null: `etcdeck keys /pg
+//!   --json` against `etcdctl get /pg --prefix -w json`, and `etcdeck keys /pg` against `etcdctl
+//!   get /pg --prefix`; wall time and peak memory (VmHWM of the child, polled) (targets:
+//!   wall at most 1.0x etcdctl's for both, peak memory at most 0.6x etcdctl's for JSON).
+//!
 //! `ETCDECK_BENCH_WATCH_SECS` sets the length of the watch window (default 20).
 
 #[path = "../common/mod.rs"]
@@ -23,9 +29,10 @@ mod common;
 #[allow(unused_imports)]
 use common::stats::*;
 
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::fresh_inventory;
+use common::{clear_etcd_env, fresh_inventory};
 use etcd_client::{Client, Txn, TxnOp};
 use etcdeck::app::config::Config;
 use etcdeck::app::keys::{Feed, Keys};
@@ -177,6 +184,103 @@ async fn load_keys(cluster: &Cluster, urls: &[String]) -> (usize, usize) {
         .await
         .expect("the 1 MiB put");
     (keys + 1, bytes + BLOB_BYTES)
+}
+
+/// One run of a command line: wall time and peak resident memory.
+#[derive(Clone, Copy)]
+struct Run {
+    wall: Duration,
+    max_rss_mib: f64,
+}
+
+/// `program ARGS` with the sandbox's etcdctl environment, stdout to /dev/null; its wall time and
+/// peak memory: VmHWM of /proc/<pid>/status, polled every 2 ms. (Not ru_maxrss: a child started
+/// by vfork counts the high-water mark of this process's memory until it execs.) Readings from
+/// before the exec (the name is still ours) are skipped.
+fn run_cli(sb: &Sandbox, program: &str, args: &[&str]) -> Run {
+    let mut cmd = Command::new(program);
+    clear_etcd_env(&mut cmd);
+    for (k, v) in sb.etcdctl_env().vars() {
+        cmd.env(k, v);
+    }
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    let name: String = program
+        .rsplit('/')
+        .next()
+        .unwrap_or(program)
+        .chars()
+        .take(15)
+        .collect();
+    let start = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} runs: {e}"));
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut hwm_kib = 0u64;
+    let status = loop {
+        if let Ok(s) = std::fs::read_to_string(&status_file) {
+            let field = |f: &str| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix(f))
+                    .map(|v| v.trim().to_string())
+            };
+            if field("Name:").as_deref() == Some(name.as_str()) {
+                let kib = field("VmHWM:")
+                    .and_then(|v| v.split_whitespace().next()?.parse().ok())
+                    .unwrap_or(0);
+                hwm_kib = hwm_kib.max(kib);
+            }
+        }
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let wall = start.elapsed();
+    assert!(status.success(), "{program} {args:?} failed: {status}");
+    Run {
+        wall,
+        max_rss_mib: hwm_kib as f64 / 1024.0,
+    }
+}
+
+/// The same read by etcdeck and by etcdctl, `rounds` times each, interleaved (which goes first
+/// alternates); the runs of each.
+fn versus(sb: &Sandbox, ours: &[&str], theirs: &[&str], rounds: usize) -> (Vec<Run>, Vec<Run>) {
+    let bin = env!("CARGO_BIN_EXE_etcdeck");
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        if round % 2 == 0 {
+            a.push(run_cli(sb, bin, ours));
+            b.push(run_cli(sb, "etcdctl", theirs));
+        } else {
+            b.push(run_cli(sb, "etcdctl", theirs));
+            a.push(run_cli(sb, bin, ours));
+        }
+    }
+    (a, b)
+}
+
+fn median_wall_ms(runs: &[Run]) -> f64 {
+    quantile(&runs.iter().map(|r| ms(r.wall)).collect::<Vec<_>>(), 0.5)
+}
+
+fn median_rss_mib(runs: &[Run]) -> f64 {
+    quantile(&runs.iter().map(|r| r.max_rss_mib).collect::<Vec<_>>(), 0.5)
+}
+
+/// The first line of `etcd --version`.
+fn etcd_version() -> String {
+    Command::new("etcd")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.lines().next().map(str::to_string))
+        .unwrap_or_else(|| "etcd version unknown".into())
 }
 
 fn key(code: KeyCode) -> Msg {
@@ -348,6 +452,42 @@ fn main() {
     let (written, bytes) = rt.block_on(load_keys(&cluster, &urls));
     let write_time = t.elapsed();
 
+    // The command line against etcdctl; once first to check both read every key.
+    let rounds = env_num("ETCDECK_BENCH_CLI_ROUNDS", 5).max(1) as usize;
+    println!("etcdeck keys against etcdctl get --prefix, {rounds} rounds each, interleaved...");
+    let etcd_version = etcd_version();
+    {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_etcdeck"));
+        clear_etcd_env(&mut cmd);
+        for (k, v) in sb.etcdctl_env().vars() {
+            cmd.env(k, v);
+        }
+        let out = cmd
+            .args(["keys", "/pg", "--json"])
+            .output()
+            .expect("etcdeck keys");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(
+            doc["count"].as_u64(),
+            Some(written as u64),
+            "etcdeck keys --json count"
+        );
+        assert_eq!(doc["kvs"].as_array().map(Vec::len), Some(written));
+    }
+    let (ours_json, theirs_json) = versus(
+        &sb,
+        &["keys", "/pg", "--json"],
+        &["get", "/pg", "--prefix", "-w", "json"],
+        rounds,
+    );
+    let (ours_text, theirs_text) =
+        versus(&sb, &["keys", "/pg"], &["get", "/pg", "--prefix"], rounds);
+
     // The store the console would start with, its member list read from the sandbox.
     let target = Target {
         endpoints: urls.clone(),
@@ -481,6 +621,30 @@ fn main() {
         "-",
         "-",
     );
+    for (what, ours, theirs, rss_target) in [
+        (
+            "keys --json / get --prefix -w json",
+            &ours_json,
+            &theirs_json,
+            Some(0.6),
+        ),
+        ("keys / get --prefix (text)", &ours_text, &theirs_text, None),
+    ] {
+        let (wa, wb) = (median_wall_ms(ours), median_wall_ms(theirs));
+        let (ra, rb) = (median_rss_mib(ours), median_rss_mib(theirs));
+        row(
+            &format!("{what}: wall"),
+            format!("etcdeck {wa:.0} ms, etcdctl {wb:.0} ms: {:.2}x", wa / wb),
+            "<= 1.0x",
+            verdict(wa <= wb),
+        );
+        row(
+            "  peak memory (max RSS)",
+            format!("etcdeck {ra:.1} MiB, etcdctl {rb:.1} MiB: {:.2}x", ra / rb),
+            &rss_target.map_or("-".to_string(), |t| format!("<= {t}x")),
+            rss_target.map_or("-", |t| verdict(ra <= rb * t)),
+        );
+    }
     row(
         "initial load: feed spawn to rows built",
         format!(
@@ -582,6 +746,20 @@ fn main() {
             "p99 < 100 ms",
             verdict(quantile(&w.latencies, 0.99) < 100.0 && w.latencies.len() == w.sent),
         );
+    }
+    println!();
+    println!("{etcd_version}; CLI runs (ms, MiB) in order:");
+    for (what, runs) in [
+        ("etcdeck keys --json", &ours_json),
+        ("etcdctl get -w json", &theirs_json),
+        ("etcdeck keys", &ours_text),
+        ("etcdctl get", &theirs_text),
+    ] {
+        let list: Vec<String> = runs
+            .iter()
+            .map(|r| format!("{:.0}/{:.0}", ms(r.wall), r.max_rss_mib))
+            .collect();
+        println!("  {what:<20} {}", list.join("  "));
     }
     println!();
     println!(
