@@ -137,19 +137,23 @@ fn opt_hex<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
 /// alarm list at once.
 pub async fn gather(cluster: &Cluster) -> Result<ClusterStatus, EtcdError> {
     let (list, from) = cluster.member_list().await?;
-    let cluster_id = list.header().map_or(0, |h| h.cluster_id());
+    let list = model::MemberList::from(&list);
+    let cluster_id = list.cluster_id;
 
     let mut members: Vec<MemberStatus> = list
-        .members()
-        .iter()
+        .members
+        .into_iter()
         .map(|m| MemberStatus {
-            id: m.id(),
-            name: m.name().to_string(),
-            peer_urls: m.peer_urls().to_vec(),
-            client_urls: m.client_urls().to_vec(),
-            is_learner: m.is_learner(),
+            started: !m.client_urls.is_empty(),
+            error: (m.client_urls.is_empty())
+                .then(|| "unstarted: added to the cluster but its etcd has not joined yet".into()),
+            error_short: m.client_urls.is_empty().then(|| "unstarted".into()),
+            id: m.id,
+            name: m.name,
+            peer_urls: m.peer_urls,
+            client_urls: m.client_urls,
+            is_learner: m.is_learner,
             is_leader: false,
-            started: !m.client_urls().is_empty(),
             reachable: false,
             version: String::new(),
             db_size: 0,
@@ -158,9 +162,6 @@ pub async fn gather(cluster: &Cluster) -> Result<ClusterStatus, EtcdError> {
             raft_index: 0,
             sees_leader: 0,
             errors: Vec::new(),
-            error: (m.client_urls().is_empty())
-                .then(|| "unstarted: added to the cluster but its etcd has not joined yet".into()),
-            error_short: m.client_urls().is_empty().then(|| "unstarted".into()),
             latency_ms: None,
         })
         .collect();
