@@ -176,9 +176,18 @@ impl Engine {
         }
     }
 
-    /// Start reading the member list; the probes follow from the first answer.
+    /// Start reading the member list; the probes follow from the first answer. The configured
+    /// endpoints are asked once which cluster they answer for, alongside.
     pub fn start_member_list(&mut self) {
         self.producers.start_list();
+        let (cluster, tx) = (self.producers.cluster.clone(), self.producers.tx.clone());
+        tokio::spawn(async move {
+            let result = cluster.identify().await.map_err(Failure::from);
+            let _ = tx.send(Msg::Identity {
+                at: Instant::now(),
+                result,
+            });
+        });
     }
 
     /// Start the key browser's read and watch of the namespace.

@@ -104,3 +104,60 @@ async fn our_own_wrong_settings_are_unknown_never_unavailable() {
     assert_eq!(code(&down), 2, "{text}");
     assert!(text.starts_with("UNAVAILABLE: "), "{text}");
 }
+
+/// Pigsty signs every cluster with the same CA: a stale address of another cluster in
+/// ETCDCTL_ENDPOINTS is answered, with the same certificates. etcdeck refuses the mix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoints_of_two_clusters_are_refused_grouped_by_cluster() {
+    let mut a = TestCluster::start(3).await;
+    // The second cluster is issued from the first one's CA.
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    std::fs::create_dir_all(dir.path().join("pki")).expect("pki dir");
+    for f in ["ca.crt", "ca.key"] {
+        std::fs::copy(
+            a.dir.path().join("pki").join(f),
+            dir.path().join("pki").join(f),
+        )
+        .expect("CA copied");
+    }
+    let b = TestCluster::start_from(&common::fresh_inventory(1), dir).await;
+    // The first cluster degraded, as when a stale address hid the trouble.
+    let dead = a.sandbox.members()[2].name();
+    a.sandbox.kill(&dead).expect("kill");
+    let mut endpoints = a.sandbox.client_urls();
+    endpoints.extend(b.sandbox.client_urls());
+    let endpoints = endpoints.join(",");
+    let env = [("ETCDCTL_ENDPOINTS", endpoints.as_str())];
+
+    let (id_a, id_b) = (cluster_id(&a).await, cluster_id(&b).await);
+    assert_ne!(id_a, id_b);
+
+    for _ in 0..3 {
+        let health = etcdeck_with(&a, &env, &["health"]);
+        let text = stdout(&health);
+        assert_eq!(code(&health), 3, "{text}");
+        assert!(text.contains("belong to 2 different clusters"), "{text}");
+        // Grouped: each cluster with its own endpoints.
+        for url in b.sandbox.client_urls() {
+            assert!(text.contains(&format!("cluster {id_b} ({url})")), "{text}");
+        }
+        assert!(text.contains(&format!("cluster {id_a} (")), "{text}");
+        assert!(!text.contains("healthy"), "{text}");
+    }
+    for args in [&["status"][..], &["keys"], &["patroni"], &["timeline"]] {
+        let out = etcdeck_with(&a, &env, args);
+        assert_ne!(code(&out), 0, "{args:?} accepted a mix: {}", stdout(&out));
+        let err = common::stderr(&out);
+        assert!(err.contains("different clusters"), "{args:?}: {err}");
+    }
+}
+
+/// The cluster id one cluster's own endpoints give, in hex.
+async fn cluster_id(tc: &TestCluster) -> String {
+    let id = tc
+        .cluster(std::time::Duration::from_secs(2))
+        .identify()
+        .await
+        .expect("one cluster");
+    format!("{id:x}")
+}

@@ -77,6 +77,12 @@ pub enum Msg {
     },
     /// The history kept from earlier runs, read from the state file.
     History(Box<crate::app::timeline::Timeline>),
+    /// Which cluster the configured endpoints answer for, or why not one
+    /// ([`crate::etcd::EtcdError::MixedClusters`] when they answer for several).
+    Identity {
+        at: Instant,
+        result: Result<u64, Failure>,
+    },
     /// A change to the cluster was made, or why not (refused by read-only mode, or by etcd).
     Changed {
         at: Instant,

@@ -57,6 +57,8 @@ pub struct ClusterState {
     /// Since when there has been no leader, after there was one.
     pub leader_lost_at: Option<Instant>,
     pub quota: Quota,
+    /// Why the endpoints are not one cluster, when they are not: nothing may be changed then.
+    pub mixed: Option<String>,
 }
 
 /// The backend quota the DB size is measured against.
@@ -479,6 +481,9 @@ impl Store {
             level: Level::Error,
             words,
         };
+        if let Some(why) = &c.mixed {
+            return bad(format!("MIXED CLUSTERS: {why}"));
+        }
         if c.members.is_empty() {
             return match &c.list_error {
                 Some((_, f)) => bad(format!("UNREACHABLE: no endpoint answers ({})", f.short())),

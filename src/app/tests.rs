@@ -934,3 +934,68 @@ fn metrics_give_the_real_quota_and_alerts_become_events() {
     );
     assert!(s.ui.flash.is_none(), "said again: {}", flash_text(&s));
 }
+
+#[test]
+fn endpoints_of_another_cluster_are_a_mix_said_loudly_and_change_nothing() {
+    let t0 = Instant::now();
+    let mut s = store_from(LIST, STATUS, t0);
+    let before = s.cluster.members.clone();
+    let mut other = member_list(LIST);
+    other.cluster_id ^= 0xffff;
+    other.members.truncate(1);
+    update(
+        &mut s,
+        Msg::MemberList {
+            at: t0 + secs(2),
+            result: Ok(other),
+        },
+    );
+    assert_eq!(
+        s.cluster.members, before,
+        "the first cluster's members stay"
+    );
+    let h = s.health();
+    assert_eq!(h.level, Level::Error);
+    assert!(
+        h.words
+            .starts_with("MIXED CLUSTERS: one endpoint answered for cluster"),
+        "{}",
+        h.words
+    );
+    assert!(flash_text(&s).starts_with("endpoints of different clusters"));
+
+    // The identity check at start says the same, with the endpoints grouped.
+    let mut s = store_from(LIST, STATUS, t0);
+    let groups = vec![
+        (1, vec!["https://127.10.10.10:2379".to_string()]),
+        (2, vec!["https://127.99.0.1:2379".to_string()]),
+    ];
+    update(
+        &mut s,
+        Msg::Identity {
+            at: t0 + secs(1),
+            result: Err(Failure::from(EtcdError::MixedClusters(groups))),
+        },
+    );
+    assert!(
+        s.health()
+            .words
+            .contains("cluster 2 (https://127.99.0.1:2379)"),
+        "{}",
+        s.health().words
+    );
+    assert!(s.cluster.mixed.is_some());
+
+    // One cluster: nothing said.
+    let mut s = store_from(LIST, STATUS, t0);
+    let id = s.cluster.id.unwrap();
+    update(
+        &mut s,
+        Msg::Identity {
+            at: t0 + secs(1),
+            result: Ok(id),
+        },
+    );
+    assert!(s.cluster.mixed.is_none());
+    assert_eq!(s.health().words, "healthy");
+}

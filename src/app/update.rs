@@ -100,6 +100,27 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
             flash(store, level, text);
             Vec::new()
         }
+        Msg::Identity { at, result } => {
+            store.now = store.now.max(at);
+            let c = &mut store.cluster;
+            let mixed = match result {
+                Err(f) if f.kind() == crate::etcd::error::ErrorKind::MixedClusters => {
+                    Some(f.text())
+                }
+                Ok(id) => match c.id {
+                    Some(listed) if listed != id => Some(format!(
+                        "the endpoints answer for cluster {id:x}, the member list came from \
+                         cluster {listed:x}"
+                    )),
+                    _ => None,
+                },
+                Err(_) => None,
+            };
+            if let Some(why) = mixed {
+                mark_mixed(store, why);
+            }
+            Vec::new()
+        }
         Msg::Changed { at, change, result } => {
             store.now = store.now.max(at);
             match result {
@@ -335,6 +356,20 @@ fn metrics(
 }
 
 /// Put a message on the flash line.
+/// The endpoints are not one cluster: said loudly once, kept in the store (the header says so,
+/// and nothing may be changed).
+fn mark_mixed(store: &mut Store, why: String) {
+    if store.cluster.mixed.is_none() {
+        flash(
+            store,
+            Level::Error,
+            format!("endpoints of different clusters: {why}"),
+        );
+    }
+    store.cluster.mixed = Some(why);
+    store.dirty = true;
+}
+
 pub fn flash(store: &mut Store, level: Level, text: impl Into<String>) {
     store.ui.flash = Some(Flash {
         level,
@@ -593,6 +628,16 @@ fn filter_edit(store: &mut Store, ev: KeyEvent) {
 }
 
 fn member_list(store: &mut Store, at: Instant, list: MemberList) -> Vec<Cmd> {
+    // The reader moves between the configured endpoints: a list from another cluster means they
+    // are not one cluster. The first cluster's members stay on screen.
+    if let Some(id) = store.cluster.id.filter(|id| *id != list.cluster_id) {
+        let why = format!(
+            "one endpoint answered for cluster {:x} after another for cluster {id:x}",
+            list.cluster_id
+        );
+        mark_mixed(store, why);
+        return Vec::new();
+    }
     let c = &mut store.cluster;
     let first = c.list_at.is_none();
     let before = probe_targets(&c.members);

@@ -5,7 +5,7 @@ use std::io::{self, BufWriter, Write};
 
 use anyhow::Result;
 
-use super::{settings, Code};
+use super::{one_cluster, settings, Code};
 use crate::app::msg::Kv;
 use crate::cli::Global;
 use crate::etcd::watch::{read_snapshot, Page};
@@ -18,6 +18,7 @@ const SHOWN: usize = 100;
 /// `etcdeck keys [PREFIX] [--json]`.
 pub async fn run(g: &Global, prefix: Option<&str>, json: bool) -> Result<Code> {
     let cluster = Cluster::new(settings(g)?)?;
+    one_cluster(&cluster).await?;
     let prefix = prefix.unwrap_or(&g.namespace);
     let endpoints = cluster.settings().endpoints.clone();
     let stdout = io::stdout();

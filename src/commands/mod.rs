@@ -125,3 +125,12 @@ pub fn state_base() -> Option<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
         .map(|b| b.join("etcdeck"))
 }
+
+/// Refuse endpoints of more than one cluster before reading anything (see
+/// [`crate::etcd::Cluster::identify`]); other failures are left to the command's own calls.
+pub async fn one_cluster(cluster: &crate::etcd::Cluster) -> Result<()> {
+    match cluster.identify().await {
+        Err(mixed @ crate::etcd::EtcdError::MixedClusters(_)) => Err(mixed.into()),
+        _ => Ok(()),
+    }
+}

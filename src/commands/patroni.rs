@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use super::{settings, Code};
+use super::{one_cluster, settings, Code};
 use crate::cli::Global;
 use crate::etcd::watch::read_all;
 use crate::etcd::Cluster;
@@ -11,6 +11,7 @@ use crate::text;
 /// `etcdeck patroni [--json]`.
 pub async fn run(g: &Global, json: bool) -> Result<Code> {
     let cluster = Cluster::new(settings(g)?)?;
+    one_cluster(&cluster).await?;
     let (kvs, _, url) = read_all(&cluster, g.namespace.as_bytes()).await?;
     let entries = || {
         kvs.iter().map(|kv| crate::patroni::Entry {

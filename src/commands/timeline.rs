@@ -4,13 +4,14 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::{settings, state_base, Code};
+use super::{one_cluster, settings, state_base, Code};
 use crate::cli::Global;
 use crate::etcd::Cluster;
 
 /// `etcdeck timeline [--since 10m]`: the history the console keeps for this cluster.
 pub async fn run(g: &Global, since: Duration) -> Result<Code> {
     let cluster = Cluster::new(settings(g)?)?;
+    one_cluster(&cluster).await?;
     let (list, _) = cluster.member_list().await?;
     let id = list.header().map_or(0, |h| h.cluster_id());
     let dir = state_base().context("neither XDG_STATE_HOME nor HOME is set")?;

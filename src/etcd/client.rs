@@ -17,6 +17,9 @@ use super::error::{
 };
 use crate::connect::{FileSetting, Settings};
 
+/// How long [`Cluster::identify`] waits for the other endpoints after the first answer.
+pub const IDENTIFY_GRACE: Duration = Duration::from_millis(500);
+
 /// HTTP/2 keep-alive so a dead connection is noticed even when idle.
 const KEEP_ALIVE: Duration = Duration::from_secs(10);
 
@@ -198,6 +201,62 @@ impl Cluster {
             c.member_list().await
         })
         .await
+    }
+
+    /// Which cluster the configured endpoints belong to: every endpoint is asked for its Status at
+    /// once, and the cluster id in each answer's header compared. Endpoints of two clusters are
+    /// [`EtcdError::MixedClusters`], grouped by cluster; none answering is
+    /// [`EtcdError::NoneAnswered`]. Endpoints still silent [`IDENTIFY_GRACE`] after the first
+    /// answer are left out: a member that answers at all answers in milliseconds, and one that
+    /// does not cannot hand over another cluster's data.
+    pub async fn identify(&self) -> Result<u64, EtcdError> {
+        let mut set = JoinSet::new();
+        for url in &self.inner.settings.endpoints {
+            let (this, url) = (self.clone(), url.clone());
+            set.spawn(async move {
+                let r = this
+                    .call(&url, |mut c| async move { c.status().await })
+                    .await
+                    .map(|(s, _)| s.header().map_or(0, |h| h.cluster_id()));
+                (url, r)
+            });
+        }
+        let mut groups: Vec<(u64, Vec<String>)> = Vec::new();
+        let mut errors = Vec::new();
+        let mut deadline: Option<tokio::time::Instant> = None;
+        loop {
+            let next = match deadline {
+                None => set.join_next().await,
+                Some(d) => match tokio::time::timeout_at(d, set.join_next()).await {
+                    Ok(n) => n,
+                    Err(_) => break,
+                },
+            };
+            let Some(joined) = next else { break };
+            if deadline.is_none() && matches!(joined, Ok((_, Ok(_)))) {
+                deadline = Some(tokio::time::Instant::now() + IDENTIFY_GRACE);
+            }
+            match joined {
+                Ok((url, Ok(id))) => match groups.iter_mut().find(|(g, _)| *g == id) {
+                    Some((_, urls)) => urls.push(url),
+                    None => groups.push((id, vec![url])),
+                },
+                Ok((_, Err(e))) => errors.push(e),
+                Err(e) => errors.push(EtcdError::Other {
+                    endpoint: "-".into(),
+                    message: e.to_string(),
+                }),
+            }
+        }
+        for (_, urls) in &mut groups {
+            urls.sort();
+        }
+        groups.sort();
+        match groups.len() {
+            0 => Err(EtcdError::NoneAnswered(errors)),
+            1 => Ok(groups[0].0),
+            _ => Err(EtcdError::MixedClusters(groups)),
+        }
     }
 
     /// Ask every url in `urls` at once, return the first success (and who gave it), or every

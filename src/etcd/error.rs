@@ -96,6 +96,10 @@ pub enum EtcdError {
     Learner { endpoint: String },
     #[error("{endpoint}: {message}")]
     Other { endpoint: String, message: String },
+    /// The endpoints given belong to more than one cluster (Pigsty signs every cluster with the
+    /// same CA, so a stale address is enough): nothing is read or changed.
+    #[error("{}", mixed_words(.0))]
+    MixedClusters(Vec<(u64, Vec<String>)>),
     /// Read-only mode refused a change before it was sent.
     #[error(
         "read-only mode: refused to {change} (start without --read-only to change the cluster)"
@@ -138,6 +142,7 @@ impl EtcdError {
             },
             EtcdError::Other { .. } => "error",
             EtcdError::ReadOnly { .. } => "read-only",
+            EtcdError::MixedClusters(_) => "mixed clusters",
         }
     }
 
@@ -162,6 +167,7 @@ impl EtcdError {
             EtcdError::Refusal { refusal, .. } => ErrorKind::Refusal(*refusal),
             EtcdError::Other { .. } => ErrorKind::Other,
             EtcdError::ReadOnly { .. } => ErrorKind::ReadOnly,
+            EtcdError::MixedClusters(_) => ErrorKind::MixedClusters,
             EtcdError::NoneAnswered(all) => match all.first().map(EtcdError::kind) {
                 Some(first) if all.iter().all(|e| e.kind() == first) => first,
                 _ => ErrorKind::Other,
@@ -177,7 +183,11 @@ impl EtcdError {
             EtcdError::Tls { .. } => false, // may be a member that is not etcd at all
             e => matches!(
                 e.kind(),
-                ErrorKind::Files | ErrorKind::Tls | ErrorKind::Auth | ErrorKind::Permission
+                ErrorKind::Files
+                    | ErrorKind::Tls
+                    | ErrorKind::Auth
+                    | ErrorKind::Permission
+                    | ErrorKind::MixedClusters
             ),
         }
     }
@@ -208,6 +218,8 @@ pub enum ErrorKind {
     Refusal(Refusal),
     /// Refused by etcdeck's read-only mode, never sent.
     ReadOnly,
+    /// The endpoints given answer for different clusters.
+    MixedClusters,
     Other,
 }
 
@@ -379,6 +391,20 @@ impl From<&EtcdError> for Failure {
     fn from(error: &EtcdError) -> Failure {
         Failure::from(error.clone())
     }
+}
+
+/// `the endpoints belong to 2 clusters: 6646fbcf5debc68f (https://a, https://b), 1c2d (https://c)`.
+fn mixed_words(groups: &[(u64, Vec<String>)]) -> String {
+    let list: Vec<String> = groups
+        .iter()
+        .map(|(id, urls)| format!("cluster {id:x} ({})", urls.join(", ")))
+        .collect();
+    format!(
+        "the endpoints belong to {} different clusters: {}; etcdeck works on one cluster at a \
+         time: fix --endpoints or ETCDCTL_ENDPOINTS (a stale address of another cluster?)",
+        groups.len(),
+        list.join("; ")
+    )
 }
 
 /// The connection was closed under a call, with no reason given.

@@ -136,6 +136,11 @@ fn opt_hex<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
 /// Ask the cluster: member list first (from any endpoint), then every member's Status and the
 /// alarm list at once.
 pub async fn gather(cluster: &Cluster) -> Result<ClusterStatus, EtcdError> {
+    // Every configured endpoint must answer for the same cluster: asked alongside.
+    let identity = {
+        let c = cluster.clone();
+        tokio::spawn(async move { c.identify().await })
+    };
     let (list, from) = cluster.member_list().await?;
     let list = model::MemberList::from(&list);
     let cluster_id = list.cluster_id;
@@ -240,6 +245,9 @@ pub async fn gather(cluster: &Cluster) -> Result<ClusterStatus, EtcdError> {
         Ok(Err(e)) => (Vec::new(), Some(e.to_string())),
         Err(e) => (Vec::new(), Some(e.to_string())),
     };
+    if let Ok(Err(mixed @ EtcdError::MixedClusters(_))) = identity.await {
+        return Err(mixed);
+    }
     let mut status = ClusterStatus {
         cluster_id,
         leader,
