@@ -161,3 +161,28 @@ async fn cluster_id(tc: &TestCluster) -> String {
         .expect("one cluster");
     format!("{id:x}")
 }
+
+/// With quorum lost no endpoint can answer a linearizable read; the endpoints are asked
+/// side by side, so `keys` and `patroni` give up after about one timeout, not one per endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_quorum_lost_keys_and_patroni_give_up_after_about_one_timeout() {
+    let tc = TestCluster::start(3).await;
+    let names: Vec<String> = tc.sandbox.members().iter().map(|m| m.name()).collect();
+    for n in &names[1..] {
+        tc.sandbox.freeze(n).expect("freeze");
+    }
+    for args in [&["keys", "--timeout", "2s"][..], &["patroni", "--timeout", "2s"]] {
+        let started = std::time::Instant::now();
+        let out = etcdeck_with(&tc, &[], args);
+        let took = started.elapsed();
+        assert_ne!(code(&out), 0, "{args:?}: {}", stdout(&out));
+        // Three endpoints one after another took 6 s.
+        assert!(
+            took < std::time::Duration::from_millis(4500),
+            "{args:?} took {took:?}"
+        );
+    }
+    for n in &names[1..] {
+        tc.sandbox.thaw(n).expect("thaw");
+    }
+}

@@ -189,6 +189,65 @@ struct Listing {
     starts: Vec<Vec<u8>>,
 }
 
+/// How long the listing waits on one endpoint before asking the next one as well.
+pub const HEDGE_AFTER: Duration = Duration::from_millis(300);
+
+/// The listing from the first endpoint that gives it. The first endpoint is asked; one that
+/// fails, or is silent for [`HEDGE_AFTER`], has the next one asked beside it, so endpoints that
+/// cannot answer (quorum lost: a linearizable read waits for its timeout) cost one timeout and a
+/// few hedges, not one timeout each.
+async fn hedged_list(
+    cluster: &Cluster,
+    urls: &[String],
+    prefix: &[u8],
+    end: &[u8],
+    max: usize,
+) -> Result<(Listing, String), EtcdError> {
+    let mut tasks = JoinSet::new();
+    let mut errors = Vec::new();
+    let mut next = 0;
+    loop {
+        let hedge = next < urls.len();
+        if hedge && tasks.is_empty() {
+            let (c, url, p, e) = (
+                cluster.clone(),
+                urls[next].clone(),
+                prefix.to_vec(),
+                end.to_vec(),
+            );
+            tasks.spawn(async move {
+                let r = list(&c, &url, &p, &e, max).await;
+                (url, r)
+            });
+            next += 1;
+            continue;
+        }
+        tokio::select! {
+            joined = tasks.join_next() => match joined {
+                Some(Ok((url, Ok(l)))) => {
+                    tasks.abort_all();
+                    return Ok((l, url));
+                }
+                Some(Ok((_, Err(e)))) => errors.push(e),
+                Some(Err(e)) => errors.push(EtcdError::Other {
+                    endpoint: "-".into(),
+                    message: e.to_string(),
+                }),
+                None if !hedge => return Err(EtcdError::NoneAnswered(errors)),
+                None => {}
+            },
+            _ = sleep(HEDGE_AFTER), if hedge => {
+                let (c, url, p, e) = (cluster.clone(), urls[next].clone(), prefix.to_vec(), end.to_vec());
+                tasks.spawn(async move {
+                    let r = list(&c, &url, &p, &e, max).await;
+                    (url, r)
+                });
+                next += 1;
+            }
+        }
+    }
+}
+
 /// List the keys (no values) in `[prefix, end)` at the current revision on `url`; only every
 /// [`PAGE`]th key is kept. One message, or pages of [`LIST_PAGE`] keys (fewer, down to one) when
 /// that is too large.
@@ -319,21 +378,10 @@ pub async fn read_snapshot_within<E: From<EtcdError>>(
     mut sink: impl FnMut(Page) -> Result<(), E>,
 ) -> Result<(i64, String), E> {
     let end = prefix_end(prefix);
-    let mut errors = Vec::new();
-    let mut at = 0;
-    let listing = loop {
-        let Some(url) = urls.get(at) else {
-            return Err(EtcdError::NoneAnswered(errors).into());
-        };
-        match list(cluster, url, prefix, &end, max).await {
-            Ok(l) => break l,
-            Err(e) => {
-                errors.push(e);
-                at += 1;
-            }
-        }
-    };
-    let listed_on = urls[at].clone();
+    let (listing, listed_on) = hedged_list(cluster, urls, prefix, &end, max).await?;
+    // Chunks are read from the endpoint that listed; one that fails hands over to the next.
+    let mut at = urls.iter().position(|u| *u == listed_on).unwrap_or(0);
+    let (mut tried, mut errors) = (1, Vec::new());
     let Listing {
         revision,
         count,
@@ -435,11 +483,12 @@ pub async fn read_snapshot_within<E: From<EtcdError>>(
         };
         // This endpoint failed: the next one goes on at the same revision.
         errors.push(failed);
-        at += 1;
-        let Some(u) = urls.get(at) else {
+        if tried >= urls.len() {
             return Err(EtcdError::NoneAnswered(errors).into());
-        };
-        url = u.clone();
+        }
+        tried += 1;
+        at = (at + 1) % urls.len();
+        url = urls[at].clone();
         tasks = JoinSet::new();
         ready.clear();
         spawned = next + usize::from(paging.is_some());
