@@ -76,8 +76,9 @@ impl Cluster {
         if let Some(c) = self.cached(url) {
             return Ok(c);
         }
+        // Each step is bounded inside; the margin leaves room to say why one got no answer.
         let t = self.timeout();
-        let client = timeout(t, self.connect_member(url))
+        let client = timeout(t + Duration::from_secs(1), self.connect_member(url))
             .await
             .map_err(|_| EtcdError::timeout(url, t))??;
         if let Ok(mut map) = self.inner.members.lock() {
@@ -103,6 +104,7 @@ impl Cluster {
     async fn connect_member(&self, url: &str) -> Result<Client, EtcdError> {
         let ctx = &self.inner.ctx;
         let t = self.timeout();
+        let begun = Instant::now();
         let mut endpoint = tonic::transport::Endpoint::from_shared(url.to_string())
             .map_err(|e| EtcdError::Other {
                 endpoint: url.into(),
@@ -120,23 +122,39 @@ impl Cluster {
                 .tls_config(tls)
                 .map_err(|e| classify_transport(url, ctx, &e))?;
         }
-        let channel = match endpoint.connect().await {
-            Ok(c) => c,
-            Err(e) => {
+        let channel = match timeout(t, endpoint.connect()).await {
+            Err(_) => return Err(EtcdError::timeout(url, t)),
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => {
                 return Err(self
                     .closed_means(url, classify_transport(url, ctx, &e))
                     .await)
             }
         };
-        let mut options = ConnectOptions::new();
-        if let Some((user, password)) = &self.inner.settings.user {
-            options = options.with_user(user.clone(), password.clone());
-        }
+        let Some((user, password)) = &self.inner.settings.user else {
+            return match Client::from_channel(etcd_client::Channel::Tonic(channel), None).await {
+                Ok(c) => Ok(c),
+                Err(e) => Err(self.closed_means(url, classify(url, ctx, &e)).await),
+            };
+        };
+        let options = ConnectOptions::new().with_user(user.clone(), password.clone());
         // With a user, the first call (the login) is made here: a server that refuses our
         // client certificate closes the connection under it, as under a first call in `call`.
-        match Client::from_channel(etcd_client::Channel::Tonic(channel), Some(options)).await {
-            Ok(c) => Ok(c),
-            Err(e) => Err(self.closed_means(url, classify(url, ctx, &e)).await),
+        // The login goes through raft: without a leader it gets no answer.
+        let left = t.saturating_sub(begun.elapsed());
+        let login =
+            Client::from_channel(etcd_client::Channel::Tonic(channel.clone()), Some(options));
+        let timed_out = match timeout(left, login).await {
+            Ok(Ok(c)) => return Ok(c),
+            Ok(Err(e)) => match classify(url, ctx, &e) {
+                err @ EtcdError::Timeout { .. } => err,
+                err => return Err(self.closed_means(url, err).await),
+            },
+            Err(_) => EtcdError::timeout(url, t),
+        };
+        match Client::from_channel(etcd_client::Channel::Tonic(channel), None).await {
+            Ok(anonymous) => Err(self.why_no_answer(url, anonymous, t).await),
+            Err(_) => Err(timed_out),
         }
     }
 
@@ -191,9 +209,7 @@ impl Cluster {
         // Connect and call within `t` together; a call that got no answer is looked into.
         let result = async {
             let fresh = self.cached(url).is_none();
-            let client = timeout(t, self.member(url))
-                .await
-                .map_err(|_| EtcdError::timeout(url, t))??;
+            let client = self.member(url).await?;
             let start = Instant::now();
             let left = t.saturating_sub(begun.elapsed());
             let Ok(answer) = timeout(left, f(client.clone())).await else {
@@ -203,6 +219,10 @@ impl Cluster {
                 Ok(answer) => Ok((answer, start.elapsed())),
                 Err(e) => {
                     let err = classify(url, &self.inner.ctx, &e);
+                    // The channel's own timeout may fire first.
+                    if let EtcdError::Timeout { .. } = err {
+                        return Err(self.why_no_answer(url, client, t).await);
+                    }
                     // With TLS 1.3 a server that refuses our client certificate may just close
                     // the connection after the handshake: the first call on it fails with no
                     // reason.
