@@ -112,7 +112,7 @@ impl Ca {
             std::fs::read(p).map_err(|e| PkiError::Read {
                 what,
                 path: p.display().to_string(),
-                reason: e.kind().to_string(),
+                reason: crate::etcd::error::io_words(&e),
             })
         };
         let cert = read("CA certificate", cert_path)?;

@@ -286,3 +286,42 @@ async fn metrics_scrapes_say_an_expired_server_certificate_too() {
     let day = (now - time::Duration::days(30)).date();
     assert!(e.to_string().contains(&format!("expired on {day}")), "{e}");
 }
+
+/// `etcdeck health` with our own certificate out of its dates or a key that is not its
+/// certificate's: exit 3 (unknown), said before any connection.
+#[test]
+fn health_says_unknown_for_our_own_expired_certificate_or_a_foreign_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ca = Ca::create("pigsty-ca").unwrap();
+    let ca_file = write(d, "ca.crt", ca.cert_pem());
+    let now = OffsetDateTime::now_utc();
+    let (old, old_key) = issue(
+        &ca,
+        now - time::Duration::days(400),
+        now - time::Duration::days(3),
+    );
+    let other = ca.issue_member("etcd-2", LOCAL).unwrap();
+    let run = |cert: &Path, key: &Path| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_etcdeck"));
+        common::clear_etcd_env(&mut cmd);
+        cmd.args(["health", "--endpoints", "https://127.0.0.1:9"])
+            .arg("--cacert")
+            .arg(&ca_file)
+            .arg("--cert")
+            .arg(cert)
+            .arg("--key")
+            .arg(key)
+            .output()
+            .unwrap()
+    };
+    let old_crt = write(d, "old.crt", &old);
+    let out = run(&old_crt, &write(d, "old.key", &old_key));
+    let text = format!("{}{}", common::stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("client certificate expired on"), "{text}");
+    let out = run(&old_crt, &write(d, "other.key", &other.key_pem));
+    let text = format!("{}{}", common::stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("does not belong to --cert="), "{text}");
+}

@@ -765,10 +765,16 @@ pub(crate) fn tls_config(settings: &Settings) -> Result<rustls::ClientConfig, Et
             let (_, key_der) = read_key(key)?;
             builder
                 .with_client_auth_cert(certs, key_der)
-                .map_err(|e| EtcdError::FileMalformed {
-                    what: "client certificate and key pair",
-                    file: format!("{cert} and {key}"),
-                    reason: e.to_string(),
+                .map_err(|e| match e {
+                    rustls::Error::InconsistentKeys(_) => EtcdError::KeyMismatch {
+                        key: key.to_string(),
+                        cert: cert.to_string(),
+                    },
+                    e => EtcdError::FileMalformed {
+                        what: "client certificate and key pair",
+                        file: format!("{cert} and {key}"),
+                        reason: e.to_string(),
+                    },
                 })
         }
         _ => Ok(builder.with_no_client_auth()),
