@@ -272,9 +272,13 @@ impl EtcdError {
             EtcdError::PermissionDenied { .. } => "permission denied",
             EtcdError::Learner { .. } => "learner",
             // The word every endpoint failed with, when they agree.
+            // Else what one that answered said (auth failed, ...), rather than silence.
             EtcdError::NoneAnswered(all) => match all.first().map(EtcdError::short) {
                 Some(first) if all.iter().all(|e| e.short() == first) => first,
-                _ => "no endpoint answers",
+                _ => all
+                    .iter()
+                    .find(|e| e.answered())
+                    .map_or("no endpoint answers", EtcdError::short),
             },
             EtcdError::Other { .. } => "error",
             EtcdError::ReadOnly { .. } => "read-only",
@@ -936,6 +940,7 @@ mod tests {
             "{msg}"
         );
         assert!(msg.contains("; https://b:2379: no answer within"), "{msg}");
+        assert_eq!(mixed.short(), "auth failed");
         let silent = EtcdError::NoneAnswered(vec![t.clone(), t]).to_string();
         assert!(silent.starts_with("no endpoint answered: "), "{silent}");
         assert!(!silent.contains('\n'), "{silent:?}");
