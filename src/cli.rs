@@ -74,7 +74,8 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Members, their role, health, version, raft position, DB size, and alarms
+    /// Members, their role, health, version, raft position, DB size, and alarms; exit 0 all
+    /// well, 1 degraded (a member down or unstarted, an alarm), 2 no leader or no quorum
     Status {
         /// Print JSON instead of a table
         #[arg(long)]

@@ -213,6 +213,39 @@ pub fn resolve(
     })
 }
 
+/// What is unsafe in settings that work: a client key others can read, a password sent over
+/// plain `http://`. Said on stderr by commands; nothing is refused.
+pub fn warnings(s: &Settings) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    if let Some(key) = &s.key {
+        if let Ok(meta) = std::fs::metadata(&key.path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                out.push(format!(
+                    "{key}: the client key can be read by others (mode {mode:04o}): chmod 600 it"
+                ));
+            }
+        }
+    }
+    if let Some((user, _)) = &s.user {
+        let plain: Vec<&str> = s
+            .endpoints
+            .iter()
+            .filter(|e| e.starts_with("http://"))
+            .map(String::as_str)
+            .collect();
+        if !plain.is_empty() {
+            out.push(format!(
+                "the password of user {user} goes unencrypted over plain http:// to {}: use \
+                 https:// endpoints",
+                plain.join(", ")
+            ));
+        }
+    }
+    out
+}
+
 fn split_endpoints(list: &str, origin: Origin) -> Result<Vec<String>, SettingsError> {
     let mut out = Vec::new();
     for raw in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -281,6 +314,43 @@ mod tests {
     fn example() -> Inventory {
         crate::inventory::parse(crate::inventory::EXAMPLE, "inventory.example.yml", &[])
             .expect("example inventory parses")
+    }
+
+    #[test]
+    fn a_key_others_can_read_and_a_password_over_plain_http_are_warned_about() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("client.key");
+        std::fs::write(&key, "x").unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let flags = Flags {
+            endpoints: Some("http://10.0.0.1:2379,https://10.0.0.2:2379".into()),
+            cert: Some(dir.path().join("client.crt")),
+            key: Some(key.clone()),
+            user: Some("root:secret".into()),
+            ..Flags::default()
+        };
+        let s = resolve(&flags, &env_of(&[]), None).unwrap();
+        let w = warnings(&s);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(
+            w[0].contains("--key=") && w[0].contains("mode 0644"),
+            "{}",
+            w[0]
+        );
+        assert!(
+            w[1].contains("user root") && w[1].contains("http://10.0.0.1:2379"),
+            "{}",
+            w[1]
+        );
+        assert!(!w[1].contains("https://10.0.0.2"), "{}", w[1]);
+        // A key of mode 0600 over https only: nothing to say.
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let safe = Flags {
+            endpoints: Some("https://10.0.0.2:2379".into()),
+            ..flags
+        };
+        assert!(warnings(&resolve(&safe, &env_of(&[]), None).unwrap()).is_empty());
     }
 
     #[test]

@@ -112,7 +112,7 @@ impl Ca {
             std::fs::read(p).map_err(|e| PkiError::Read {
                 what,
                 path: p.display().to_string(),
-                reason: e.kind().to_string(),
+                reason: crate::etcd::error::io_words(&e),
             })
         };
         let cert = read("CA certificate", cert_path)?;
@@ -316,6 +316,15 @@ pub fn write_file(path: &Path, contents: &[u8], mode: u32, force: bool) -> Resul
 }
 
 // --- PKCS#1 / SEC1 to PKCS#8: rcgen on ring signs only with PKCS#8 keys. ---
+
+/// Whether `key` is the private key of `cert`'s public key; `None` when either cannot be read
+/// (a key type rcgen does not load).
+pub fn key_matches_cert(cert: &CertificateDer<'_>, key: &PrivateKeyDer<'_>) -> Option<bool> {
+    let (_, x509) = x509_parser::parse_x509_certificate(cert).ok()?;
+    let pkcs8 = to_pkcs8(key)?;
+    let pair = KeyPair::try_from(&PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pkcs8))).ok()?;
+    Some(x509.public_key().subject_public_key.data.as_ref() == pair.der_bytes())
+}
 
 const OID_RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];

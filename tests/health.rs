@@ -171,7 +171,10 @@ async fn with_quorum_lost_keys_and_patroni_give_up_after_about_one_timeout() {
     for n in &names[1..] {
         tc.sandbox.freeze(n).expect("freeze");
     }
-    for args in [&["keys", "--timeout", "2s"][..], &["patroni", "--timeout", "2s"]] {
+    for args in [
+        &["keys", "--timeout", "2s"][..],
+        &["patroni", "--timeout", "2s"],
+    ] {
         let started = std::time::Instant::now();
         let out = etcdeck_with(&tc, &[], args);
         let took = started.elapsed();

@@ -9,7 +9,8 @@ use std::time::Duration;
 use ratatui::style::Color;
 use serde::Deserialize;
 
-use super::keymap::{Action, Keymap};
+use super::keymap::{Action, Key, Keymap};
+use toml::Spanned;
 
 /// The defaults, shipped in the binary.
 pub const DEFAULTS: &str = include_str!("../../assets/config.toml");
@@ -20,9 +21,36 @@ pub const DEFAULTS: &str = include_str!("../../assets/config.toml");
 struct File {
     refresh: Option<String>,
     #[serde(default)]
-    keys: BTreeMap<Action, Vec<String>>,
+    keys: BTreeMap<Action, Spanned<Vec<String>>>,
     #[serde(default)]
-    colors: BTreeMap<ColorRole, String>,
+    colors: BTreeMap<ColorRole, Spanned<ColorValue>>,
+}
+
+/// A colour as written: a name (`cyan`, `#rrggbb`, `"33"`) or a 256-colour index (`33`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum ColorValue {
+    Index(i64),
+    Name(String),
+}
+
+impl ColorValue {
+    fn color(&self) -> Result<Color, String> {
+        match self {
+            ColorValue::Index(n) => u8::try_from(*n).map(Color::Indexed).map_err(|_| {
+                format!("{n} is not a colour index: use 0-255, a name like cyan, or #rrggbb")
+            }),
+            ColorValue::Name(text) => Color::from_str(text).map_err(|_| {
+                format!("{text:?} is not a colour: use a name like cyan, #rrggbb or 0-255")
+            }),
+        }
+    }
+}
+
+/// `file:LINE` for a value at byte `at` of `text`.
+fn at_line(file: &str, text: &str, at: usize) -> String {
+    let line = text.get(..at).map_or(0, |t| t.matches('\n').count()) + 1;
+    format!("{file}:{line}")
 }
 
 /// What each colour is used for.
@@ -35,6 +63,20 @@ pub enum ColorRole {
     Error,
     Dim,
     SelectedBg,
+}
+
+impl ColorRole {
+    /// The name in the file.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColorRole::Accent => "accent",
+            ColorRole::Ok => "ok",
+            ColorRole::Warn => "warn",
+            ColorRole::Error => "error",
+            ColorRole::Dim => "dim",
+            ColorRole::SelectedBg => "selected_bg",
+        }
+    }
 }
 
 /// Colours by role; `no_color` turns them all off (NO_COLOR), keeping bold and reverse.
@@ -105,25 +147,43 @@ impl Config {
             ));
         }
 
-        let mut keys = defaults.keys.clone();
+        let user_text = user.map_or("", |(t, _)| t);
+        let mut keys: BTreeMap<Action, Vec<String>> = defaults
+            .keys
+            .iter()
+            .map(|(a, specs)| (*a, specs.get_ref().clone()))
+            .collect();
         if let Some(u) = &user_file {
             for (action, specs) in &u.keys {
-                keys.insert(*action, specs.clone());
+                // Each key name is checked here, where its line is known.
+                for spec in specs.get_ref() {
+                    Key::parse(spec).map_err(|e| {
+                        let at = at_line(&where_, user_text, specs.span().start);
+                        format!("{at}: keys.{}: {e}", action.name())
+                    })?;
+                }
+                keys.insert(*action, specs.get_ref().clone());
             }
         }
         let keymap = Keymap::from_table(&keys).map_err(|e| format!("{where_}: {e}"))?;
 
-        let mut colors = defaults.colors.clone();
+        let mut colors: BTreeMap<ColorRole, (Result<Color, String>, String)> = BTreeMap::new();
+        for (role, c) in &defaults.colors {
+            let at = at_line("assets/config.toml", DEFAULTS, c.span().start);
+            colors.insert(*role, (c.get_ref().color(), at));
+        }
         if let Some(u) = &user_file {
             for (role, c) in &u.colors {
-                colors.insert(*role, c.clone());
+                let at = at_line(&where_, user_text, c.span().start);
+                colors.insert(*role, (c.get_ref().color(), at));
             }
         }
         let color = |role: ColorRole| -> Result<Color, String> {
-            let text = colors.get(&role).map_or("reset", String::as_str);
-            Color::from_str(text).map_err(|_| {
-                format!("{where_}: colors: {text:?} is not a colour: use a name like cyan, #rrggbb or 0-255")
-            })
+            match colors.get(&role) {
+                None => Ok(Color::Reset),
+                Some((Ok(c), _)) => Ok(*c),
+                Some((Err(e), at)) => Err(format!("{at}: colors.{}: {e}", role.name())),
+            }
         };
         let theme = if no_color {
             Theme::monochrome()
@@ -221,6 +281,36 @@ mod tests {
             bad("[keys]\nrefresh = [\"q\"]").contains("key q is bound to both quit and refresh")
         );
         assert!(bad("[colors]\nok = \"banana\"").contains("\"banana\" is not a colour"));
+    }
+
+    #[test]
+    fn colour_indexes_are_integers_or_names() {
+        let user = "[colors]\naccent = 33\nok = \"208\"\n";
+        let c = Config::build(Some((user, Path::new("my.toml"))), false).unwrap();
+        assert_eq!(c.theme.accent, Color::Indexed(33));
+        assert_eq!(c.theme.ok, Color::Indexed(208));
+        let e = Config::build(
+            Some(("[colors]\n\nwarn = 300", Path::new("my.toml"))),
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "my.toml:3: colors.warn: 300 is not a colour index: use 0-255, a name like cyan, or #rrggbb"
+        );
+    }
+
+    #[test]
+    fn mistakes_of_meaning_carry_their_line() {
+        let bad =
+            |text: &str| Config::build(Some((text, Path::new("my.toml"))), false).unwrap_err();
+        let e = bad("refresh = \"1s\"\n[keys]\nhelp = [\"?\"]\nquit = [\"ctrl-banana\"]\n");
+        assert!(e.starts_with("my.toml:4: keys.quit: "), "{e}");
+        let e = bad("[colors]\nok = \"green\"\n\ndim = \"banana\"\n");
+        assert!(e.starts_with("my.toml:4: colors.dim: "), "{e}");
+        // An unknown action or field: toml's own message, which has the line.
+        let e = bad("[keys]\n\nquitt = [\"q\"]");
+        assert!(e.contains("line 3") && e.contains("quitt"), "{e}");
     }
 
     #[test]

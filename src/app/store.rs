@@ -94,6 +94,10 @@ pub struct Member {
     pub last_error: Option<(Instant, Failure)>,
     /// What its `/metrics` says, when it has been read.
     pub metrics: Option<MemberMetrics>,
+    /// How many raft entries it trailed the leader (the id) when its Status came, against the
+    /// leader's Status taken before it: one snapshot, so a write between two samples never
+    /// shows as lag.
+    pub trails: Option<(u64, u64)>,
 }
 
 /// How many samples the sparklines keep (one per scrape).
@@ -167,6 +171,7 @@ impl Member {
             },
             last_error: None,
             metrics: None,
+            trails: None,
         }
     }
 
@@ -450,12 +455,17 @@ impl Store {
         Availability::of(&self.quorum(), self.leader_answers())
     }
 
-    /// How many raft entries a member's committed index trails the leader's.
+    /// How many raft entries a member's committed index trails the leader's, as measured when
+    /// its Status came (see [`Member::trails`]); never below 0.
     pub fn trails_leader(&self, m: &Member) -> Option<u64> {
-        let leader = self.member(self.cluster.leader?)?;
-        let l = leader.status.as_ref()?.raft_index;
-        let me = m.status.as_ref()?.raft_index;
-        Some(l.saturating_sub(me))
+        let leader = self.cluster.leader?;
+        if m.id == leader {
+            return m.status.as_ref().map(|_| 0);
+        }
+        match m.trails {
+            Some((of, n)) if of == leader => Some(n),
+            _ => None,
+        }
     }
 
     /// Active alarms, from the Status errors of reachable members (every member reports the

@@ -999,3 +999,39 @@ fn endpoints_of_another_cluster_are_a_mix_said_loudly_and_change_nothing() {
     assert!(s.cluster.mixed.is_none());
     assert_eq!(s.health().words, "healthy");
 }
+
+#[test]
+fn trails_compares_a_member_with_the_leader_sampled_before_it_never_below_zero() {
+    let t0 = Instant::now();
+    let mut s = store_from(LIST, STATUS, t0);
+    let probe = |s: &mut Store, id: u64, at: Instant, index: u64| {
+        let m = s.member(id).expect("member");
+        let url = m.client_urls[0].clone();
+        let mut p = m.status.clone().expect("status");
+        p.raft_index = index;
+        update(
+            s,
+            Msg::Probe {
+                at,
+                id,
+                url,
+                result: Ok(p),
+            },
+        );
+    };
+    let index = |s: &Store, id: u64| s.member(id).unwrap().status.as_ref().unwrap().raft_index;
+    let base = index(&s, ETCD1);
+    // Steady writes: the leader is sampled after the followers, 10 entries later. The followers
+    // kept up; what they were compared with is the leader's sample before theirs.
+    probe(&mut s, ETCD2, t0 + secs(1), base + 10);
+    probe(&mut s, ETCD1, t0 + secs(2), base + 20);
+    let follower = s.member(ETCD2).unwrap();
+    assert_eq!(s.trails_leader(follower), Some(0), "not a lag of 10");
+    // Ahead of the leader's older sample: 0, never below.
+    probe(&mut s, ETCD3, t0 + secs(3), base + 25);
+    assert_eq!(s.trails_leader(s.member(ETCD3).unwrap()), Some(0));
+    // Really behind the leader's sample before it: that many entries.
+    probe(&mut s, ETCD3, t0 + secs(4), base + 17);
+    assert_eq!(s.trails_leader(s.member(ETCD3).unwrap()), Some(3));
+    assert_eq!(s.trails_leader(s.member(ETCD1).unwrap()), Some(0));
+}

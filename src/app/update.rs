@@ -734,6 +734,11 @@ fn probe(
     result: Result<Probed, Failure>,
 ) -> Vec<Cmd> {
     let alarms_before = store.alarms();
+    // The leader's index as last sampled, before this answer: what this member is compared with.
+    let leader = store.cluster.leader;
+    let leader_index = leader
+        .and_then(|l| store.member(l))
+        .and_then(|l| l.status.as_ref().map(|p| (l.id, p.raft_index)));
     let Some(m) = store.cluster.members.iter_mut().find(|m| m.id == id) else {
         return Vec::new(); // removed meanwhile
     };
@@ -756,6 +761,11 @@ fn probe(
             }
             let changed = m.reach != Reach::Up || m.status.as_ref() != Some(&p);
             m.reach = Reach::Up;
+            m.trails = match leader_index {
+                _ if leader == Some(m.id) => Some((m.id, 0)),
+                Some((of, index)) => Some((of, index.saturating_sub(p.raft_index))),
+                None => None,
+            };
             m.status = Some(p);
             m.status_at = Some(at);
             store.dirty |= changed;

@@ -99,9 +99,16 @@ pub async fn run(g: &Global) -> Result<Code> {
         endpoints: settings.endpoints.clone(),
         origin: settings.endpoints_origin.to_string(),
     };
+    let warnings = connect::warnings(&settings);
     let cluster = Cluster::new(settings)?;
     let store = console_store(g, cfg, target, inv, Quota::default());
-    open_console(store, cluster, |_| {}).await?;
+    open_console(store, cluster, |tx| {
+        if !warnings.is_empty() {
+            let words = crate::text::escape(&warnings.join("; ")).into_owned();
+            let _ = tx.send(Msg::Flash(crate::app::msg::Level::Warn, words));
+        }
+    })
+    .await?;
     Ok(0)
 }
 

@@ -110,11 +110,11 @@ pub fn settings(g: &Global) -> Result<Settings> {
     } else {
         None
     };
-    Ok(connect::resolve(
-        &flags,
-        &connect::process_env,
-        inv.as_ref(),
-    )?)
+    let s = connect::resolve(&flags, &connect::process_env, inv.as_ref())?;
+    for w in connect::warnings(&s) {
+        eprintln!("etcdeck: warning: {}", crate::text::escape(&w));
+    }
+    Ok(s)
 }
 
 /// `$XDG_STATE_HOME/etcdeck` (or `~/.local/state/etcdeck`): the demo sandbox and the history.

@@ -1,10 +1,14 @@
 //! `etcdeck status [--json]`.
+//!
+//! Exit codes, as `etcdeck health` judges without metrics: 0 all well, 1 degraded (a member
+//! down or unstarted, an alarm raised; quorum and a leader kept), 2 no leader or no quorum.
 
 use anyhow::Result;
 
 use super::{settings, Code};
 use crate::cli::Global;
-use crate::etcd::status::{gather, render_table};
+use crate::etcd::model::{Availability, Verdict};
+use crate::etcd::status::{gather, render_table, ClusterStatus};
 use crate::etcd::Cluster;
 
 pub async fn run(g: &Global, json: bool) -> Result<Code> {
@@ -15,11 +19,90 @@ pub async fn run(g: &Global, json: bool) -> Result<Code> {
     } else {
         out!("{}", render_table(&s));
     }
-    Ok(if s.all_ok() {
-        0
-    } else if s.leader.is_some() {
-        1
-    } else {
-        2
-    })
+    Ok(exit_code(&s))
+}
+
+/// 0 all well, 1 degraded, 2 unavailable: the verdict of `health` from what `status` saw.
+pub fn exit_code(s: &ClusterStatus) -> Code {
+    let trouble = !s.alarms.is_empty()
+        || s.members
+            .iter()
+            .any(|m| !m.started || !m.reachable || !m.errors.is_empty());
+    Verdict::judge(Availability::of(&s.quorum(), s.leader_answers()), trouble).exit_code()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::etcd::status::{Alarm, MemberStatus};
+
+    fn member(id: u64, learner: bool, started: bool, reachable: bool) -> MemberStatus {
+        MemberStatus {
+            id,
+            name: format!("etcd-{id}"),
+            peer_urls: vec![],
+            client_urls: if started {
+                vec![format!("https://127.0.0.{id}:2379")]
+            } else {
+                vec![]
+            },
+            is_learner: learner,
+            is_leader: id == 1,
+            started,
+            reachable,
+            version: "3.4.23".into(),
+            db_size: 20480,
+            db_size_in_use: 16384,
+            raft_term: 2,
+            raft_index: 9,
+            sees_leader: if reachable { 1 } else { 0 },
+            errors: vec![],
+            error: None,
+            error_short: None,
+            latency_ms: None,
+        }
+    }
+
+    fn status(members: Vec<MemberStatus>, alarms: Vec<Alarm>) -> ClusterStatus {
+        ClusterStatus {
+            cluster_id: 1,
+            leader: Some(1),
+            alarms,
+            members,
+            member_list_from: "https://127.0.0.1:2379".into(),
+            alarms_error: None,
+        }
+    }
+
+    fn three() -> Vec<MemberStatus> {
+        (1..=3).map(|i| member(i, false, true, true)).collect()
+    }
+
+    #[test]
+    fn exit_codes_follow_health_alarms_and_unstarted_members_are_degraded() {
+        assert_eq!(exit_code(&status(three(), vec![])), 0);
+        let nospace = Alarm {
+            member_id: 2,
+            member: "etcd-2".into(),
+            alarm: "NOSPACE".into(),
+        };
+        assert_eq!(exit_code(&status(three(), vec![nospace])), 1, "NOSPACE");
+        let mut with_learner = three();
+        with_learner.push(member(4, true, false, false));
+        assert_eq!(
+            exit_code(&status(with_learner, vec![])),
+            1,
+            "unstarted learner"
+        );
+        let mut one_down = three();
+        one_down[2] = member(3, false, true, false);
+        assert_eq!(exit_code(&status(one_down, vec![])), 1, "a member down");
+        let mut two_down = three();
+        two_down[1] = member(2, false, true, false);
+        two_down[2] = member(3, false, true, false);
+        assert_eq!(exit_code(&status(two_down, vec![])), 2, "quorum lost");
+        let mut no_leader = status(three(), vec![]);
+        no_leader.leader = None;
+        assert_eq!(exit_code(&no_leader), 2, "no leader");
+    }
 }

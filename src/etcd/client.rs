@@ -44,6 +44,7 @@ impl Cluster {
         let ctx = ErrorContext {
             cacert: settings.cacert.as_ref().map(|f| f.to_string()),
             cert: settings.cert.as_ref().map(|f| f.to_string()),
+            key: settings.key.as_ref().map(|f| f.to_string()),
             user: settings.user.as_ref().map(|(u, _)| u.clone()),
             timeout: settings.timeout,
         };
@@ -78,8 +79,9 @@ impl Cluster {
         if let Some(c) = self.cached(url) {
             return Ok(c);
         }
+        // Each step is bounded inside; the margin leaves room to say why one got no answer.
         let t = self.timeout();
-        let client = timeout(t, self.connect_member(url))
+        let client = timeout(t + Duration::from_secs(1), self.connect_member(url))
             .await
             .map_err(|_| EtcdError::timeout(url, t))??;
         if let Ok(mut map) = self.inner.members.lock() {
@@ -105,6 +107,7 @@ impl Cluster {
     async fn connect_member(&self, url: &str) -> Result<Client, EtcdError> {
         let ctx = &self.inner.ctx;
         let t = self.timeout();
+        let begun = Instant::now();
         let mut endpoint = tonic::transport::Endpoint::from_shared(url.to_string())
             .map_err(|e| EtcdError::Other {
                 endpoint: url.into(),
@@ -122,30 +125,65 @@ impl Cluster {
                 .tls_config(tls)
                 .map_err(|e| classify_transport(url, ctx, &e))?;
         }
-        let channel =
-            endpoint
-                .connect()
-                .await
-                .map_err(|e| match classify_transport(url, ctx, &e) {
-                    err if is_closed(&err) && url.starts_with("https://") => {
-                        closed_after_handshake(url, ctx)
-                    }
-                    err => err,
-                })?;
-        let mut options = ConnectOptions::new();
-        if let Some((user, password)) = &self.inner.settings.user {
-            options = options.with_user(user.clone(), password.clone());
-        }
+        let channel = match timeout(t, endpoint.connect()).await {
+            Err(_) => return Err(EtcdError::timeout(url, t)),
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => {
+                return Err(self
+                    .closed_means(url, classify_transport(url, ctx, &e))
+                    .await)
+            }
+        };
+        let Some((user, password)) = &self.inner.settings.user else {
+            return match Client::from_channel(etcd_client::Channel::Tonic(channel), None).await {
+                Ok(c) => Ok(c),
+                Err(e) => Err(self.closed_means(url, classify(url, ctx, &e)).await),
+            };
+        };
+        let options = ConnectOptions::new().with_user(user.clone(), password.clone());
         // With a user, the first call (the login) is made here: a server that refuses our
         // client certificate closes the connection under it, as under a first call in `call`.
-        Client::from_channel(etcd_client::Channel::Tonic(channel), Some(options))
-            .await
-            .map_err(|e| match classify(url, ctx, &e) {
-                err if is_closed(&err) && url.starts_with("https://") => {
-                    closed_after_handshake(url, ctx)
-                }
-                err => err,
-            })
+        // The login goes through raft: without a leader it gets no answer.
+        let left = t.saturating_sub(begun.elapsed());
+        let login =
+            Client::from_channel(etcd_client::Channel::Tonic(channel.clone()), Some(options));
+        let timed_out = match timeout(left, login).await {
+            Ok(Ok(c)) => return Ok(c),
+            Ok(Err(e)) => match classify(url, ctx, &e) {
+                err @ EtcdError::Timeout { .. } => err,
+                err => return Err(self.closed_means(url, err).await),
+            },
+            Err(_) => EtcdError::timeout(url, t),
+        };
+        match Client::from_channel(etcd_client::Channel::Tonic(channel), None).await {
+            Ok(anonymous) => Err(self.why_no_answer(url, anonymous, t).await),
+            Err(_) => Err(timed_out),
+        }
+    }
+
+    /// A TLS connection closed under the first call with no reason given. A fresh connection
+    /// tells more: a server that does not agree to HTTP/2, or that keeps a connection with our
+    /// certificate open (etcd's peer port, 2380, closes it only at the first gRPC call), is not
+    /// etcd's client API; else most likely the server refused our client certificate.
+    async fn closed_means(&self, url: &str, err: EtcdError) -> EtcdError {
+        if !(is_closed(&err) && url.starts_with("https://")) {
+            return err;
+        }
+        let t = self.timeout();
+        let wait = (t / 4).clamp(Duration::from_millis(100), Duration::from_millis(500));
+        match timeout(t, look_into(&self.inner.settings, url, wait)).await {
+            Ok(Some(Look::NoH2)) => EtcdError::NotEtcd {
+                endpoint: url.to_string(),
+                detail: "it does not offer HTTP/2, which etcd's gRPC API needs".into(),
+            },
+            Ok(Some(Look::Keeps)) => EtcdError::NotEtcd {
+                endpoint: url.to_string(),
+                detail: "it takes our certificate, then closes the connection at the first \
+                         gRPC call, as etcd's peer port does"
+                    .into(),
+            },
+            _ => closed_after_handshake(url, &self.inner.ctx),
+        }
     }
 
     /// Run `f` against the member at `url` within the timeout (connect included). Returns the
@@ -170,28 +208,54 @@ impl Cluster {
         F: FnOnce(Client) -> Fut,
         Fut: Future<Output = Result<T, etcd_client::Error>>,
     {
-        let result = timeout(t, async {
+        let begun = Instant::now();
+        // Connect and call within `t` together; a call that got no answer is looked into.
+        let result = async {
             let fresh = self.cached(url).is_none();
             let client = self.member(url).await?;
             let start = Instant::now();
-            let answer = f(client).await.map_err(|e| {
-                let err = classify(url, &self.inner.ctx, &e);
-                // With TLS 1.3 a server that refuses our client certificate may just close the
-                // connection after the handshake: the first call on it fails with no reason.
-                if fresh && url.starts_with("https://") && is_closed(&err) {
-                    closed_after_handshake(url, &self.inner.ctx)
-                } else {
-                    err
+            let left = t.saturating_sub(begun.elapsed());
+            let Ok(answer) = timeout(left, f(client.clone())).await else {
+                return Err(self.why_no_answer(url, client, t).await);
+            };
+            match answer {
+                Ok(answer) => Ok((answer, start.elapsed())),
+                Err(e) => {
+                    let err = classify(url, &self.inner.ctx, &e);
+                    // The channel's own timeout may fire first.
+                    if let EtcdError::Timeout { .. } = err {
+                        return Err(self.why_no_answer(url, client, t).await);
+                    }
+                    // With TLS 1.3 a server that refuses our client certificate may just close
+                    // the connection after the handshake: the first call on it fails with no
+                    // reason.
+                    Err(if fresh {
+                        self.closed_means(url, err).await
+                    } else {
+                        err
+                    })
                 }
-            })?;
-            Ok((answer, start.elapsed()))
-        })
-        .await
-        .unwrap_or_else(|_| Err(EtcdError::timeout(url, t)));
+            }
+        }
+        .await;
         if result.is_err() {
             self.forget(url);
         }
         result
+    }
+
+    /// A call on a connected member got no answer in time: a member that answers Status (which
+    /// needs no leader) but sees no leader is not "down", it cannot serve what needs a leader
+    /// (a linearizable read waits for one until etcd's own, longer, timeout).
+    async fn why_no_answer(&self, url: &str, mut client: Client, t: Duration) -> EtcdError {
+        let ask = (t / 4).clamp(Duration::from_millis(100), Duration::from_millis(500));
+        match timeout(ask, client.status()).await {
+            Ok(Ok(s)) if s.leader() == 0 => EtcdError::NoLeader {
+                endpoint: url.to_string(),
+                ms: t.as_millis(),
+            },
+            _ => EtcdError::timeout(url, t),
+        }
     }
 
     /// The member list from whichever configured endpoint answers first; the others are asked at
@@ -348,12 +412,16 @@ fn load_tls(settings: &Settings) -> Result<Option<TlsOptions>, EtcdError> {
     if let Some(ca) = &settings.cacert {
         let pem = read_file(ca, "CA certificate")?;
         check_certs(ca, &pem, "CA certificate")?;
+        check_dates(ca, &pem, "CA certificate")?;
         tls = tls.ca_certificate(Certificate::from_pem(pem));
     }
     if let (Some(cert), Some(key)) = (&settings.cert, &settings.key) {
         let cert_pem = read_file(cert, "client certificate")?;
         check_certs(cert, &cert_pem, "client certificate")?;
-        let (key_pem, _) = read_key(key)?;
+        // The server would refuse these, but only say so by closing the connection.
+        check_dates(cert, &cert_pem, "client certificate")?;
+        let (key_pem, key_der) = read_key(key)?;
+        check_key_matches(cert, &cert_pem, key, &key_der)?;
         tls = tls.identity(Identity::from_pem(cert_pem, key_pem));
     }
     Ok(Some(tls))
@@ -372,11 +440,7 @@ pub(crate) fn read_key(key: &FileSetting) -> Result<(Vec<u8>, PrivateKeyDer<'sta
 
 /// Read a file named by a setting; an error names the setting.
 pub(crate) fn read_file(file: &FileSetting, what: &'static str) -> Result<Vec<u8>, EtcdError> {
-    std::fs::read(&file.path).map_err(|e| EtcdError::FileUnreadable {
-        what,
-        file: file.to_string(),
-        reason: e.kind().to_string(),
-    })
+    std::fs::read(&file.path).map_err(|e| EtcdError::file_unreadable(what, file.to_string(), &e))
 }
 
 fn check_certs(file: &FileSetting, pem: &[u8], what: &'static str) -> Result<(), EtcdError> {
@@ -397,4 +461,93 @@ fn check_certs(file: &FileSetting, pem: &[u8], what: &'static str) -> Result<(),
         });
     }
     Ok(())
+}
+
+/// The first certificate of a PEM file must be valid now: an expired client certificate is
+/// refused by etcd with no reason given, so its dates are checked here and said.
+fn check_dates(file: &FileSetting, pem: &[u8], what: &'static str) -> Result<(), EtcdError> {
+    let Some(Ok(der)) = CertificateDer::pem_slice_iter(pem).next() else {
+        return Ok(());
+    };
+    let Ok((_, x509)) = x509_parser::parse_x509_certificate(&der) else {
+        return Ok(()); // rustls says what is wrong with it
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let validity = x509.validity();
+    let (from, until) = (
+        validity.not_before.timestamp(),
+        validity.not_after.timestamp(),
+    );
+    if now > until {
+        return Err(EtcdError::CertExpired {
+            what,
+            file: file.to_string(),
+            when: super::error::date(until),
+        });
+    }
+    if now < from {
+        return Err(EtcdError::CertNotYetValid {
+            what,
+            file: file.to_string(),
+            when: super::error::date(from),
+        });
+    }
+    Ok(())
+}
+
+/// The client key must be the one of the client certificate (rustls would only say "key
+/// mismatch" deep inside a transport error, or not at all until the handshake).
+fn check_key_matches(
+    cert: &FileSetting,
+    cert_pem: &[u8],
+    key: &FileSetting,
+    key_der: &PrivateKeyDer<'static>,
+) -> Result<(), EtcdError> {
+    let Some(Ok(der)) = CertificateDer::pem_slice_iter(cert_pem).next() else {
+        return Ok(());
+    };
+    match crate::pki::key_matches_cert(&der, key_der) {
+        Some(false) => Err(EtcdError::KeyMismatch {
+            key: key.to_string(),
+            cert: cert.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// What a fresh TLS connection to a server that closed one under our first call shows.
+#[derive(Debug, PartialEq)]
+enum Look {
+    /// It does not agree to HTTP/2 (ALPN `h2`), which gRPC needs.
+    NoH2,
+    /// It sent an alert or closed at once: it refuses our certificate (or cannot be told).
+    Refuses,
+    /// It agreed to HTTP/2 and kept the connection open with our certificate: no refusal.
+    Keeps,
+}
+
+/// Connect to the TLS server at `url` again with our TLS settings, agree on HTTP/2, and wait
+/// `wait` for it to refuse us; `None` when that cannot be told (no connection, no handshake).
+async fn look_into(settings: &Settings, url: &str, wait: Duration) -> Option<Look> {
+    use tokio::io::AsyncReadExt;
+    use tokio_rustls::rustls::pki_types::ServerName;
+    let mut config = super::metrics::tls_config(settings).ok()?;
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let hostport = url.strip_prefix("https://")?.trim_end_matches('/');
+    let (host, port) = hostport.rsplit_once(':')?;
+    let host = host.trim_matches(['[', ']']);
+    let port: u16 = port.parse().ok()?;
+    let name = ServerName::try_from(host.to_string()).ok()?;
+    let tcp = tokio::net::TcpStream::connect((host, port)).await.ok()?;
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let mut tls = connector.connect(name, tcp).await.ok()?;
+    if tls.get_ref().1.alpn_protocol() != Some(b"h2".as_slice()) {
+        return Some(Look::NoH2);
+    }
+    // With TLS 1.3 a refusal of our certificate comes after the handshake, as an alert.
+    let mut byte = [0u8; 1];
+    match timeout(wait, tls.read(&mut byte)).await {
+        Err(_) => Some(Look::Keeps),
+        Ok(_) => Some(Look::Refuses),
+    }
 }

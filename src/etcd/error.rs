@@ -9,6 +9,8 @@ pub struct ErrorContext {
     pub cacert: Option<String>,
     /// How the client certificate was given.
     pub cert: Option<String>,
+    /// How the client key was given.
+    pub key: Option<String>,
     /// The user name, when auth is on.
     pub user: Option<String>,
     /// The timeout in force.
@@ -30,6 +32,46 @@ pub enum EtcdError {
         file: String,
         reason: String,
     },
+    #[error(
+        "{file}: the {what} expired on {when}: renew it (signed by the cluster's CA) and point \
+         etcdeck at the new one"
+    )]
+    CertExpired {
+        what: &'static str,
+        file: String,
+        when: String,
+    },
+    #[error("{file}: the {what} is not valid before {when}: is this machine's clock right?")]
+    CertNotYetValid {
+        what: &'static str,
+        file: String,
+        when: String,
+    },
+    #[error(
+        "{key} does not belong to {cert}: the key's public key is not the certificate's; give \
+         the key that was made with this certificate"
+    )]
+    KeyMismatch { key: String, cert: String },
+    #[error(
+        "{endpoint}: TLS: the server certificate expired{when}; renew the member's certificate \
+         (signed by the cluster's CA) and restart etcd on it"
+    )]
+    ServerCertExpired { endpoint: String, when: String },
+    #[error(
+        "{endpoint}: TLS: the server certificate is not valid yet{when}; check the clocks of this \
+         machine and of the member"
+    )]
+    ServerCertNotYetValid { endpoint: String, when: String },
+    #[error(
+        "{endpoint}: TLS works, but the server there does not speak etcd's client API ({detail}); \
+         is this etcd's client port (2379), not its peer port (2380) or another service?"
+    )]
+    NotEtcd { endpoint: String, detail: String },
+    #[error(
+        "{endpoint}: the member answers but has no leader: a read or write needs one and got no \
+         answer within {ms} ms; quorum is most likely lost (see etcdeck status)"
+    )]
+    NoLeader { endpoint: String, ms: u128 },
     #[error(
         "{endpoint}: TLS: the server certificate is not signed by the CA in {cacert}; point \
          --cacert/ETCDCTL_CACERT at the CA that issued the etcd certificates (Pigsty: \
@@ -105,11 +147,102 @@ pub enum EtcdError {
         "read-only mode: refused to {change} (start without --read-only to change the cluster)"
     )]
     ReadOnly { change: String },
-    #[error("no endpoint answered:\n  {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n  "))]
+    /// Every endpoint failed: one line, each endpoint's own words (an endpoint that answered
+    /// with a refusal is not said to be silent).
+    #[error("{}", none_answered(.0))]
     NoneAnswered(Vec<EtcdError>),
 }
 
+/// The words for [`EtcdError::NoneAnswered`]: on one line, so that the console shows it as
+/// the command line does.
+fn none_answered(all: &[EtcdError]) -> String {
+    match all {
+        [] => "no endpoint to ask".into(),
+        [one] => one.to_string(),
+        _ => {
+            let head = if all.iter().any(EtcdError::answered) {
+                "no endpoint served the call"
+            } else {
+                "no endpoint answered"
+            };
+            let each: Vec<String> = all.iter().map(EtcdError::to_string).collect();
+            format!("{head}: {}", each.join("; "))
+        }
+    }
+}
+
+/// An I/O error in a few plain words: `no such file`, `permission denied`, ...
+pub fn io_words(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::NotFound => "no such file".into(),
+        K::PermissionDenied => "permission denied".into(),
+        K::IsADirectory => "it is a directory".into(),
+        K::NotADirectory => "a part of the path is not a directory".into(),
+        k => match e.raw_os_error() {
+            Some(libc::ELOOP) => "too many levels of symbolic links".into(),
+            _ => k.to_string(),
+        },
+    }
+}
+
+/// A UTC time from seconds since the epoch, with how long ago or ahead it is:
+/// `2024-05-01 12:00 UTC (3 days ago)`.
+pub fn date(unix: i64) -> String {
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(unix) else {
+        return format!("{unix} s after the epoch");
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let date = format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    );
+    let gap = (now - t).whole_seconds();
+    let span = |s: i64| {
+        let s = s.unsigned_abs();
+        if s >= 2 * 86400 {
+            format!("{} days", s / 86400)
+        } else {
+            crate::units::duration(Duration::from_secs(s))
+        }
+    };
+    if gap >= 0 {
+        format!("{date} ({} ago)", span(gap))
+    } else {
+        format!("{date} (in {})", span(gap))
+    }
+}
+
 impl EtcdError {
+    /// A file named by a setting could not be read.
+    pub fn file_unreadable(what: &'static str, file: String, e: &std::io::Error) -> Self {
+        EtcdError::FileUnreadable {
+            what,
+            file,
+            reason: io_words(e),
+        }
+    }
+
+    /// The server answered (with a refusal), as opposed to not answering at all.
+    pub fn answered(&self) -> bool {
+        match self {
+            EtcdError::NoneAnswered(all) => all.iter().any(EtcdError::answered),
+            EtcdError::NoLeader { .. } | EtcdError::NotEtcd { .. } => true,
+            e => matches!(
+                e.kind(),
+                ErrorKind::Auth
+                    | ErrorKind::Permission
+                    | ErrorKind::Learner
+                    | ErrorKind::Refusal(_)
+                    | ErrorKind::Other
+            ),
+        }
+    }
+
     /// A timeout on `endpoint`.
     pub fn timeout(endpoint: &str, after: Duration) -> Self {
         EtcdError::Timeout {
@@ -122,6 +255,13 @@ impl EtcdError {
     pub fn short(&self) -> &'static str {
         match self {
             EtcdError::FileUnreadable { .. } | EtcdError::FileMalformed { .. } => "bad file",
+            EtcdError::CertExpired { .. } => "cert expired",
+            EtcdError::CertNotYetValid { .. } => "cert not yet valid",
+            EtcdError::KeyMismatch { .. } => "key mismatch",
+            EtcdError::ServerCertExpired { .. } => "tls: cert expired",
+            EtcdError::ServerCertNotYetValid { .. } => "tls: cert not yet valid",
+            EtcdError::NotEtcd { .. } => "not etcd",
+            EtcdError::NoLeader { .. } => "no leader",
             EtcdError::UnknownCa { .. } => "tls: unknown CA",
             EtcdError::NameMismatch { .. } => "tls: name mismatch",
             EtcdError::ClientCertRejected { .. } => "tls: cert refused",
@@ -136,9 +276,13 @@ impl EtcdError {
             EtcdError::PermissionDenied { .. } => "permission denied",
             EtcdError::Learner { .. } => "learner",
             // The word every endpoint failed with, when they agree.
+            // Else what one that answered said (auth failed, ...), rather than silence.
             EtcdError::NoneAnswered(all) => match all.first().map(EtcdError::short) {
                 Some(first) if all.iter().all(|e| e.short() == first) => first,
-                _ => "no endpoint answers",
+                _ => all
+                    .iter()
+                    .find(|e| e.answered())
+                    .map_or("no endpoint answers", EtcdError::short),
             },
             EtcdError::Other { .. } => "error",
             EtcdError::ReadOnly { .. } => "read-only",
@@ -150,8 +294,16 @@ impl EtcdError {
     /// the operator to fix their own settings.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            EtcdError::FileUnreadable { .. } | EtcdError::FileMalformed { .. } => ErrorKind::Files,
-            EtcdError::UnknownCa { .. }
+            EtcdError::FileUnreadable { .. }
+            | EtcdError::FileMalformed { .. }
+            | EtcdError::CertExpired { .. }
+            | EtcdError::CertNotYetValid { .. }
+            | EtcdError::KeyMismatch { .. } => ErrorKind::Files,
+            EtcdError::NotEtcd { .. } => ErrorKind::Other,
+            EtcdError::NoLeader { .. } => ErrorKind::Refusal(Refusal::NoLeader),
+            EtcdError::ServerCertExpired { .. }
+            | EtcdError::ServerCertNotYetValid { .. }
+            | EtcdError::UnknownCa { .. }
             | EtcdError::NameMismatch { .. }
             | EtcdError::ClientCertRejected { .. }
             | EtcdError::ClosedAfterHandshake { .. }
@@ -181,6 +333,8 @@ impl EtcdError {
         match self {
             EtcdError::NoneAnswered(all) => all.iter().any(EtcdError::is_own_settings),
             EtcdError::Tls { .. } => false, // may be a member that is not etcd at all
+            // The member's certificate, not ours.
+            EtcdError::ServerCertExpired { .. } | EtcdError::ServerCertNotYetValid { .. } => false,
             e => matches!(
                 e.kind(),
                 ErrorKind::Files
@@ -469,6 +623,29 @@ fn classify_text(endpoint: &str, ctx: &ErrorContext, text: &str) -> EtcdError {
             cacert: cacert(),
         };
     }
+    // rustls: `InvalidCertificate(ExpiredContext { time: UnixTime(..), not_after: UnixTime(..) })`.
+    if !has("received fatal alert") && (has("ExpiredContext") || has("InvalidCertificate(Expired"))
+    {
+        let when = unix_after(text, "not_after: UnixTime(")
+            .map_or(String::new(), |t| format!(" on {}", date(t)));
+        return EtcdError::ServerCertExpired { endpoint, when };
+    }
+    if !has("received fatal alert")
+        && (has("NotValidYetContext") || has("InvalidCertificate(NotValidYet"))
+    {
+        let when = unix_after(text, "not_before: UnixTime(")
+            .map_or(String::new(), |t| format!(": valid from {}", date(t)));
+        return EtcdError::ServerCertNotYetValid { endpoint, when };
+    }
+    if has("InconsistentKeys") || has("KeyMismatch") {
+        return EtcdError::KeyMismatch {
+            key: ctx.key.clone().unwrap_or_else(|| "the client key".into()),
+            cert: ctx
+                .cert
+                .clone()
+                .unwrap_or_else(|| "the client certificate".into()),
+        };
+    }
     if has("NotValidForName") {
         let host = host_of(&endpoint);
         return EtcdError::NameMismatch { endpoint, host };
@@ -517,6 +694,24 @@ fn classify_text(endpoint: &str, ctx: &ErrorContext, text: &str) -> EtcdError {
             };
         }
     }
+    // A TLS server that answers, but not with etcd's gRPC: HTTP/1 bytes where HTTP/2 frames
+    // were expected, an HTTP/2 server that is not gRPC, a gRPC server without etcd's services.
+    let not_etcd = if has("FRAME_SIZE_ERROR") || has("frame with invalid size") {
+        Some("it answered, but not in HTTP/2".to_string())
+    } else if let Some(code) = text.split("mapped from HTTP status code ").nth(1).map(|t| {
+        t.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+    }) {
+        Some(format!("it answered HTTP status {code}, not gRPC"))
+    } else if has("unknown service etcdserverpb") {
+        Some("a gRPC server without etcd's services".to_string())
+    } else {
+        None
+    };
+    if let Some(detail) = not_etcd {
+        return EtcdError::NotEtcd { endpoint, detail };
+    }
     if has("timed out") || has("Timeout expired") || has("Elapsed") || has("deadline") {
         return EtcdError::Timeout {
             endpoint,
@@ -536,6 +731,16 @@ fn classify_text(endpoint: &str, ctx: &ErrorContext, text: &str) -> EtcdError {
         endpoint,
         message: grpc_message(text).unwrap_or_else(|| first_line(text)),
     }
+}
+
+/// The number in `...{marker}1234)...`, e.g. the seconds of a rustls `UnixTime`.
+fn unix_after(text: &str, marker: &str) -> Option<i64> {
+    let start = text.find(marker)? + marker.len();
+    let digits: String = text[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
 
 fn host_of(endpoint: &str) -> String {
@@ -574,6 +779,7 @@ mod tests {
         ErrorContext {
             cacert: Some("ETCDCTL_CACERT=/etc/pki/ca.crt".into()),
             cert: Some("--cert=/tmp/c.crt".into()),
+            key: Some("--key=/tmp/c.key".into()),
             user: Some("root".into()),
             timeout: Duration::from_secs(2),
         }
@@ -740,5 +946,68 @@ mod tests {
         let learner = classify_text("e", &ctx(), "etcdserver: rpc not supported for learner");
         assert_eq!(learner.kind(), ErrorKind::Learner);
         assert!(EtcdError::timeout("e", ctx().timeout).is_retryable());
+    }
+
+    #[test]
+    fn none_answered_is_one_line_and_an_auth_answer_is_not_silence() {
+        let auth = EtcdError::AuthFailed {
+            endpoint: "https://a:2379".into(),
+            user: "root".into(),
+        };
+        let t = EtcdError::timeout("https://b:2379", ctx().timeout);
+        // One endpoint: its own words, nothing about "no endpoint answered".
+        let one = EtcdError::NoneAnswered(vec![auth.clone()]);
+        assert_eq!(one.to_string(), auth.to_string());
+        let mixed = EtcdError::NoneAnswered(vec![auth.clone(), t.clone()]);
+        let msg = mixed.to_string();
+        assert!(!msg.contains('\n'), "{msg:?}");
+        assert!(
+            msg.starts_with("no endpoint served the call: https://a:2379: authentication failed"),
+            "{msg}"
+        );
+        assert!(msg.contains("; https://b:2379: no answer within"), "{msg}");
+        assert_eq!(mixed.short(), "auth failed");
+        let silent = EtcdError::NoneAnswered(vec![t.clone(), t]).to_string();
+        assert!(silent.starts_with("no endpoint answered: "), "{silent}");
+        assert!(!silent.contains('\n'), "{silent:?}");
+    }
+
+    #[test]
+    fn io_errors_in_plain_words() {
+        let missing = std::fs::read("/nonexistent/etcdeck/ca.crt").unwrap_err();
+        let e = EtcdError::file_unreadable("CA certificate", "--cacert=x".into(), &missing);
+        assert_eq!(
+            e.to_string(),
+            "cannot read CA certificate --cacert=x: no such file"
+        );
+        assert!(e.is_own_settings());
+    }
+
+    #[test]
+    fn rustls_certificate_dates_are_read_from_the_transport_error() {
+        let raw = "transport error | invalid peer certificate: ExpiredContext { time: \
+                   UnixTime(1700000000), not_after: UnixTime(1690000000) }";
+        let e = classify_text("https://10.0.0.1:2379", &ctx(), raw);
+        assert!(matches!(e, EtcdError::ServerCertExpired { .. }), "{e:?}");
+        assert!(
+            e.to_string()
+                .contains("server certificate expired on 2023-07-22 04:26 UTC ("),
+            "{e}"
+        );
+        assert_eq!(e.kind(), ErrorKind::Tls);
+        assert!(!e.is_own_settings());
+        let raw = "invalid peer certificate: NotValidYetContext { time: UnixTime(1), \
+                   not_before: UnixTime(1690000000) }";
+        let e = classify_text("e", &ctx(), raw);
+        assert!(
+            matches!(e, EtcdError::ServerCertNotYetValid { .. }),
+            "{e:?}"
+        );
+        let e = classify_text("e", &ctx(), "InconsistentKeys(KeyMismatch)");
+        assert_eq!(
+            e.to_string(),
+            "--key=/tmp/c.key does not belong to --cert=/tmp/c.crt: the key's public key is not \
+             the certificate's; give the key that was made with this certificate"
+        );
     }
 }

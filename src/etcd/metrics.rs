@@ -723,6 +723,7 @@ impl Scraper {
             ctx: ErrorContext {
                 cacert: settings.cacert.as_ref().map(|f| f.to_string()),
                 cert: settings.cert.as_ref().map(|f| f.to_string()),
+                key: settings.key.as_ref().map(|f| f.to_string()),
                 user: settings.user.as_ref().map(|(u, _)| u.clone()),
                 timeout: settings.timeout,
             },
@@ -735,7 +736,9 @@ impl Scraper {
     }
 }
 
-fn tls_config(settings: &Settings) -> Result<rustls::ClientConfig, EtcdError> {
+/// The rustls client configuration for these settings (also used to look into a failed gRPC
+/// connection, see `Cluster::explain_closed`).
+pub(crate) fn tls_config(settings: &Settings) -> Result<rustls::ClientConfig, EtcdError> {
     let tls_wanted = settings.endpoints.iter().any(|e| e.starts_with("https://"));
     let mut roots = rustls::RootCertStore::empty();
     if let (true, Some(ca)) = (tls_wanted, &settings.cacert) {
@@ -762,10 +765,16 @@ fn tls_config(settings: &Settings) -> Result<rustls::ClientConfig, EtcdError> {
             let (_, key_der) = read_key(key)?;
             builder
                 .with_client_auth_cert(certs, key_der)
-                .map_err(|e| EtcdError::FileMalformed {
-                    what: "client certificate and key pair",
-                    file: format!("{cert} and {key}"),
-                    reason: e.to_string(),
+                .map_err(|e| match e {
+                    rustls::Error::InconsistentKeys(_) => EtcdError::KeyMismatch {
+                        key: key.to_string(),
+                        cert: cert.to_string(),
+                    },
+                    e => EtcdError::FileMalformed {
+                        what: "client certificate and key pair",
+                        file: format!("{cert} and {key}"),
+                        reason: e.to_string(),
+                    },
                 })
         }
         _ => Ok(builder.with_no_client_auth()),
@@ -1061,6 +1070,25 @@ fn tls_error(url: &str, ctx: &ErrorContext, e: &io::Error, handshake: bool) -> E
         R::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. }) => {
             let host = target(url).map(|t| t.host).unwrap_or_default();
             EtcdError::NameMismatch { endpoint, host }
+        }
+        R::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
+            let when = match err {
+                R::InvalidCertificate(C::ExpiredContext { not_after, .. }) => {
+                    format!(" on {}", super::error::date(not_after.as_secs() as i64))
+                }
+                _ => String::new(),
+            };
+            EtcdError::ServerCertExpired { endpoint, when }
+        }
+        R::InvalidCertificate(C::NotValidYet | C::NotValidYetContext { .. }) => {
+            let when = match err {
+                R::InvalidCertificate(C::NotValidYetContext { not_before, .. }) => format!(
+                    ": valid from {}",
+                    super::error::date(not_before.as_secs() as i64)
+                ),
+                _ => String::new(),
+            };
+            EtcdError::ServerCertNotYetValid { endpoint, when }
         }
         R::AlertReceived(
             A::BadCertificate

@@ -192,7 +192,7 @@ fn cell<'a>(s: &'a Store, m: &'a Member, col: Col) -> Line<'a> {
         // A stale Status says nothing about how far it trails now.
         Col::Trails => match s.trails_leader(m).filter(|_| !stale) {
             Some(0) => value("0".into()),
-            Some(n) => Line::styled(format!("-{n}"), level_style(t, Level::Warn)),
+            Some(n) => Line::styled(n.to_string(), level_style(t, Level::Warn)),
             None => value("-".into()),
         },
         Col::Db => match st {

@@ -373,3 +373,36 @@ fn member_details_show_metrics_with_thresholds_160x48() {
     assert!(out.contains("leader changes 1"), "{out}");
     snap!("member_metrics_160x48", out);
 }
+
+#[test]
+fn an_error_from_every_endpoint_is_drawn_without_escaped_newlines() {
+    use crate::etcd::error::{EtcdError, Failure};
+    let t0 = Instant::now();
+    let mut s = empty_store(t0);
+    let errors = vec![
+        EtcdError::Refused {
+            endpoint: "https://127.10.10.10:2379".into(),
+        },
+        EtcdError::AuthFailed {
+            endpoint: "https://127.10.10.11:2379".into(),
+            user: "root".into(),
+        },
+    ];
+    update(
+        &mut s,
+        Msg::MemberList {
+            at: at(t0, 100),
+            result: Err(Failure::from(EtcdError::NoneAnswered(errors))),
+        },
+    );
+    let out = screen(&s, 160, 48);
+    assert!(!out.contains("\\n"), "{out}");
+    assert!(
+        out.contains("no endpoint served the call: https://127.10.10.10:2379: connection refused"),
+        "{out}"
+    );
+    assert!(
+        out.contains("https://127.10.10.11:2379: authentication failed for user root"),
+        "{out}"
+    );
+}
