@@ -496,6 +496,11 @@ impl Store {
         }
         if c.members.is_empty() {
             return match &c.list_error {
+                // Members answered, but not to us: our own settings are at fault.
+                Some((_, f)) if f.error.is_own_settings() => bad(format!(
+                    "NOT ASKED: {}: etcdeck's own settings (TLS files, user) are refused",
+                    f.short()
+                )),
                 Some((_, f)) => bad(format!("UNREACHABLE: no endpoint answers ({})", f.short())),
                 None => Health {
                     level: Level::Info,

@@ -1035,3 +1035,26 @@ fn trails_compares_a_member_with_the_leader_sampled_before_it_never_below_zero()
     assert_eq!(s.trails_leader(s.member(ETCD3).unwrap()), Some(3));
     assert_eq!(s.trails_leader(s.member(ETCD1).unwrap()), Some(0));
 }
+
+#[test]
+fn endpoints_that_refuse_our_credentials_are_not_called_unreachable() {
+    let t0 = Instant::now();
+    let mut s = empty_store(t0);
+    let refused = EtcdError::AuthFailed {
+        endpoint: "https://127.10.10.10:2379".into(),
+        user: "root".into(),
+    };
+    update(
+        &mut s,
+        Msg::MemberList {
+            at: t0,
+            result: Err(Failure::from(EtcdError::NoneAnswered(vec![refused; 3]))),
+        },
+    );
+    let h = s.health();
+    assert_eq!(h.level, Level::Error);
+    assert_eq!(
+        h.words,
+        "NOT ASKED: auth failed: etcdeck's own settings (TLS files, user) are refused"
+    );
+}
