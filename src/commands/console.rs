@@ -145,19 +145,24 @@ pub async fn open_console(
     };
     setup(tx.clone());
     let mut terminal = ratatui::init();
-    // A panic on any thread (a worker's included) ends the whole console: ratatui's hook gives
-    // the terminal back and prints the panic, then the process exits, instead of drawing on.
+    exit_on_panic();
+    runtime::spawn_terminal_events(tx.clone());
+    let result = runtime::run(&mut terminal, store, cluster, tx, rx, hook, state_base()).await;
+    ratatui::restore();
+    signals.abort();
+    result
+}
+
+/// A panic on any thread (a worker's included) ends the whole console: the hook in place
+/// (ratatui's, which gives the terminal back and prints the panic) runs, then the process exits
+/// with 101, instead of drawing on with a dead worker and ignoring `q`.
+pub fn exit_on_panic() {
     let restore_and_print = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore_and_print(info);
         eprintln!("etcdeck: the console stopped on an internal error (above); please report it");
         std::process::exit(101);
     }));
-    runtime::spawn_terminal_events(tx.clone());
-    let result = runtime::run(&mut terminal, store, cluster, tx, rx, hook, state_base()).await;
-    ratatui::restore();
-    signals.abort();
-    result
 }
 
 /// Refuse to open the console in the background of its terminal (there ratatui's set-up fails,
@@ -181,5 +186,46 @@ fn in_foreground() -> bool {
     unsafe {
         let fg = libc::tcgetpgrp(libc::STDIN_FILENO);
         fg == -1 || fg == libc::getpgrp()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+
+    /// Run in a child process of this test binary (the hook ends the process it runs in).
+    const CHILD: &str = "ETCDECK_TEST_PANIC_CHILD";
+
+    #[test]
+    fn a_panic_on_a_worker_thread_ends_the_process_with_its_message() {
+        if std::env::var_os(CHILD).is_some() {
+            super::exit_on_panic();
+            std::thread::spawn(|| panic!("a worker fails"));
+            // The main thread would go on drawing: the hook must end the process first.
+            std::thread::sleep(Duration::from_secs(30));
+            return;
+        }
+        let started = Instant::now();
+        let out = Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "--exact",
+                "commands::console::tests::a_panic_on_a_worker_thread_ends_the_process_with_its_message",
+                "--nocapture",
+            ])
+            .env(CHILD, "1")
+            .output()
+            .expect("child runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(101), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(
+            err.contains("a worker fails"),
+            "the panic is printed: {err}"
+        );
+        assert!(
+            err.contains("the console stopped on an internal error"),
+            "{err}"
+        );
     }
 }
