@@ -149,9 +149,15 @@ impl Config {
     /// missing `--config` file is).
     pub fn load(path: Option<&Path>, explicit: bool, no_color: bool) -> Result<Config, String> {
         let text = match path {
-            Some(p) => match std::fs::read_to_string(p) {
-                Ok(t) => Some(t),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => None,
+            Some(p) => match crate::input::read(p, crate::input::CONFIG_LIMIT, "a config file") {
+                Ok(bytes) => Some(String::from_utf8(bytes).map_err(|e| {
+                    format!(
+                        "{}: not UTF-8 text (byte {} is not UTF-8)",
+                        p.display(),
+                        e.utf8_error().valid_up_to() + 1
+                    )
+                })?),
+                Err(e) if e.is_not_found() && !explicit => None,
                 Err(e) => return Err(format!("{}: {e}", p.display())),
             },
             None => None,
