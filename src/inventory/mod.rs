@@ -354,24 +354,76 @@ fn resolve_from(
     ))
 }
 
-/// Read and parse the inventory at `path`. A file that cannot be read gives one error at
-/// `FILE:1:1` saying why.
+/// Read and parse the inventory at `path`. A file that cannot be read (missing, not a regular
+/// file, larger than [`crate::input::INVENTORY_LIMIT`]) gives one error at `FILE:1:1` saying
+/// why; a byte that is not UTF-8 one error at its own line and column.
 pub fn load(path: &Path, extra_vars: &[(String, String)]) -> Result<Inventory, Vec<Diagnostic>> {
     let file = path.display().to_string();
-    match std::fs::read_to_string(path) {
-        Ok(text) => parse(&text, &file, extra_vars),
-        Err(e) => Err(vec![Diagnostic {
+    let error = |line, column, message, hint: &str| {
+        Err(vec![Diagnostic {
             severity: Severity::Error,
-            file,
-            line: 1,
-            column: 1,
-            message: format!("cannot read the inventory: {e}"),
-            hint: Some(
-                "check the path given with -i or ETCDECK_INVENTORY, and that you may read it"
-                    .into(),
-            ),
-        }]),
+            file: file.clone(),
+            line,
+            column,
+            message,
+            hint: Some(hint.into()),
+        }])
+    };
+    let bytes = match crate::input::read(path, crate::input::INVENTORY_LIMIT, "an inventory") {
+        Ok(b) => b,
+        Err(e) => {
+            return error(
+                1,
+                1,
+                format!("cannot read the inventory: {e}"),
+                "check the path given with -i or ETCDECK_INVENTORY, and that you may read it",
+            )
+        }
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => parse(&text, &file, extra_vars),
+        Err(e) => {
+            let bytes = e.as_bytes();
+            let at = e.utf8_error().valid_up_to();
+            let (line, column) = position_of(bytes, at);
+            error(
+                line,
+                column,
+                format!(
+                    "byte 0x{:02x} is not UTF-8; YAML inventories are UTF-8 text",
+                    bytes[at]
+                ),
+                "save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+            )
+        }
     }
+}
+
+/// The first character YAML forbids (C0 controls but tab, line feed and carriage return; DEL;
+/// C1 controls but NEL), with its 1-based line and column.
+fn first_control(text: &str) -> Option<(usize, usize, char)> {
+    let (at, c) = text.char_indices().find(|&(_, c)| {
+        (c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{85}'))
+            || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+    })?;
+    let (line, column) = position_of(text.as_bytes(), at);
+    Some((line, column, c))
+}
+
+/// The 1-based line and column (in characters) of byte offset `at` in `bytes`, whose bytes
+/// before `at` are UTF-8.
+fn position_of(bytes: &[u8], at: usize) -> (usize, usize) {
+    let before = &bytes[..at];
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    (line, column)
 }
 
 /// Parse inventory text; `file` names it in diagnostics. `Err` carries every finding (errors and
@@ -387,6 +439,22 @@ pub fn parse(
     extra_vars: &[(String, String)],
 ) -> Result<Inventory, Vec<Diagnostic>> {
     let index = locate::Index::new(text);
+    if let Some((line, column)) = index.too_deep() {
+        return Err(vec![Diagnostic {
+            severity: Severity::Error,
+            file: file.to_string(),
+            line,
+            column,
+            message: format!(
+                "YAML nested deeper than {} levels; an inventory needs fewer than ten",
+                locate::MAX_DEPTH
+            ),
+            hint: Some(
+                "this is not an inventory: check that the right file was given, or flatten the nesting"
+                    .into(),
+            ),
+        }]);
+    }
     let mut root: Value = match serde_yaml::from_str(text) {
         Ok(v) => v,
         Err(e) => return Err(vec![syntax_error(text, file, &index, &e)]),
@@ -445,6 +513,38 @@ fn syntax_error(
                 ),
             };
         }
+    }
+    if full.contains("control characters are not allowed") {
+        if let Some((line, column, c)) = first_control(text) {
+            return Diagnostic {
+                severity: Severity::Error,
+                file: file.to_string(),
+                line,
+                column,
+                message: format!(
+                    "YAML syntax: control character U+{:04X} is not allowed in YAML text",
+                    c as u32
+                ),
+                hint: Some(
+                    "remove it, or write it as an escape inside double quotes, e.g. \"\\x00\""
+                        .into(),
+                ),
+            };
+        }
+    }
+    if full.contains("repetition limit exceeded") {
+        let (line, column) = index.first_alias().unwrap_or((1, 1));
+        return Diagnostic {
+            severity: Severity::Error,
+            file: file.to_string(),
+            line,
+            column,
+            message: "YAML aliases (`*name`) expand past the limit (an alias bomb: each alias repeats an anchor that holds aliases)".into(),
+            hint: Some(
+                "an inventory needs few aliases: write the values out, or use `<<: *defaults` once per host"
+                    .into(),
+            ),
+        };
     }
     let (line, column) = located.unwrap_or((1, 1));
     // The position is in the diagnostic; keep the rest (e.g. "while parsing a flow mapping at

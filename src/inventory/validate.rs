@@ -559,6 +559,18 @@ impl<'a> Checker<'a> {
                     Some(n) => Some((n, pos)),
                     None => {
                         let hint = match v {
+                            Value::String(s)
+                                if s.trim().len() > 1
+                                    && s.trim().starts_with('0')
+                                    && s.trim().parse::<u32>().is_ok() =>
+                            {
+                                let n = s.trim().trim_start_matches('0');
+                                let n = if n.is_empty() { "0" } else { n };
+                                format!(
+                                    "write the number without leading zeros: etcd_seq: {n} (Ansible reads YAML 1.1, where {} is an octal number, and etcdeck refuses to guess)",
+                                    s.trim()
+                                )
+                            }
                             Value::String(s) if s.trim().parse::<u32>().is_ok() => {
                                 format!("write the number without quotes: etcd_seq: {}", s.trim())
                             }
