@@ -39,10 +39,11 @@ const ROOT: u32 = 0;
 /// Path to positions, plus the keys written twice.
 #[derive(Debug, Default)]
 pub(crate) struct Index {
-    /// (parent node, key) to the node's number.
-    children: HashMap<(u32, String), u32>,
-    /// By node number (the root first): its parent, its key and where it stands.
-    nodes: Vec<(u32, String, Entry)>,
+    /// (parent node, key) to the node's number: each key is stored here only.
+    children: HashMap<(u32, Box<str>), u32>,
+    /// By node number (the root first): its parent and where it stands (key line and column,
+    /// value line and column).
+    nodes: Vec<(u32, [u32; 4])>,
     /// (parent node, key, first, second) of keys written twice.
     duplicates: Vec<(u32, String, Pos, Pos)>,
     /// Where nesting first went deeper than [`MAX_DEPTH`].
@@ -56,14 +57,7 @@ impl Index {
     pub fn new(text: &str) -> Index {
         let mut b = Builder {
             index: Index {
-                nodes: vec![(
-                    ROOT,
-                    String::new(),
-                    Entry {
-                        key: (1, 1),
-                        value: (1, 1),
-                    },
-                )],
+                nodes: vec![(ROOT, [1; 4])],
                 ..Index::default()
             },
             stack: Vec::new(),
@@ -94,7 +88,7 @@ impl Index {
         let mut at = ROOT;
         for k in path {
             // The lookup key is owned: a path is a handful of short keys.
-            at = *self.children.get(&(at, k.as_ref().to_string()))?;
+            at = *self.children.get(&(at, Box::from(k.as_ref())))?;
         }
         Some(at)
     }
@@ -104,7 +98,7 @@ impl Index {
         if path.is_empty() {
             return None;
         }
-        self.node(path).map(|n| self.nodes[n as usize].2)
+        self.node(path).map(|n| unpack(self.nodes[n as usize].1))
     }
 
     /// Position of the key at `path`, else of its nearest indexed parent's key, else 1:1.
@@ -123,11 +117,14 @@ impl Index {
         }
     }
 
+    /// The path of node `n` (a walk over every key per level: for an error message only).
     fn path_of(&self, mut n: u32) -> Vec<String> {
         let mut path = Vec::new();
         while n != ROOT {
-            let (parent, key, _) = &self.nodes[n as usize];
-            path.push(key.clone());
+            let Some(((parent, key), _)) = self.children.iter().find(|(_, &c)| c == n) else {
+                break;
+            };
+            path.push(key.to_string());
             n = *parent;
         }
         path.reverse();
@@ -148,11 +145,10 @@ impl Index {
 
     /// The first key (in the text) named `name`, at any depth.
     pub fn first_key_named(&self, name: &str) -> Option<Pos> {
-        self.nodes
+        self.children
             .iter()
-            .skip(1)
-            .filter(|(_, k, _)| k == name)
-            .map(|(_, _, e)| e.key)
+            .filter(|((_, k), _)| &**k == name)
+            .map(|(_, &n)| unpack(self.nodes[n as usize].1).key)
             .min()
     }
 
@@ -171,7 +167,7 @@ impl Index {
 /// that skips quoted text and comments. A bracket counts as opening a collection only where one
 /// can start (after a line start, `:`, `-`, `?`, `,` or another opening bracket, spaces aside), so
 /// brackets inside plain text (`a[1]`) do not count.
-fn flow_too_deep(text: &str) -> Option<Pos> {
+pub(crate) fn flow_too_deep(text: &str) -> Option<Pos> {
     let (mut depth, mut line, mut column) = (0usize, 1usize, 0usize);
     // The last character that was not a space, on this line; '\n' at a line start.
     let mut prev = '\n';
@@ -243,6 +239,18 @@ struct Builder {
     stack: Vec<Frame>,
 }
 
+fn pack(e: Entry) -> [u32; 4] {
+    let n = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
+    [n(e.key.0), n(e.key.1), n(e.value.0), n(e.value.1)]
+}
+
+fn unpack(p: [u32; 4]) -> Entry {
+    Entry {
+        key: (p[0] as usize, p[1] as usize),
+        value: (p[2] as usize, p[3] as usize),
+    }
+}
+
 fn pos(m: Marker) -> Pos {
     // yaml-rust2 counts lines from 1 and columns from 0.
     (m.line(), m.col() + 1)
@@ -271,21 +279,19 @@ impl Builder {
             }
         };
         let ix = &mut self.index;
+        let n = ix.nodes.len() as u32;
+        ix.nodes.push((parent, pack(entry)));
+        let key: Box<str> = key.into();
         if let Some(&first) = ix.children.get(&(parent, key.clone())) {
-            // serde_yaml refuses the document; remember where, and keep the first entry.
-            let first_key = ix.nodes[first as usize].2.key;
+            // serde_yaml refuses the document; remember where, and keep the first entry. What
+            // follows is indexed under the new node, unreachable by path.
+            let first_key = unpack(ix.nodes[first as usize].1).key;
             ix.duplicates
-                .push((parent, key.clone(), first_key, entry.key));
-            // What follows is indexed under a node of its own, unreachable by path.
-            let n = ix.nodes.len() as u32;
-            ix.nodes.push((parent, key, entry));
-            Some(n)
+                .push((parent, key.into(), first_key, entry.key));
         } else {
-            let n = ix.nodes.len() as u32;
-            ix.nodes.push((parent, key.clone(), entry));
             ix.children.insert((parent, key), n);
-            Some(n)
         }
+        Some(n)
     }
 
     fn start(&mut self, mark: Marker) -> u32 {
@@ -300,7 +306,7 @@ impl Builder {
                     key: pos(mark),
                     value: pos(mark),
                 };
-                ix.nodes.push((ROOT, String::new(), entry));
+                ix.nodes.push((ROOT, pack(entry)));
                 ix.nodes.len() as u32 - 1
             })
         }

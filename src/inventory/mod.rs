@@ -438,9 +438,8 @@ pub fn parse(
     file: &str,
     extra_vars: &[(String, String)],
 ) -> Result<Inventory, Vec<Diagnostic>> {
-    let index = locate::Index::new(text);
-    if let Some((line, column)) = index.too_deep() {
-        return Err(vec![Diagnostic {
+    let too_deep = |(line, column)| {
+        Err(vec![Diagnostic {
             severity: Severity::Error,
             file: file.to_string(),
             line,
@@ -453,7 +452,14 @@ pub fn parse(
                 "this is not an inventory: check that the right file was given, or flatten the nesting"
                     .into(),
             ),
-        }]);
+        }])
+    };
+    // The position pass streams yaml-rust2's events and stops at the depth limit (deep flow
+    // nesting is refused before it, by a linear scan): serde_yaml, which holds every event of
+    // the document before it checks depth, never sees a document nested too deep.
+    let index = locate::Index::new(text);
+    if let Some(at) = index.too_deep() {
+        return too_deep(at);
     }
     let mut root: Value = match serde_yaml::from_str(text) {
         Ok(v) => v,
