@@ -5,7 +5,8 @@ use std::borrow::Cow;
 use std::fmt::Write;
 
 /// Escape bytes for display: printable UTF-8 is kept, control characters (C0, DEL, C1) are shown as
-/// `\n`, `\t`, `\e`, `\xNN` or `\u{NNNN}`, and bytes that are not valid UTF-8 as `\xNN`.
+/// `\n`, `\t`, `\e`, `\xNN` or `\u{NNNN}`, invisible and format characters ([`is_invisible`])
+/// as `\u{NNNN}`, and bytes that are not valid UTF-8 as `\xNN`.
 pub fn escape_bytes(bytes: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(bytes) {
         Ok(s) => escape(s),
@@ -55,12 +56,51 @@ pub fn escape(s: &str) -> Cow<'_, str> {
 }
 
 fn needs_escape(c: char) -> bool {
-    c.is_control() || c == '\\' || is_bidi_control(c)
+    c.is_control() || c == '\\' || is_invisible(c)
 }
 
-/// Bidirectional overrides can reorder what the operator reads; show them as code points.
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+/// Code points that show nothing, or change how what is around them shows, so that two names
+/// that read the same differ (`pg\u{200b}-meta` and `pg-meta`) or the text is reordered or
+/// broken across lines: every default-ignorable code point (Unicode's
+/// `Default_Ignorable_Code_Point`: zero-width spaces and joiners, word joiner, BOM, variation
+/// selectors, Hangul fillers, tags), every format character (general category Cf: bidi marks,
+/// embeddings, overrides and isolates, U+061C, the Arabic number signs, U+FFF9-FFFB), and the
+/// line and paragraph separators U+2028 and U+2029. They are shown as `\u{NNNN}`.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x00AD
+            | 0x034F
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x0890..=0x0891
+            | 0x08E2
+            | 0x115F..=0x1160
+            | 0x17B4..=0x17B5
+            | 0x180B..=0x180F
+            | 0x200B..=0x200F
+            | 0x2028..=0x202E
+            | 0x2060..=0x206F
+            | 0x3164
+            | 0xFE00..=0xFE0F
+            | 0xFEFF
+            | 0xFFA0
+            | 0xFFF0..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0000..=0xE0FFF
+    )
+}
+
+/// Whether `s` holds a code point [`is_invisible`] or a control character: a name that holds one
+/// can pass for another.
+pub fn has_hidden(s: &str) -> bool {
+    s.chars().any(|c| c.is_control() || is_invisible(c))
 }
 
 fn push_escaped(out: &mut String, s: &str) {
@@ -117,5 +157,33 @@ mod tests {
     fn invalid_utf8_becomes_hex_and_backslash_is_unambiguous() {
         assert_eq!(escape_bytes(b"ok\xff\xfe-\\"), "ok\\xff\\xfe-\\\\");
         assert_eq!(escape("a\u{202e}b"), "a\\u{202e}b");
+    }
+
+    #[test]
+    fn invisible_and_format_characters_and_separators_are_shown_as_code_points() {
+        for (c, shown) in [
+            ('\u{200b}', "\\u{200b}"),
+            ('\u{200c}', "\\u{200c}"),
+            ('\u{200d}', "\\u{200d}"),
+            ('\u{2060}', "\\u{2060}"),
+            ('\u{feff}', "\\u{feff}"),
+            ('\u{2028}', "\\u{2028}"),
+            ('\u{2029}', "\\u{2029}"),
+            ('\u{061c}', "\\u{061c}"),
+            ('\u{00ad}', "\\xad"),
+            ('\u{2066}', "\\u{2066}"),
+            ('\u{fe0f}', "\\u{fe0f}"),
+            ('\u{e0041}', "\\u{e0041}"),
+            ('\u{0600}', "\\u{0600}"),
+        ] {
+            let s = format!("pg{c}-meta");
+            assert_eq!(escape(&s), format!("pg{shown}-meta"), "U+{:04X}", c as u32);
+            assert!(has_hidden(&s));
+        }
+        // Visible non-ASCII text is kept as it is.
+        for s in ["données", "集群-1", "Ελλάδα", "שלום", "😀"] {
+            assert!(matches!(escape(s), Cow::Borrowed(_)), "{s}");
+            assert!(!has_hidden(s));
+        }
     }
 }
