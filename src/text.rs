@@ -122,6 +122,93 @@ fn push_escaped(out: &mut String, s: &str) {
     }
 }
 
+/// JSON for a terminal or a log: as serde_json writes it, and besides every character
+/// [`escape`] would show as a code point (C1 and DEL controls, invisible, format and separator
+/// characters) written as a `\uNNNN` escape, so that a `--json` document read in a terminal
+/// cannot drive it, and a name cannot pass for another. The document means the same.
+struct SafeJson<F>(F);
+
+impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for SafeJson<F> {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if c == '\u{7f}' || c.is_control() || is_invisible(c) {
+                w.write_all(&fragment.as_bytes()[start..i])?;
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    write!(w, "\\u{:04x}", u)?;
+                }
+                start = i + c.len_utf8();
+            }
+        }
+        w.write_all(&fragment.as_bytes()[start..])
+    }
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn end_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_key(w)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
+/// `serde_json::to_string_pretty`, with the escapes of [`SafeJson`]: every `--json` output.
+pub fn json_pretty<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut out,
+        SafeJson(serde_json::ser::PrettyFormatter::new()),
+    );
+    value.serialize(&mut ser)?;
+    // Only UTF-8 is written: serde_json's own text and whole fragments of `&str`s.
+    Ok(String::from_utf8(out).expect("JSON is UTF-8"))
+}
+
+/// `serde_json::to_writer` (compact), with the escapes of [`SafeJson`].
+pub fn json_write<W: std::io::Write, T: serde::Serialize + ?Sized>(
+    w: W,
+    value: &T,
+) -> serde_json::Result<()> {
+    let mut ser =
+        serde_json::Serializer::with_formatter(w, SafeJson(serde_json::ser::CompactFormatter));
+    value.serialize(&mut ser)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +244,39 @@ mod tests {
     fn invalid_utf8_becomes_hex_and_backslash_is_unambiguous() {
         assert_eq!(escape_bytes(b"ok\xff\xfe-\\"), "ok\\xff\\xfe-\\\\");
         assert_eq!(escape("a\u{202e}b"), "a\\u{202e}b");
+    }
+
+    #[test]
+    fn json_escapes_c1_bidi_and_invisible_characters_and_means_the_same() {
+        let evil = "pg\u{200b}-meta \u{9b}31m \u{202e}x \u{2028} \u{7f} \u{e0041} é 集 \n\"";
+        let doc = serde_json::json!({ "key": evil, "list": [evil, 1] });
+        let out = json_pretty(&doc).unwrap();
+        for raw in [
+            '\u{200b}',
+            '\u{9b}',
+            '\u{202e}',
+            '\u{2028}',
+            '\u{7f}',
+            '\u{e0041}',
+        ] {
+            assert!(!out.contains(raw), "U+{:04X} raw in {out}", raw as u32);
+        }
+        assert!(
+            out.contains(
+                "pg\\u200b-meta \\u009b31m \\u202ex \\u2028 \\u007f \\udb40\\udc41 é 集 \\n\\\""
+            ),
+            "{out}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(back, doc);
+        // Pretty as serde_json prints it.
+        assert_eq!(
+            json_pretty(&serde_json::json!({"a": [1, "b"]})).unwrap(),
+            serde_json::to_string_pretty(&serde_json::json!({"a": [1, "b"]})).unwrap()
+        );
+        let mut compact = Vec::new();
+        json_write(&mut compact, "a\u{9b}").unwrap();
+        assert_eq!(compact, b"\"a\\u009b\"");
     }
 
     #[test]
