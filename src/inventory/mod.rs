@@ -25,6 +25,8 @@ use std::path::{Path, PathBuf};
 use serde::{Serialize, Serializer};
 use serde_yaml::Value;
 
+use crate::text::escape;
+
 pub use show::{show_text, value_of};
 
 /// The example inventory shipped with etcdeck (three members, Pigsty defaults); the demo starts it.
@@ -59,23 +61,26 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     /// `FILE:LINE:COLUMN: error: MESSAGE` (`FILE: error: MESSAGE` without a position), then
-    /// `  hint: HINT` on a second line when there is a hint.
+    /// `  hint: HINT` on a second line when there is a hint; every part escaped
+    /// ([`crate::text::escape`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let level = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
+        // Messages quote the file's keys and values: escaped here, once, for every output.
+        let (file, message) = (escape(&self.file), escape(&self.message));
         if self.line == 0 {
-            write!(f, "{}: {level}: {}", self.file, self.message)?;
+            write!(f, "{file}: {level}: {message}")?;
         } else {
             write!(
                 f,
-                "{}:{}:{}: {level}: {}",
-                self.file, self.line, self.column, self.message
+                "{file}:{}:{}: {level}: {message}",
+                self.line, self.column
             )?;
         }
         if let Some(h) = &self.hint {
-            write!(f, "\n  hint: {h}")?;
+            write!(f, "\n  hint: {}", escape(h))?;
         }
         Ok(())
     }
@@ -531,10 +536,7 @@ fn syntax_error(
                     "YAML syntax: control character U+{:04X} is not allowed in YAML text",
                     c as u32
                 ),
-                hint: Some(
-                    "remove it, or write it as an escape inside double quotes, e.g. \"\\x00\""
-                        .into(),
-                ),
+                hint: Some("remove it: YAML text holds no control characters".into()),
             };
         }
     }

@@ -913,10 +913,11 @@ fn as_bool(v: &Value) -> Option<bool> {
     }
 }
 
-/// A value as the user wrote it, for messages.
+/// A value as the user wrote it, for messages (raw: [`super::Diagnostic`]'s display escapes it).
 pub(super) fn show(v: &Value) -> String {
     match v {
-        Value::String(s) => format!("{s:?}"),
+        // Quoted as written; the message is escaped once, where it is shown.
+        Value::String(s) => format!("\"{s}\""),
         Value::Null => "nothing".into(),
         Value::Mapping(_) => "a mapping".into(),
         Value::Sequence(_) => "a list".into(),
