@@ -200,6 +200,33 @@ mod tests {
     }
 
     #[test]
+    fn a_config_file_is_read_bounded_and_must_be_a_regular_utf8_file() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let big = dir.path().join("big.toml");
+        std::fs::write(&big, vec![b'#'; (1 << 20) + 1]).unwrap();
+        let e = Config::load(Some(&big), true, false).unwrap_err();
+        assert!(
+            e.contains("big.toml: larger than 1.0 MiB, the limit for a config file"),
+            "{e}"
+        );
+        let e = Config::load(Some(Path::new("/dev/zero")), true, false).unwrap_err();
+        assert!(
+            e.contains("/dev/zero: not a regular file (a device)"),
+            "{e}"
+        );
+        let latin1 = dir.path().join("latin1.toml");
+        std::fs::write(&latin1, b"# caf\xe9\n").unwrap();
+        let e = Config::load(Some(&latin1), true, false).unwrap_err();
+        assert!(e.contains("not UTF-8 text (byte 6"), "{e}");
+        // A missing default file is no error; a missing --config file is.
+        let none = dir.path().join("none.toml");
+        assert!(Config::load(Some(&none), false, false).is_ok());
+        assert!(Config::load(Some(&none), true, false)
+            .unwrap_err()
+            .contains("no such file"));
+    }
+
+    #[test]
     fn user_file_overrides_only_what_it_names() {
         let user = "refresh = \"250ms\"\n[keys]\nquit = [\"x\"]\n[colors]\nok = \"#00ff00\"\n";
         let c = Config::build(Some((user, Path::new("my.toml"))), false).unwrap();
