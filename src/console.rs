@@ -505,6 +505,10 @@ async fn lease_ttl(cluster: Cluster, lease: i64, url: String, tx: mpsc::Unbounde
 /// Set the clipboard of the terminal (and of tmux, and over SSH) with OSC 52.
 fn clipboard(bytes: &[u8]) {
     use std::io::Write;
+    // `update` refuses larger copies with a message; never send what a terminal would drop.
+    if bytes.len() > crate::app::update::CLIPBOARD_MAX {
+        return;
+    }
     let mut out = std::io::stdout().lock();
     let _ = write!(out, "\x1b]52;c;{}\x07", crate::text::base64(bytes));
     let _ = out.flush();

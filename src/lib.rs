@@ -8,6 +8,7 @@
 //! - [`pki`]: the CA and member certificates, issued with rcgen.
 //! - [`render`]: `etcd.conf` and the etcdctl environment, rendered as Pigsty does.
 //! - [`sandbox`]: real local etcd members started from an inventory, on loopback.
+//! - [`input`]: files named on the command line, read bounded (regular files only, capped).
 //! - [`state`]: etcdeck's own state files, written and read safely (no links, locks, 0600).
 //! - [`demo`]: Patroni-shaped keys for the demo sandbox.
 //! - [`patroni`]: Patroni's keys read into a summary per cluster, with warnings (no network).
@@ -27,6 +28,7 @@ pub mod console;
 pub mod demo;
 pub mod etcd;
 pub mod health;
+pub mod input;
 pub mod inventory;
 pub mod patroni;
 pub mod pki;

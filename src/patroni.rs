@@ -365,6 +365,12 @@ pub fn summarize<'a>(
             ));
             continue;
         };
+        if crate::text::has_hidden(rest) {
+            keys.bad_keys.push(format!(
+                "the key {} holds an invisible or control character: it can pass for another key; rename it",
+                escape(rest)
+            ));
+        }
         let Some(slot) = classify(rest) else {
             continue;
         };
@@ -489,6 +495,15 @@ fn build(
 ) -> ClusterSummary {
     let mut warnings = keys.bad_keys;
     warnings.sort();
+    if crate::text::has_hidden(scope) {
+        warnings.insert(
+            0,
+            format!(
+                "the cluster name {} holds an invisible or control character: it can pass for another cluster (Patroni scope); check which one is real",
+                escape(scope)
+            ),
+        );
+    }
     let w = &mut warnings;
 
     let config = keys

@@ -109,10 +109,12 @@ impl Ca {
     /// Load a CA from its certificate and key files.
     pub fn load(cert_path: &Path, key_path: &Path) -> Result<Ca, PkiError> {
         let read = |what, p: &Path| {
-            std::fs::read(p).map_err(|e| PkiError::Read {
-                what,
-                path: p.display().to_string(),
-                reason: crate::etcd::error::io_words(&e),
+            crate::input::read(p, crate::input::PEM_LIMIT, "a PEM file").map_err(|e| {
+                PkiError::Read {
+                    what,
+                    path: p.display().to_string(),
+                    reason: e.to_string(),
+                }
             })
         };
         let cert = read("CA certificate", cert_path)?;

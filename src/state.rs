@@ -73,7 +73,7 @@ pub fn private_dir(dir: &Path) -> Result<(), StateError> {
     Ok(())
 }
 
-fn kind_of(ft: std::fs::FileType) -> &'static str {
+pub(crate) fn kind_of(ft: std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
     if ft.is_dir() {
         "a directory"

@@ -297,3 +297,67 @@ fn no_inventory_anywhere_says_how_to_give_one() {
         "{err}"
     );
 }
+
+#[test]
+fn hostile_text_in_the_file_and_in_extra_vars_is_escaped_in_check_show_and_json() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let file = fixture("hostile.yml");
+    let file = file.to_str().unwrap();
+    let no_raw = |out: &str| {
+        for raw in [
+            '\u{1b}', '\u{2028}', '\u{200b}', '\u{9b}', '\u{202e}', '\u{7}',
+        ] {
+            assert!(!out.contains(raw), "U+{:04X} raw in\n{out}", raw as u32);
+        }
+    };
+    let check = etcdeck(&["inventory", "check", file], dir.path());
+    let err = String::from_utf8(check.stderr).unwrap();
+    assert!(
+        err.contains("unknown parameter etcd_\\u{200b}port is ignored"),
+        "{err}"
+    );
+    assert!(err.contains("unexpected key `bad\\x9bkey`"), "{err}");
+    assert!(
+        err.contains("etcd_\\u{202e}port under pg-meta.vars"),
+        "{err}"
+    );
+    no_raw(&err);
+
+    let show = etcdeck(&["inventory", "show", "-i", file], dir.path());
+    let out = String::from_utf8(show.stdout).unwrap();
+    assert!(
+        out.contains("/data/\\e[2J\\u{2028}x\\u{200b}y  host"),
+        "{out}"
+    );
+    no_raw(&out);
+
+    let json = etcdeck(&["inventory", "show", "--json", "-i", file], dir.path());
+    let out = String::from_utf8(json.stdout).unwrap();
+    assert!(
+        out.contains(r#""etcd_data": "/data/\u001b[2J\u2028x\u200by""#),
+        "{out}"
+    );
+    assert!(out.contains(r#"unexpected key `bad\u009bkey`"#), "{out}");
+    no_raw(&out);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        doc["hosts"][0]["params"]["etcd_data"],
+        "/data/\u{1b}[2J\u{2028}x\u{200b}y"
+    );
+
+    // -e values in a finding.
+    let bad = etcdeck(
+        &[
+            "inventory",
+            "check",
+            file,
+            "-e",
+            "etcd_init=new\u{1b}[2J\u{7}",
+        ],
+        dir.path(),
+    );
+    let err = String::from_utf8(bad.stderr).unwrap();
+    assert!(err.contains("(from -e etcd_init=new\\e[2J\\x07)"), "{err}");
+    assert!(err.contains("got \"new\\e[2J\\x07\""), "{err}");
+    no_raw(&err);
+}

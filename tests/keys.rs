@@ -1186,3 +1186,59 @@ async fn large_chunks_page_down_and_a_lost_member_hands_over_mid_read() {
     assert_eq!(all.len(), n);
     assert!(flat_kvs(&all) == flat_etcdctl(&then));
 }
+
+/// Invisible, bidi and C1 characters in keys and values: escaped in every output, `--json`
+/// included, and a Patroni cluster whose name holds a zero-width space is flagged instead of
+/// reading as a second `pg-meta` with another leader.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invisible_and_c1_text_is_escaped_in_keys_and_patroni_text_and_json() {
+    let tc = TestCluster::start(1).await;
+    let cluster = tc.cluster(CALL_TIMEOUT);
+    let mut client = writer(&cluster, &tc.sandbox.client_urls()).await;
+    put(&mut client, "/pg/pg-meta/leader", "pg-meta-1", None).await;
+    put(&mut client, "/pg/pg\u{200b}-meta/leader", "pg-meta-9", None).await;
+    let evil = "a\u{9b}31m\u{202e}b\u{2028}c\u{feff}";
+    put(&mut client, "/pg/pg-meta/config", evil, None).await;
+    let no_raw = |what: &str, out: &str| {
+        for raw in ['\u{9b}', '\u{202e}', '\u{2028}', '\u{200b}', '\u{feff}'] {
+            assert!(
+                !out.contains(raw),
+                "{what}: U+{:04X} raw in\n{out}",
+                raw as u32
+            );
+        }
+    };
+
+    let json = tc.etcdeck(&["keys", "--json"]);
+    let out = stdout(&json);
+    no_raw("keys --json", &out);
+    assert!(out.contains(r#""a\u009b31m\u202eb\u2028c\ufeff""#), "{out}");
+    assert!(out.contains(r#""/pg/pg\u200b-meta/leader""#), "{out}");
+    let doc = json_out(&json);
+    let values: Vec<&str> = doc["kvs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|kv| kv["value"].as_str())
+        .collect();
+    assert!(values.contains(&evil), "{values:?}");
+
+    let text = tc.etcdeck(&["keys"]);
+    let out = stdout(&text);
+    no_raw("keys", &out);
+    assert!(out.contains("/pg/pg\\u{200b}-meta/leader"), "{out}");
+
+    let patroni = tc.etcdeck(&["patroni"]);
+    let out = stdout(&patroni);
+    no_raw("patroni", &out);
+    assert!(out.contains("pg\\u{200b}-meta"), "{out}");
+    assert!(
+        out.contains("the cluster name pg\\u{200b}-meta holds an invisible"),
+        "{out}"
+    );
+    let json = tc.etcdeck(&["patroni", "--json"]);
+    let out = stdout(&json);
+    no_raw("patroni --json", &out);
+    assert!(out.contains(r#""pg\u200b-meta""#), "{out}");
+    json_out(&json);
+}

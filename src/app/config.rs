@@ -209,9 +209,15 @@ impl Config {
     /// missing `--config` file is).
     pub fn load(path: Option<&Path>, explicit: bool, no_color: bool) -> Result<Config, String> {
         let text = match path {
-            Some(p) => match std::fs::read_to_string(p) {
-                Ok(t) => Some(t),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => None,
+            Some(p) => match crate::input::read(p, crate::input::CONFIG_LIMIT, "a config file") {
+                Ok(bytes) => Some(String::from_utf8(bytes).map_err(|e| {
+                    format!(
+                        "{}: not UTF-8 text (byte {} is not UTF-8)",
+                        p.display(),
+                        e.utf8_error().valid_up_to() + 1
+                    )
+                })?),
+                Err(e) if e.is_not_found() && !explicit => None,
                 Err(e) => return Err(format!("{}: {e}", p.display())),
             },
             None => None,
@@ -251,6 +257,33 @@ mod tests {
             );
         }
         assert_eq!(c.theme.accent, Color::Cyan);
+    }
+
+    #[test]
+    fn a_config_file_is_read_bounded_and_must_be_a_regular_utf8_file() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let big = dir.path().join("big.toml");
+        std::fs::write(&big, vec![b'#'; (1 << 20) + 1]).unwrap();
+        let e = Config::load(Some(&big), true, false).unwrap_err();
+        assert!(
+            e.contains("big.toml: larger than 1.0 MiB, the limit for a config file"),
+            "{e}"
+        );
+        let e = Config::load(Some(Path::new("/dev/zero")), true, false).unwrap_err();
+        assert!(
+            e.contains("/dev/zero: not a regular file (a device)"),
+            "{e}"
+        );
+        let latin1 = dir.path().join("latin1.toml");
+        std::fs::write(&latin1, b"# caf\xe9\n").unwrap();
+        let e = Config::load(Some(&latin1), true, false).unwrap_err();
+        assert!(e.contains("not UTF-8 text (byte 6"), "{e}");
+        // A missing default file is no error; a missing --config file is.
+        let none = dir.path().join("none.toml");
+        assert!(Config::load(Some(&none), false, false).is_ok());
+        assert!(Config::load(Some(&none), true, false)
+            .unwrap_err()
+            .contains("no such file"));
     }
 
     #[test]

@@ -679,6 +679,34 @@ fn collapse_expand_and_copy_from_the_key_pane() {
 }
 
 #[test]
+fn a_value_too_large_for_the_terminal_clipboard_is_not_sent_and_the_pane_says_so() {
+    let t0 = Instant::now();
+    let mut s = keys_focused(t0);
+    super::update::settle(&mut s);
+    let path: &[u8] = b"/pg/pg-meta/leader";
+    select_key(&mut s, "/pg/pg-meta/leader");
+    s.keys.map.get_mut(path).unwrap().value = vec![b'x'; 1_500_000];
+    let cmds = update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('Y'), KeyModifiers::SHIFT)),
+    );
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert_eq!(
+        flash_text(&s),
+        "value too large to copy: 1500000 bytes, the terminal clipboard takes up to 75000"
+    );
+    // At the limit it is sent: 100,000 bytes of base64.
+    let max = super::update::CLIPBOARD_MAX;
+    s.keys.map.get_mut(path).unwrap().value = vec![b'x'; max];
+    let cmds = update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('Y'), KeyModifiers::SHIFT)),
+    );
+    assert_eq!(cmds, vec![Cmd::Clipboard(vec![b'x'; max])]);
+    assert_eq!(crate::text::base64(&vec![b'x'; max]).len(), 100_000);
+}
+
+#[test]
 fn watch_loss_recovery_and_reload_are_told() {
     let t0 = Instant::now();
     let mut s = keys_focused(t0);

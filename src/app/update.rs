@@ -506,6 +506,11 @@ fn act_inner(store: &mut Store, action: Action) -> Vec<Cmd> {
     Vec::new()
 }
 
+/// The most bytes put on the terminal's clipboard: 100,000 bytes of base64 in the OSC 52
+/// sequence. Terminals differ in what they take (tmux's default is larger, some take less);
+/// above this etcdeck says it cannot copy instead of sending what would be dropped.
+pub const CLIPBOARD_MAX: usize = 75_000;
+
 /// Put the selected key, or its value, on the terminal's clipboard.
 fn copy(store: &mut Store, action: Action) -> Vec<Cmd> {
     if store.ui.focus != PaneId::Keys {
@@ -523,6 +528,15 @@ fn copy(store: &mut Store, action: Action) -> Vec<Cmd> {
             None => return Vec::new(),
         }
     };
+    if bytes.len() > CLIPBOARD_MAX {
+        // tmux and many terminals drop a longer OSC 52 sequence without a word.
+        let text = format!(
+            "{what} too large to copy: {} bytes, the terminal clipboard takes up to {CLIPBOARD_MAX}",
+            bytes.len()
+        );
+        flash(store, Level::Warn, text);
+        return Vec::new();
+    }
     let text = format!(
         "copied the {what} of {} ({} bytes) to the clipboard",
         crate::text::escape_bytes(&path),

@@ -27,7 +27,7 @@ pub async fn run(g: &Global, json: bool) -> Result<Code> {
         Err(e) => return not_judged(json, Verdict::Unavailable, &e.to_string()),
     };
     if json {
-        outln!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", crate::text::json_pretty(&report)?);
     } else {
         out!("{}", crate::health::render(&report));
     }
@@ -40,7 +40,7 @@ fn not_judged(json: bool, verdict: Verdict, why: &str) -> Result<Code> {
         let doc = serde_json::json!({
             "verdict": verdict, "healthy": false, "has_leader": false, "error": why,
         });
-        outln!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", crate::text::json_pretty(&doc)?);
     } else {
         let hint = if verdict == Verdict::Unknown {
             " (etcdeck's own settings are at fault; the cluster was not judged)"

@@ -20,13 +20,13 @@ pub fn check(g: &Global, file: Option<&Path>) -> Result<Code> {
     if errors > 0 {
         outln!(
             "{}: {errors} error(s), {warnings} warning(s)",
-            path.display()
+            crate::text::escape(&path.display().to_string())
         );
         return Ok(1);
     }
     outln!(
         "{}: ok, {members} etcd member(s), {warnings} warning(s)",
-        path.display()
+        crate::text::escape(&path.display().to_string())
     );
     Ok(0)
 }
@@ -34,7 +34,7 @@ pub fn check(g: &Global, file: Option<&Path>) -> Result<Code> {
 pub fn show(g: &Global, file: Option<&Path>, json: bool) -> Result<Code> {
     let inv = load_inventory(g, file)?;
     if json {
-        outln!("{}", serde_json::to_string_pretty(&inv)?);
+        outln!("{}", crate::text::json_pretty(&inv)?);
     } else {
         out!("{}", inventory::show_text(&inv));
     }

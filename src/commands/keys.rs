@@ -116,7 +116,7 @@ fn write_json(out: &mut impl Write, prefix: &str, p: &Page) -> io::Result<()> {
             out.write_all(b"]")?;
         }
         out.write_all(b",\n  \"prefix\": ")?;
-        serde_json::to_writer(&mut *out, prefix)?;
+        text::json_write(&mut *out, prefix)?;
         writeln!(out, ",\n  \"revision\": {}\n}}", p.revision)?;
     }
     Ok(())
@@ -128,7 +128,7 @@ fn write_kv(out: &mut impl Write, kv: &Kv) -> io::Result<()> {
         match std::str::from_utf8(b) {
             Ok(t) => {
                 write!(out, "      \"{name}\": ")?;
-                serde_json::to_writer(&mut *out, t)?;
+                text::json_write(&mut *out, t)?;
             }
             Err(_) => write!(out, "      \"{name}_base64\": \"{}\"", text::base64(b))?,
         }
@@ -170,7 +170,7 @@ mod tests {
             })
             .collect();
         let doc = serde_json::json!({ "prefix": prefix, "revision": revision, "count": list.len(), "kvs": list });
-        format!("{}\n", serde_json::to_string_pretty(&doc).unwrap())
+        format!("{}\n", text::json_pretty(&doc).unwrap())
     }
 
     /// The text listing as it was printed before streaming.

@@ -41,7 +41,7 @@ pub async fn run(g: &Global, json: bool) -> Result<Code> {
     }
     let all = crate::patroni::summarize(&g.namespace, entries(), &|l| ttls.get(&l).copied());
     if json {
-        outln!("{}", serde_json::to_string_pretty(&all)?);
+        outln!("{}", text::json_pretty(&all)?);
     } else if all.is_empty() {
         outln!(
             "no Patroni cluster under {} (is the namespace another one? --namespace)",

@@ -15,7 +15,7 @@ pub async fn run(g: &Global, json: bool) -> Result<Code> {
     let cluster = Cluster::new(settings(g)?)?;
     let s = gather(&cluster).await?;
     if json {
-        outln!("{}", serde_json::to_string_pretty(&s)?);
+        outln!("{}", crate::text::json_pretty(&s)?);
     } else {
         out!("{}", render_table(&s));
     }

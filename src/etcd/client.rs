@@ -438,9 +438,16 @@ pub(crate) fn read_key(key: &FileSetting) -> Result<(Vec<u8>, PrivateKeyDer<'sta
     Ok((pem, der))
 }
 
-/// Read a file named by a setting; an error names the setting.
+/// Read a file named by a setting (a regular file of at most [`crate::input::PEM_LIMIT`]); an
+/// error names the setting.
 pub(crate) fn read_file(file: &FileSetting, what: &'static str) -> Result<Vec<u8>, EtcdError> {
-    std::fs::read(&file.path).map_err(|e| EtcdError::file_unreadable(what, file.to_string(), &e))
+    crate::input::read(&file.path, crate::input::PEM_LIMIT, "a PEM file").map_err(|e| {
+        EtcdError::FileUnreadable {
+            what,
+            file: file.to_string(),
+            reason: e.to_string(),
+        }
+    })
 }
 
 fn check_certs(file: &FileSetting, pem: &[u8], what: &'static str) -> Result<(), EtcdError> {

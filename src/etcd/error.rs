@@ -218,15 +218,6 @@ pub fn date(unix: i64) -> String {
 }
 
 impl EtcdError {
-    /// A file named by a setting could not be read.
-    pub fn file_unreadable(what: &'static str, file: String, e: &std::io::Error) -> Self {
-        EtcdError::FileUnreadable {
-            what,
-            file,
-            reason: io_words(e),
-        }
-    }
-
     /// The server answered (with a refusal), as opposed to not answering at all.
     pub fn answered(&self) -> bool {
         match self {
@@ -975,11 +966,16 @@ mod tests {
     #[test]
     fn io_errors_in_plain_words() {
         let missing = std::fs::read("/nonexistent/etcdeck/ca.crt").unwrap_err();
-        let e = EtcdError::file_unreadable("CA certificate", "--cacert=x".into(), &missing);
-        assert_eq!(
-            e.to_string(),
-            "cannot read CA certificate --cacert=x: no such file"
-        );
+        assert_eq!(io_words(&missing), "no such file");
+        let e = crate::etcd::client::read_file(
+            &crate::connect::FileSetting {
+                path: "/nonexistent/etcdeck/ca.crt".into(),
+                origin: crate::connect::Origin::Flag("--cacert"),
+            },
+            "CA certificate",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("no such file"), "{e}");
         assert!(e.is_own_settings());
     }
 

@@ -2,14 +2,21 @@
 //!
 //! Values are read by serde_yaml; this walks yaml-rust2's marked events only to learn positions.
 //! A path is the list of mapping keys (and sequence indexes, as decimal text) from the root.
+//!
+//! Time and memory are linear in the text: every node is stored once, as its key under its
+//! parent's number (never as a copy of its whole path), and the walk stops at
+//! [`MAX_DEPTH`] levels of nesting, where serde_yaml stops too.
 
 use std::collections::HashMap;
 
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::Marker;
 
 /// A 1-based line and column.
 pub(crate) type Pos = (usize, usize);
+
+/// Nesting deeper than this is refused (serde_yaml's own recursion limit is 128).
+pub(crate) const MAX_DEPTH: usize = 128;
 
 /// Positions of the key and of the value at a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,29 +33,72 @@ pub(crate) struct Duplicate {
     pub second: Pos,
 }
 
+/// The root node's number.
+const ROOT: u32 = 0;
+
 /// Path to positions, plus the keys written twice.
 #[derive(Debug, Default)]
 pub(crate) struct Index {
-    entries: HashMap<Vec<String>, Entry>,
-    duplicates: Vec<Duplicate>,
+    /// (parent node, key) to the node's number: each key is stored here only.
+    children: HashMap<(u32, Box<str>), u32>,
+    /// By node number (the root first): its parent and where it stands (key line and column,
+    /// value line and column).
+    nodes: Vec<(u32, [u32; 4])>,
+    /// (parent node, key, first, second) of keys written twice.
+    duplicates: Vec<(u32, String, Pos, Pos)>,
+    /// Where nesting first went deeper than [`MAX_DEPTH`].
+    too_deep: Option<Pos>,
+    /// The first alias.
+    first_alias: Option<Pos>,
 }
 
 impl Index {
     /// Index `text`. A text yaml-rust2 cannot parse gives what was indexed before the problem.
     pub fn new(text: &str) -> Index {
-        let mut b = Builder::default();
-        // Errors are serde_yaml's to report; a partial index only loses precision.
-        let _ = Parser::new_from_str(text).load(&mut b, false);
-        Index {
-            entries: b.entries,
-            duplicates: b.duplicates,
+        let mut b = Builder {
+            index: Index {
+                nodes: vec![(ROOT, [1; 4])],
+                ..Index::default()
+            },
+            stack: Vec::new(),
+        };
+        if let Some(at) = flow_too_deep(text) {
+            // yaml-rust2's scanner looks ahead over every open flow collection at each token:
+            // refuse deep flow nesting before it starts.
+            b.index.too_deep = Some(at);
+            return b.index;
         }
+        let mut parser = Parser::new_from_str(text);
+        // Errors are serde_yaml's to report; a partial index only loses precision. The events
+        // are pulled one by one (yaml-rust2's `load` recurses once per level).
+        while let Ok((ev, mark)) = parser.next_token() {
+            if matches!(ev, Event::StreamEnd | Event::DocumentEnd) {
+                break;
+            }
+            b.on_event(ev, mark);
+            if b.stack.len() > MAX_DEPTH {
+                b.index.too_deep = Some(pos(mark));
+                break;
+            }
+        }
+        b.index
+    }
+
+    fn node<S: AsRef<str>>(&self, path: &[S]) -> Option<u32> {
+        let mut at = ROOT;
+        for k in path {
+            // The lookup key is owned: a path is a handful of short keys.
+            at = *self.children.get(&(at, Box::from(k.as_ref())))?;
+        }
+        Some(at)
     }
 
     /// The entry at `path`.
     pub fn get<S: AsRef<str>>(&self, path: &[S]) -> Option<Entry> {
-        let key: Vec<String> = path.iter().map(|s| s.as_ref().to_string()).collect();
-        self.entries.get(&key).copied()
+        if path.is_empty() {
+            return None;
+        }
+        self.node(path).map(|n| unpack(self.nodes[n as usize].1))
     }
 
     /// Position of the key at `path`, else of its nearest indexed parent's key, else 1:1.
@@ -67,37 +117,138 @@ impl Index {
         }
     }
 
+    /// The path of node `n` (a walk over every key per level: for an error message only).
+    fn path_of(&self, mut n: u32) -> Vec<String> {
+        let mut path = Vec::new();
+        while n != ROOT {
+            let Some(((parent, key), _)) = self.children.iter().find(|(_, &c)| c == n) else {
+                break;
+            };
+            path.push(key.to_string());
+            n = *parent;
+        }
+        path.reverse();
+        path
+    }
+
     /// The first key (in the text) written twice in one mapping.
-    pub fn first_duplicate(&self) -> Option<&Duplicate> {
-        self.duplicates.iter().min_by_key(|d| d.second)
+    pub fn first_duplicate(&self) -> Option<Duplicate> {
+        let (parent, key, first, second) = self.duplicates.iter().min_by_key(|d| d.3)?;
+        let mut path = self.path_of(*parent);
+        path.push(key.clone());
+        Some(Duplicate {
+            path,
+            first: *first,
+            second: *second,
+        })
     }
 
     /// The first key (in the text) named `name`, at any depth.
     pub fn first_key_named(&self, name: &str) -> Option<Pos> {
-        self.entries
+        self.children
             .iter()
-            .filter(|(p, _)| p.last().is_some_and(|k| k == name))
-            .map(|(_, e)| e.key)
+            .filter(|((_, k), _)| &**k == name)
+            .map(|(_, &n)| unpack(self.nodes[n as usize].1).key)
             .min()
     }
+
+    /// The first alias (`*name`) in the text.
+    pub fn first_alias(&self) -> Option<Pos> {
+        self.first_alias
+    }
+
+    /// Where nesting first went deeper than [`MAX_DEPTH`] levels, if it did.
+    pub fn too_deep(&self) -> Option<Pos> {
+        self.too_deep
+    }
+}
+
+/// Where flow collections (`[`, `{`) first nest deeper than [`MAX_DEPTH`], in one linear pass
+/// that skips quoted text and comments. A bracket counts as opening a collection only where one
+/// can start (after a line start, `:`, `-`, `?`, `,` or another opening bracket, spaces aside), so
+/// brackets inside plain text (`a[1]`) do not count.
+pub(crate) fn flow_too_deep(text: &str) -> Option<Pos> {
+    let (mut depth, mut line, mut column) = (0usize, 1usize, 0usize);
+    // The last character that was not a space, on this line; '\n' at a line start.
+    let mut prev = '\n';
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut comment = false;
+    // The character before this one was a space, a tab or the line start.
+    let mut after_space = true;
+    for c in text.chars() {
+        column += 1;
+        let spaced = std::mem::replace(&mut after_space, c == ' ' || c == '\t');
+        if c == '\n' {
+            (line, column, prev, comment, escaped) = (line + 1, 0, '\n', false, false);
+            after_space = true;
+            continue;
+        }
+        if comment {
+            continue;
+        }
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if q == '"' && c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+                prev = c;
+            }
+            continue;
+        }
+        match c {
+            ' ' | '\t' => continue,
+            '#' if spaced => comment = true,
+            '"' | '\'' if matches!(prev, '\n' | ':' | '-' | '?' | ',' | '[' | '{') => {
+                quote = Some(c)
+            }
+            '[' | '{' if matches!(prev, '\n' | ':' | '-' | '?' | ',' | '[' | '{') => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some((line, column));
+                }
+            }
+            // In plain text: neither this bracket nor one right after it opens anything.
+            '[' | '{' => {
+                prev = 'a';
+                continue;
+            }
+            ']' | '}' if depth > 0 => depth -= 1,
+            _ => {}
+        }
+        prev = c;
+    }
+    None
 }
 
 enum Frame {
     Map {
-        path: Vec<String>,
+        node: u32,
         key: Option<(String, Marker)>,
     },
     Seq {
-        path: Vec<String>,
+        node: u32,
         index: usize,
     },
 }
 
-#[derive(Default)]
 struct Builder {
+    index: Index,
     stack: Vec<Frame>,
-    entries: HashMap<Vec<String>, Entry>,
-    duplicates: Vec<Duplicate>,
+}
+
+fn pack(e: Entry) -> [u32; 4] {
+    let n = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
+    [n(e.key.0), n(e.key.1), n(e.value.0), n(e.value.1)]
+}
+
+fn unpack(p: [u32; 4]) -> Entry {
+    Entry {
+        key: (p[0] as usize, p[1] as usize),
+        value: (p[2] as usize, p[3] as usize),
+    }
 }
 
 fn pos(m: Marker) -> Pos {
@@ -106,53 +257,61 @@ fn pos(m: Marker) -> Pos {
 }
 
 impl Builder {
-    /// A value starts at `mark`: record it under its key; return its path.
-    fn value(&mut self, mark: Marker) -> Option<Vec<String>> {
-        let (p, entry) = match self.stack.last_mut()? {
-            Frame::Map { path, key } => {
+    /// A value starts at `mark`: record it under its key; return its node.
+    fn value(&mut self, mark: Marker) -> Option<u32> {
+        let (parent, key, entry) = match self.stack.last_mut()? {
+            Frame::Map { node, key } => {
                 let (k, kmark) = key.take()?;
-                let mut p = path.clone();
-                p.push(k);
                 let entry = Entry {
                     key: pos(kmark),
                     value: pos(mark),
                 };
-                (p, entry)
+                (*node, k, entry)
             }
-            Frame::Seq { path, index } => {
-                let mut p = path.clone();
-                p.push(index.to_string());
+            Frame::Seq { node, index } => {
+                let k = index.to_string();
                 *index += 1;
                 let entry = Entry {
                     key: pos(mark),
                     value: pos(mark),
                 };
-                (p, entry)
+                (*node, k, entry)
             }
         };
-        if let Some(first) = self.entries.get(&p) {
-            // serde_yaml refuses the document; remember where, and keep the first entry.
-            self.duplicates.push(Duplicate {
-                path: p.clone(),
-                first: first.key,
-                second: entry.key,
-            });
+        let ix = &mut self.index;
+        let n = ix.nodes.len() as u32;
+        ix.nodes.push((parent, pack(entry)));
+        let key: Box<str> = key.into();
+        if let Some(&first) = ix.children.get(&(parent, key.clone())) {
+            // serde_yaml refuses the document; remember where, and keep the first entry. What
+            // follows is indexed under the new node, unreachable by path.
+            let first_key = unpack(ix.nodes[first as usize].1).key;
+            ix.duplicates
+                .push((parent, key.into(), first_key, entry.key));
         } else {
-            self.entries.insert(p.clone(), entry);
+            ix.children.insert((parent, key), n);
         }
-        Some(p)
+        Some(n)
     }
 
-    fn start(&mut self, mark: Marker) -> Vec<String> {
+    fn start(&mut self, mark: Marker) -> u32 {
         if self.stack.is_empty() {
-            Vec::new()
+            ROOT
         } else {
-            self.value(mark).unwrap_or_default()
+            self.value(mark).unwrap_or_else(|| {
+                // A collection used as a key: indexed under a node of its own, unreachable by
+                // path.
+                let ix = &mut self.index;
+                let entry = Entry {
+                    key: pos(mark),
+                    value: pos(mark),
+                };
+                ix.nodes.push((ROOT, pack(entry)));
+                ix.nodes.len() as u32 - 1
+            })
         }
     }
-}
 
-impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         match ev {
             Event::Scalar(text, ..) => {
@@ -166,15 +325,16 @@ impl MarkedEventReceiver for Builder {
                 }
             }
             Event::Alias(_) => {
+                self.index.first_alias.get_or_insert(pos(mark));
                 self.value(mark);
             }
             Event::MappingStart(..) => {
-                let path = self.start(mark);
-                self.stack.push(Frame::Map { path, key: None });
+                let node = self.start(mark);
+                self.stack.push(Frame::Map { node, key: None });
             }
             Event::SequenceStart(..) => {
-                let path = self.start(mark);
-                self.stack.push(Frame::Seq { path, index: 0 });
+                let node = self.start(mark);
+                self.stack.push(Frame::Seq { node, index: 0 });
             }
             Event::MappingEnd | Event::SequenceEnd => {
                 self.stack.pop();

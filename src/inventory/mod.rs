@@ -25,6 +25,8 @@ use std::path::{Path, PathBuf};
 use serde::{Serialize, Serializer};
 use serde_yaml::Value;
 
+use crate::text::escape;
+
 pub use show::{show_text, value_of};
 
 /// The example inventory shipped with etcdeck (three members, Pigsty defaults); the demo starts it.
@@ -59,23 +61,26 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     /// `FILE:LINE:COLUMN: error: MESSAGE` (`FILE: error: MESSAGE` without a position), then
-    /// `  hint: HINT` on a second line when there is a hint.
+    /// `  hint: HINT` on a second line when there is a hint; every part escaped
+    /// ([`crate::text::escape`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let level = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
+        // Messages quote the file's keys and values: escaped here, once, for every output.
+        let (file, message) = (escape(&self.file), escape(&self.message));
         if self.line == 0 {
-            write!(f, "{}: {level}: {}", self.file, self.message)?;
+            write!(f, "{file}: {level}: {message}")?;
         } else {
             write!(
                 f,
-                "{}:{}:{}: {level}: {}",
-                self.file, self.line, self.column, self.message
+                "{file}:{}:{}: {level}: {message}",
+                self.line, self.column
             )?;
         }
         if let Some(h) = &self.hint {
-            write!(f, "\n  hint: {h}")?;
+            write!(f, "\n  hint: {}", escape(h))?;
         }
         Ok(())
     }
@@ -354,24 +359,76 @@ fn resolve_from(
     ))
 }
 
-/// Read and parse the inventory at `path`. A file that cannot be read gives one error at
-/// `FILE:1:1` saying why.
+/// Read and parse the inventory at `path`. A file that cannot be read (missing, not a regular
+/// file, larger than [`crate::input::INVENTORY_LIMIT`]) gives one error at `FILE:1:1` saying
+/// why; a byte that is not UTF-8 one error at its own line and column.
 pub fn load(path: &Path, extra_vars: &[(String, String)]) -> Result<Inventory, Vec<Diagnostic>> {
     let file = path.display().to_string();
-    match std::fs::read_to_string(path) {
-        Ok(text) => parse(&text, &file, extra_vars),
-        Err(e) => Err(vec![Diagnostic {
+    let error = |line, column, message, hint: &str| {
+        Err(vec![Diagnostic {
             severity: Severity::Error,
-            file,
-            line: 1,
-            column: 1,
-            message: format!("cannot read the inventory: {e}"),
-            hint: Some(
-                "check the path given with -i or ETCDECK_INVENTORY, and that you may read it"
-                    .into(),
-            ),
-        }]),
+            file: file.clone(),
+            line,
+            column,
+            message,
+            hint: Some(hint.into()),
+        }])
+    };
+    let bytes = match crate::input::read(path, crate::input::INVENTORY_LIMIT, "an inventory") {
+        Ok(b) => b,
+        Err(e) => {
+            return error(
+                1,
+                1,
+                format!("cannot read the inventory: {e}"),
+                "check the path given with -i or ETCDECK_INVENTORY, and that you may read it",
+            )
+        }
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => parse(&text, &file, extra_vars),
+        Err(e) => {
+            let bytes = e.as_bytes();
+            let at = e.utf8_error().valid_up_to();
+            let (line, column) = position_of(bytes, at);
+            error(
+                line,
+                column,
+                format!(
+                    "byte 0x{:02x} is not UTF-8; YAML inventories are UTF-8 text",
+                    bytes[at]
+                ),
+                "save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+            )
+        }
     }
+}
+
+/// The first character YAML forbids (C0 controls but tab, line feed and carriage return; DEL;
+/// C1 controls but NEL), with its 1-based line and column.
+fn first_control(text: &str) -> Option<(usize, usize, char)> {
+    let (at, c) = text.char_indices().find(|&(_, c)| {
+        (c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{85}'))
+            || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+    })?;
+    let (line, column) = position_of(text.as_bytes(), at);
+    Some((line, column, c))
+}
+
+/// The 1-based line and column (in characters) of byte offset `at` in `bytes`, whose bytes
+/// before `at` are UTF-8.
+fn position_of(bytes: &[u8], at: usize) -> (usize, usize) {
+    let before = &bytes[..at];
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    (line, column)
 }
 
 /// Parse inventory text; `file` names it in diagnostics. `Err` carries every finding (errors and
@@ -386,7 +443,29 @@ pub fn parse(
     file: &str,
     extra_vars: &[(String, String)],
 ) -> Result<Inventory, Vec<Diagnostic>> {
+    let too_deep = |(line, column)| {
+        Err(vec![Diagnostic {
+            severity: Severity::Error,
+            file: file.to_string(),
+            line,
+            column,
+            message: format!(
+                "YAML nested deeper than {} levels; an inventory needs fewer than ten",
+                locate::MAX_DEPTH
+            ),
+            hint: Some(
+                "this is not an inventory: check that the right file was given, or flatten the nesting"
+                    .into(),
+            ),
+        }])
+    };
+    // The position pass streams yaml-rust2's events and stops at the depth limit (deep flow
+    // nesting is refused before it, by a linear scan): serde_yaml, which holds every event of
+    // the document before it checks depth, never sees a document nested too deep.
     let index = locate::Index::new(text);
+    if let Some(at) = index.too_deep() {
+        return too_deep(at);
+    }
     let mut root: Value = match serde_yaml::from_str(text) {
         Ok(v) => v,
         Err(e) => return Err(vec![syntax_error(text, file, &index, &e)]),
@@ -445,6 +524,35 @@ fn syntax_error(
                 ),
             };
         }
+    }
+    if full.contains("control characters are not allowed") {
+        if let Some((line, column, c)) = first_control(text) {
+            return Diagnostic {
+                severity: Severity::Error,
+                file: file.to_string(),
+                line,
+                column,
+                message: format!(
+                    "YAML syntax: control character U+{:04X} is not allowed in YAML text",
+                    c as u32
+                ),
+                hint: Some("remove it: YAML text holds no control characters".into()),
+            };
+        }
+    }
+    if full.contains("repetition limit exceeded") {
+        let (line, column) = index.first_alias().unwrap_or((1, 1));
+        return Diagnostic {
+            severity: Severity::Error,
+            file: file.to_string(),
+            line,
+            column,
+            message: "YAML aliases (`*name`) expand past the limit (an alias bomb: each alias repeats an anchor that holds aliases)".into(),
+            hint: Some(
+                "an inventory needs few aliases: write the values out, or use `<<: *defaults` once per host"
+                    .into(),
+            ),
+        };
     }
     let (line, column) = located.unwrap_or((1, 1));
     // The position is in the diagnostic; keep the rest (e.g. "while parsing a flow mapping at

@@ -3,16 +3,18 @@
 use std::fmt::Write;
 
 use super::{Host, Inventory, Origin, PARAMS};
+use crate::text::escape;
 
-/// A parameter's effective value on a host, as shown (`etcd_root_password` masked).
+/// A parameter's effective value on a host, as shown (`etcd_root_password` masked, text from the
+/// file escaped).
 pub fn value_of(h: &Host, key: &str) -> String {
     let p = &h.params;
     match key {
         "etcd_seq" => h.seq.to_string(),
-        "etcd_cluster" => p.etcd_cluster.clone(),
+        "etcd_cluster" => escape(&p.etcd_cluster).into_owned(),
         "etcd_safeguard" => p.etcd_safeguard.to_string(),
         "etcd_clean" => p.etcd_clean.to_string(),
-        "etcd_data" => p.etcd_data.clone(),
+        "etcd_data" => escape(&p.etcd_data).into_owned(),
         "etcd_port" => p.etcd_port.to_string(),
         "etcd_peer_port" => p.etcd_peer_port.to_string(),
         "etcd_init" => p.etcd_init.to_string(),
@@ -61,8 +63,8 @@ pub fn show_text(inv: &Inventory) -> String {
     let _ = writeln!(
         out,
         "{}: etcd cluster `{}`, {} member(s)\n",
-        inv.file,
-        inv.cluster(),
+        escape(&inv.file),
+        escape(inv.cluster()),
         inv.hosts.len()
     );
     let mut rows = vec![vec![
@@ -76,7 +78,7 @@ pub fn show_text(inv: &Inventory) -> String {
         rows.push(vec![
             h.seq.to_string(),
             h.ip.to_string(),
-            h.name(),
+            escape(&h.name()).into_owned(),
             h.client_url(),
             h.peer_url(),
         ]);
@@ -92,7 +94,11 @@ pub fn show_text(inv: &Inventory) -> String {
             for h in inv.hosts.iter().skip(1) {
                 let (v, o) = (value_of(h, key), origin(h, key));
                 if v != value || o != from {
-                    rows.push(vec![format!("  on {}", h.name()), v, o.to_string()]);
+                    rows.push(vec![
+                        format!("  on {}", escape(&h.name())),
+                        v,
+                        o.to_string(),
+                    ]);
                 }
             }
         }

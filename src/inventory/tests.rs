@@ -1174,3 +1174,115 @@ fn load_reads_a_file_and_says_why_it_cannot() {
         d[0]
     );
 }
+
+#[test]
+fn devices_fifos_and_files_over_the_limit_are_refused_at_once_naming_the_limit() {
+    let started = std::time::Instant::now();
+    let d = load(Path::new("/dev/zero"), &[]).unwrap_err();
+    assert!(
+        d[0].message.contains("not a regular file (a device)"),
+        "{}",
+        d[0]
+    );
+    let dir = tempfile::TempDir::new().unwrap();
+    let fifo = dir.path().join("fifo.yml");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let d = load(&fifo, &[]).unwrap_err();
+    assert!(d[0].message.contains("a FIFO"), "{}", d[0]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+
+    // A sparse file just over the limit: refused by its size, nothing read.
+    let big = dir.path().join("big.yml");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(crate::input::INVENTORY_LIMIT + 1).unwrap();
+    let d = load(&big, &[]).unwrap_err();
+    assert!(
+        d[0].message
+            .contains("larger than 64.0 MiB, the limit for an inventory"),
+        "{}",
+        d[0]
+    );
+}
+
+#[test]
+fn a_byte_that_is_not_utf8_and_a_nul_are_reported_where_they_are() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let file = dir.path().join("latin1.yml");
+    std::fs::write(
+        &file,
+        b"etcd:\n  hosts:\n    10.10.10.10: { etcd_seq: 1, etcd_data: \"/d\xe9\" }\n",
+    )
+    .unwrap();
+    let d = load(&file, &[]).unwrap_err();
+    assert_eq!(pos(&d[0]), (3, 47), "{}", d[0]);
+    assert!(d[0].message.contains("0xe9 is not UTF-8"), "{}", d[0]);
+
+    let d = errs("etcd:\n  hosts:\n    10.10.10.10: { etcd_seq: 1, etcd_data: \"/d\0\" }\n");
+    assert_eq!(pos(&d[0]), (3, 47), "{}", d[0]);
+    assert!(d[0].message.contains("U+0000"), "{}", d[0]);
+    // A C1 control after multi-byte text: the column counts characters.
+    let d = errs("etcd:\n  vars: { etcd_data: \"/é\u{85}\u{9b}\" }\n");
+    assert_eq!(pos(&d[0]), (2, 26), "{}", d[0]);
+}
+
+#[test]
+fn deep_nesting_is_refused_at_the_level_past_the_limit_in_linear_time() {
+    let started = std::time::Instant::now();
+    for text in [
+        format!("a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000)),
+        format!("a: {}1{}\n", "{a: ".repeat(100_000), "}".repeat(100_000)),
+        format!("a:\n{}x\n", "- ".repeat(100_000)),
+    ] {
+        let d = errs(&text);
+        assert_eq!(d.len(), 1, "{}", render(&d));
+        assert!(
+            d[0].message.contains("nested deeper than 128 levels"),
+            "{}",
+            d[0]
+        );
+        assert_ne!(pos(&d[0]), (1, 1));
+    }
+    assert_eq!(
+        pos(&errs(&format!("a: {}]\n", "[".repeat(200)))[0]),
+        (1, 132)
+    );
+    // Brackets inside plain text, quotes and comments are not nesting.
+    let text = format!(
+        "# {}\netcd:\n  hosts:\n    10.10.10.10: {{ etcd_seq: 1, etcd_data: \"/{}\" }}\n  vars: {{ etcd_cluster: a{} }}\n",
+        "[".repeat(300),
+        "[".repeat(300),
+        "[".repeat(300)
+    );
+    assert!(!errs(&text)[0].message.contains("nested"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn an_alias_bomb_says_what_it_is_at_the_first_alias() {
+    let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10u8 {
+        let (n, p) = ((b'a' + i) as char, (b'a' + i - 1) as char);
+        text.push_str(&format!(
+            "{n}: &{n} [{}]\n",
+            vec![format!("*{p}"); 9].join(", ")
+        ));
+    }
+    let d = errs(&text);
+    assert_eq!(pos(&d[0]), (2, 8), "{}", d[0]);
+    assert!(d[0].message.contains("aliases"), "{}", d[0]);
+    assert!(d[0].message.contains("past the limit"), "{}", d[0]);
+    assert!(!d[0].hint.as_deref().unwrap().contains("indentation"));
+}
+
+#[test]
+fn a_seq_with_leading_zeros_is_not_advised_to_be_written_the_same() {
+    for seq in ["010", "\"010\""] {
+        let d = errs(&format!(
+            "etcd:\n  hosts:\n    10.10.10.10: {{ etcd_seq: {seq} }}\n"
+        ));
+        let hint = d[0].hint.as_deref().unwrap();
+        assert!(hint.contains("etcd_seq: 10 "), "{hint}");
+        assert!(!hint.contains("etcd_seq: 010"), "{hint}");
+    }
+}

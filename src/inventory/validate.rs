@@ -559,6 +559,18 @@ impl<'a> Checker<'a> {
                     Some(n) => Some((n, pos)),
                     None => {
                         let hint = match v {
+                            Value::String(s)
+                                if s.trim().len() > 1
+                                    && s.trim().starts_with('0')
+                                    && s.trim().parse::<u32>().is_ok() =>
+                            {
+                                let n = s.trim().trim_start_matches('0');
+                                let n = if n.is_empty() { "0" } else { n };
+                                format!(
+                                    "write the number without leading zeros: etcd_seq: {n} (Ansible reads YAML 1.1, where {} is an octal number, and etcdeck refuses to guess)",
+                                    s.trim()
+                                )
+                            }
                             Value::String(s) if s.trim().parse::<u32>().is_ok() => {
                                 format!("write the number without quotes: etcd_seq: {}", s.trim())
                             }
@@ -901,10 +913,11 @@ fn as_bool(v: &Value) -> Option<bool> {
     }
 }
 
-/// A value as the user wrote it, for messages.
+/// A value as the user wrote it, for messages (raw: [`super::Diagnostic`]'s display escapes it).
 pub(super) fn show(v: &Value) -> String {
     match v {
-        Value::String(s) => format!("{s:?}"),
+        // Quoted as written; the message is escaped once, where it is shown.
+        Value::String(s) => format!("\"{s}\""),
         Value::Null => "nothing".into(),
         Value::Mapping(_) => "a mapping".into(),
         Value::Sequence(_) => "a list".into(),

@@ -1006,3 +1006,42 @@ fn nofailover_tag_is_read() {
     assert!(s.member("pg-test-2").unwrap().nofailover());
     assert!(!s.member("pg-test-1").unwrap().nofailover());
 }
+
+#[test]
+fn a_cluster_or_key_name_with_an_invisible_character_is_flagged_and_shown_escaped() {
+    let mut kvs = healthy();
+    // A twin of pg-test with a zero-width space in its name, with another leader.
+    kvs.push(kv("/pg/pg\u{200b}-test/leader", "pg-test-9", 13));
+    kvs.push(kv(
+        "/pg/pg\u{200b}-test/members/pg-test-9",
+        &member_json("primary", 3, 5_000_000).to_string(),
+        13,
+    ));
+    // A member of the real one whose name holds a line separator.
+    kvs.push(kv(
+        "/pg/pg-test/members/pg-test-1\u{2028}",
+        &member_json("replica", 3, 5_000_000).to_string(),
+        14,
+    ));
+    let all = run("/pg", &kvs, Some(25));
+    assert_eq!(all.len(), 2);
+    let twin = all.iter().find(|c| c.scope != "pg-test").unwrap();
+    assert!(
+        twin.warnings[0].contains("the cluster name pg\\u{200b}-test holds an invisible"),
+        "{:#?}",
+        twin.warnings
+    );
+    let real = all.iter().find(|c| c.scope == "pg-test").unwrap();
+    assert!(
+        has_warning(
+            real,
+            "the key members/pg-test-1\\u{2028} holds an invisible"
+        ),
+        "{:#?}",
+        real.warnings
+    );
+    assert!(!has_warning(real, "cluster name"));
+    for w in all.iter().flat_map(|c| &c.warnings) {
+        assert!(!crate::text::has_hidden(w), "{w:?}");
+    }
+}

@@ -32,7 +32,11 @@ pub fn render(s: &Store, area: Rect, buf: &mut Buffer) {
             },
             level_style(t, health.level),
         ),
-        Span::styled(health.words.clone(), level_style(t, health.level)),
+        // Member names from etcd are in the words: shown escaped, never dropped or raw.
+        Span::styled(
+            escape(&health.words).into_owned(),
+            level_style(t, health.level),
+        ),
     ];
     if !s.cluster.members.is_empty() {
         let q = s.quorum();

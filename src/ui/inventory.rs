@@ -22,7 +22,7 @@ pub fn render(s: &Store, area: Rect, buf: &mut Buffer) {
             lines.push(Line::styled(
                 format!(
                     "{} does not load: {} error(s)",
-                    inv.file.as_deref().unwrap_or("the inventory"),
+                    escape(inv.file.as_deref().unwrap_or("the inventory")),
                     inv.errors
                         .iter()
                         .filter(|d| d.severity == Severity::Error)
@@ -35,9 +35,7 @@ pub fn render(s: &Store, area: Rect, buf: &mut Buffer) {
             }
         } else {
             lines.push(Line::styled(
-                inv.missing
-                    .clone()
-                    .unwrap_or_else(|| "no inventory".to_string()),
+                escape(inv.missing.as_deref().unwrap_or("no inventory")).into_owned(),
                 Style::new().fg(t.dim),
             ));
         }
@@ -67,7 +65,11 @@ pub fn render(s: &Store, area: Rect, buf: &mut Buffer) {
         .iter()
         .map(|r| {
             let (seq, name, host) = match (r.host, r.member) {
-                (Some(h), _) => (h.seq.to_string(), h.name(), h.ip.to_string()),
+                (Some(h), _) => (
+                    h.seq.to_string(),
+                    escape(&h.name()).into_owned(),
+                    h.ip.to_string(),
+                ),
                 (None, Some(m)) => (
                     "-".to_string(),
                     escape(&m.label()).into_owned(),
@@ -124,16 +126,16 @@ pub fn render(s: &Store, area: Rect, buf: &mut Buffer) {
     if !warnings.is_empty() {
         lines.push(Line::raw(""));
         lines.push(Line::styled(
-            format!("{} warning(s) in {}", warnings.len(), loaded.file),
+            format!("{} warning(s) in {}", warnings.len(), escape(&loaded.file)),
             level_style(t, Level::Warn),
         ));
         for w in warnings {
             lines.push(Line::styled(
-                format!("{}:{} {}", w.line, w.column, w.message),
+                format!("{}:{} {}", w.line, w.column, escape(&w.message)),
                 Style::new().fg(t.warn),
             ));
             if let Some(h) = &w.hint {
-                lines.push(Line::styled(format!("  {h}"), dim));
+                lines.push(Line::styled(format!("  {}", escape(h)), dim));
             }
         }
     }
@@ -164,7 +166,7 @@ fn details(s: &Store, r: &InventoryRow<'_>, width: u16, lines: &mut Vec<Line<'st
     };
     let (client, peer) = s.live_urls(h);
     let mut head = vec![Span::styled(
-        format!("{}  ", h.name()),
+        format!("{}  ", escape(&h.name())),
         Style::new().add_modifier(Modifier::BOLD),
     )];
     head.push(Span::styled(format!("inventory line {}", h.line), dim));
@@ -182,7 +184,7 @@ fn details(s: &Store, r: &InventoryRow<'_>, width: u16, lines: &mut Vec<Line<'st
     }
     if let Match::Differs(why) = &r.matched {
         lines.push(Line::styled(
-            format!("differs: {why}"),
+            format!("differs: {}", escape(why)),
             level_style(t, Level::Error),
         ));
     }

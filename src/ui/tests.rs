@@ -220,6 +220,64 @@ fn escape_sequences_from_etcd_are_shown_not_executed() {
 }
 
 #[test]
+fn the_header_alert_line_shows_control_and_invisible_characters_escaped() {
+    let t0 = Instant::now();
+    let mut s = store_from(LIST, STATUS, t0);
+    let mut list = member_list(LIST);
+    list.members[2].name = "etcd-3\u{1b}[2J\u{2028}\u{200b}".into();
+    let (id, url) = (list.members[2].id, list.members[2].client_urls[0].clone());
+    update(
+        &mut s,
+        Msg::MemberList {
+            at: at(t0, 500),
+            result: Ok(list),
+        },
+    );
+    update(
+        &mut s,
+        Msg::Probe {
+            at: at(t0, 600),
+            id,
+            url: url.clone(),
+            result: Err(failure("refused", &url)),
+        },
+    );
+    assert!(
+        s.health().words.contains("unreachable"),
+        "{}",
+        s.health().words
+    );
+    let buf = draw(&s, 160, 48);
+    let header: String = (0..160).map(|x| buf[(x, 0)].symbol().to_string()).collect();
+    assert!(
+        header.contains("degraded: etcd-3\\e[2J\\u{2028}\\u{200b} unreachable"),
+        "{header}"
+    );
+}
+
+#[test]
+fn the_inventory_pane_shows_the_files_text_escaped() {
+    let mut s = store_from(LIST, STATUS, Instant::now());
+    let text = include_str!("../../tests/fixtures/inventory/hostile.yml");
+    s.inventory.loaded =
+        Some(crate::inventory::parse(text, "hostile\u{9b}.yml", &[]).expect("usable inventory"));
+    s.ui.focus = PaneId::Inventory;
+    let out = screen(&s, 160, 48);
+    for shown in [
+        "/data/\\e[2J\\u{2028}x\\u{200b}y",
+        "unknown parameter etcd_\\u{200b}port",
+        "`bad\\x9bkey`",
+        "etcd_\\u{202e}port under pg-meta.vars",
+        "3 warning(s) in hostile\\x9b.yml",
+    ] {
+        assert!(out.contains(shown), "no {shown:?} in\n{out}");
+    }
+    for raw in ['\u{1b}', '\u{2028}', '\u{200b}', '\u{9b}', '\u{202e}'] {
+        assert!(!out.contains(raw), "U+{:04X} raw", raw as u32);
+    }
+}
+
+#[test]
 fn inventory_warnings_and_mismatches_are_shown_160x48() {
     let mut s = store_from(LIST, STATUS, Instant::now());
     let text = include_str!("../../tests/fixtures/inventory/warnings.yml");
