@@ -50,6 +50,9 @@ pub(crate) struct Index {
     too_deep: Option<Pos>,
     /// The first alias.
     first_alias: Option<Pos>,
+    /// Plain scalars that YAML 1.1 (Ansible) and YAML 1.2 (serde_yaml) read differently, by node
+    /// number: `010`, `0o7`, `0b11`, `1_000`, `1:20` (few in any real inventory).
+    ambiguous: HashMap<u32, Box<str>>,
 }
 
 impl Index {
@@ -129,6 +132,11 @@ impl Index {
         }
         path.reverse();
         path
+    }
+
+    /// The text of the plain scalar at `path` when YAML 1.1 and 1.2 read it differently.
+    pub fn ambiguous<S: AsRef<str>>(&self, path: &[S]) -> Option<&str> {
+        self.ambiguous.get(&self.node(path)?).map(|t| &**t)
     }
 
     /// The first key (in the text) written twice in one mapping.
@@ -314,14 +322,16 @@ impl Builder {
 
     fn on_event(&mut self, ev: Event, mark: Marker) {
         match ev {
-            Event::Scalar(text, ..) => {
+            Event::Scalar(text, style, ..) => {
                 if let Some(Frame::Map {
                     key: key @ None, ..
                 }) = self.stack.last_mut()
                 {
                     *key = Some((text, mark));
-                } else {
-                    self.value(mark);
+                } else if let Some(n) = self.value(mark) {
+                    if style == yaml_rust2::scanner::TScalarStyle::Plain && yaml11_differs(&text) {
+                        self.index.ambiguous.insert(n, text.into());
+                    }
                 }
             }
             Event::Alias(_) => {
@@ -344,9 +354,57 @@ impl Builder {
     }
 }
 
+/// A plain scalar that YAML 1.1 (what Ansible reads) takes for a number other than YAML 1.2
+/// (what etcdeck reads) does, or for a number where 1.2 sees text: a leading zero (1.1 octal),
+/// `0o` (1.2 octal, 1.1 text), `0b` or `_` (1.1 numbers), `a:b` of digits (1.1 base 60).
+fn yaml11_differs(text: &str) -> bool {
+    let t = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'_');
+    (t.len() > 1 && t.starts_with('0') && digits(t))
+        || t.strip_prefix("0o")
+            .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| (b'0'..=b'7').contains(&b)))
+        || t.strip_prefix("0b").is_some_and(|r| {
+            !r.is_empty() && r.bytes().all(|b| b == b'0' || b == b'1' || b == b'_')
+        })
+        || (t.contains('_') && digits(t) && t.bytes().any(|b| b.is_ascii_digit()))
+        || (t.contains(':') && t.split(':').all(digits) && !t.starts_with(':'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_yaml_1_1_reads_otherwise_are_found() {
+        for t in ["010", "0o7", "0b11", "1_000", "1:20", "-010", "+0o7"] {
+            assert!(yaml11_differs(t), "{t}");
+        }
+        for t in [
+            "0",
+            "10",
+            "2379",
+            "-1",
+            "0x1F",
+            "1.5",
+            "etcd",
+            "10.10.10.10",
+            "12:ab",
+            "0o",
+            "_",
+        ] {
+            assert!(!yaml11_differs(t), "{t}");
+        }
+        let ix = Index::new("etcd:\n  hosts:\n    10.1.1.1: { etcd_seq: 0o7, etcd_port: '010' }\n");
+        assert_eq!(
+            ix.ambiguous(&["etcd", "hosts", "10.1.1.1", "etcd_seq"]),
+            Some("0o7")
+        );
+        assert_eq!(
+            ix.ambiguous(&["etcd", "hosts", "10.1.1.1", "etcd_port"]),
+            None,
+            "quoted is text"
+        );
+    }
 
     #[test]
     fn block_and_flow_positions_are_exact() {

@@ -1286,3 +1286,57 @@ fn a_seq_with_leading_zeros_is_not_advised_to_be_written_the_same() {
         assert!(!hint.contains("etcd_seq: 010"), "{hint}");
     }
 }
+
+#[test]
+fn numbers_ansible_reads_otherwise_are_refused_with_both_readings() {
+    // 0o7: etcd-7 for YAML 1.2, the text "0o7" for Ansible.
+    let d = errs("etcd:\n  hosts:\n    10.10.10.10: { etcd_seq: 0o7 }\n");
+    assert_eq!((d[0].line, d[0].column), (3, 30), "{d:?}");
+    assert!(
+        d[0].message
+            .contains("read as the text \"0o7\" by Ansible (YAML 1.1) but as 7 by YAML 1.2"),
+        "{}",
+        d[0].message
+    );
+    assert!(d[0]
+        .hint
+        .as_deref()
+        .unwrap()
+        .contains("etcd_seq: 7 (as YAML 1.2 reads it)"));
+    // 010: 8 for Ansible.
+    let d = errs("etcd:\n  hosts:\n    10.10.10.10: { etcd_seq: 010 }\n");
+    assert!(
+        d[0].message.contains("read as 8 by Ansible"),
+        "{}",
+        d[0].message
+    );
+    let hint = d[0].hint.as_deref().unwrap();
+    assert!(
+        hint.contains("etcd_seq: 10 (as YAML 1.2") && hint.contains("etcd_seq: 8 (as Ansible"),
+        "{hint}"
+    );
+    // Other parameters too: a port in base 60, a timeout with an underscore.
+    let d = errs(
+        "etcd:\n  hosts:\n    10.10.10.10: { etcd_seq: 1 }\n  vars:\n    etcd_port: 39:39\n    etcd_election_timeout: 1_000\n",
+    );
+    let messages: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("etcd_port: 39:39 is read as 2379 by Ansible")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("etcd_election_timeout: 1_000 is read as 1000 by Ansible")),
+        "{messages:?}"
+    );
+    // Quoted, it is text for both: no ambiguity (and the value's own check applies).
+    let ok = crate::inventory::parse(
+        "etcd:\n  hosts:\n    10.10.10.10: { etcd_seq: 1 }\n  vars: { etcd_cluster: '010' }\n",
+        "t.yml",
+        &[],
+    );
+    assert!(ok.is_ok(), "{ok:?}");
+}

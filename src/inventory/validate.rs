@@ -413,6 +413,17 @@ impl<'a> Checker<'a> {
                 continue;
             }
             let pos = self.value_pos(&p, v);
+            if let Some(text) = self.index.ambiguous(&p) {
+                let (message, hint) = yaml11_words(k, text);
+                self.at(Severity::Error, pos, message, Some(hint));
+                out.push(Var {
+                    key: k.to_string(),
+                    value: None,
+                    pos: Some(pos),
+                    raw: String::new(),
+                });
+                continue;
+            }
             let value = match check_value(k, v) {
                 Ok(c) => Some(c),
                 Err(Problem::Warn(message, hint)) => {
@@ -551,6 +562,17 @@ impl<'a> Checker<'a> {
                     format!("host {key_text} has no etcd_seq"),
                     Some(hint),
                 );
+                None
+            }
+            Some(v) if self.index.ambiguous(&seq_path).is_some() => {
+                let text = self
+                    .index
+                    .ambiguous(&seq_path)
+                    .unwrap_or_default()
+                    .to_string();
+                let (message, hint) = yaml11_words("etcd_seq", &text);
+                let pos = self.value_pos(&seq_path, v);
+                self.at(Severity::Error, pos, message, Some(hint));
                 None
             }
             Some(v) => {
@@ -898,6 +920,60 @@ fn check_value(key: &str, v: &Value) -> Result<Checked, Problem> {
         },
         _ => bad("a known parameter", "see the etcd parameters in Pigsty's docs"),
     }
+}
+
+/// What to say of `key: text` when Ansible (YAML 1.1) reads `text` otherwise than etcdeck
+/// (YAML 1.2): both readings, and the form both agree on.
+fn yaml11_words(key: &str, text: &str) -> (String, String) {
+    let (sign, t) = match text.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", text.strip_prefix('+').unwrap_or(text)),
+    };
+    let num = |digits: &str, radix: u32| {
+        i128::from_str_radix(&digits.replace('_', ""), radix)
+            .ok()
+            .map(|n| format!("{sign}{n}"))
+    };
+    // (Ansible's reading, YAML 1.2's reading); None: the text itself.
+    let (ansible, here) = if let Some(oct) = t.strip_prefix("0o") {
+        (None, num(oct, 8))
+    } else if let Some(bin) = t.strip_prefix("0b") {
+        (num(bin, 2), None)
+    } else if t.contains(':') {
+        let n = t.split(':').try_fold(0i128, |acc, d| {
+            Some(acc * 60 + d.replace('_', "").parse::<i128>().ok()?)
+        });
+        (n.map(|n| format!("{sign}{n}")), None)
+    } else if t.len() > 1 && t.starts_with('0') && !t.contains('_') {
+        (num(t, 8), num(t, 10))
+    } else {
+        (num(t, 10), None)
+    };
+    let words = |r: &Option<String>| r.clone().unwrap_or_else(|| format!("the text \"{text}\""));
+    let message = format!(
+        "{key}: {text} is read as {} by Ansible (YAML 1.1) but as {} by YAML 1.2: the playbooks \
+         and etcdeck would disagree",
+        words(&ansible),
+        words(&here)
+    );
+    let options: Vec<String> = [(here, "YAML 1.2"), (ansible, "Ansible")]
+        .into_iter()
+        .filter_map(|(n, who)| n.map(|n| format!("{key}: {n} (as {who} reads it)")))
+        .collect();
+    let hint = if options.is_empty() {
+        format!("write a plain decimal number, or quote it: {key}: \"{text}\"")
+    } else if options.len() == 1 {
+        format!(
+            "write {}, a plain decimal number that reads alike everywhere, or quote it as text",
+            options[0]
+        )
+    } else {
+        format!(
+            "write {}, whichever is meant: a plain decimal number reads alike everywhere",
+            options.join(" or ")
+        )
+    };
+    (message, hint)
 }
 
 /// Booleans as Ansible reads them (YAML 1.1 words included).
