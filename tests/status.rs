@@ -74,15 +74,13 @@ async fn healthy_cluster_shows_three_started_voters_and_one_leader() {
     );
 }
 
-/// The member to freeze or kill: `etcd-3`, or with auth on a follower. With auth on every client
-/// logs in first, and a login is a raft proposal (etcd replicates its simple tokens), so while
-/// the leader is frozen or dead no login succeeds anywhere until the others elect a new one
-/// (election timeout 1 s): nothing would answer within the test's 1 s timeout. Frozen followers
-/// are what this test checks; a frozen leader is the timeline tests' business.
+/// The member to freeze or kill: a follower (`etcd-3` unless it leads). A frozen leader is
+/// another verdict: the followers keep naming it for an election timeout while it does not
+/// answer, so `status` says "no leader that answers" (exit 2), as `health` does. With auth on,
+/// moreover, every client logs in first, and a login is a raft proposal: while the leader is
+/// frozen no login succeeds anywhere. Frozen followers are what this test checks; a frozen
+/// leader is the timeline tests' business.
 async fn pick_victim(tc: &TestCluster) -> String {
-    if !tc.sandbox.auth() {
-        return "etcd-3".into();
-    }
     let leader = tc.leader_name().await;
     if leader == "etcd-3" {
         "etcd-2"
