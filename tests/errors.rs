@@ -101,11 +101,11 @@ async fn first_error(s: Settings) -> EtcdError {
     }
 }
 
-#[tokio::test]
-async fn an_expired_server_certificate_is_said_with_its_date() {
-    let dir = tempfile::tempdir().unwrap();
+/// A TLS server on loopback whose certificate, from a fresh CA written to `dir`, expired 30
+/// days ago: the CA, its file and the server's URL.
+async fn expired_server(dir: &Path) -> (Ca, PathBuf, String) {
     let ca = Ca::create("pigsty-ca").unwrap();
-    let ca_file = write(dir.path(), "ca.crt", ca.cert_pem());
+    let ca_file = write(dir, "ca.crt", ca.cert_pem());
     let now = OffsetDateTime::now_utc();
     let (cert, key) = issue(
         &ca,
@@ -113,13 +113,20 @@ async fn an_expired_server_certificate_is_said_with_its_date() {
         now - time::Duration::days(30),
     );
     let addr = tls_server(&cert, &key, b"").await;
-    let url = format!("https://{addr}");
+    (ca, ca_file, format!("https://{addr}"))
+}
+
+#[tokio::test]
+async fn an_expired_server_certificate_is_said_with_its_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, ca_file, url) = expired_server(dir.path()).await;
     let e = first_error(settings(&url, &ca_file)).await;
     let msg = e.to_string();
     assert!(
         matches!(e, EtcdError::ServerCertExpired { .. }),
         "{e:?}: {msg}"
     );
+    let now = OffsetDateTime::now_utc();
     let day = (now - time::Duration::days(30)).date();
     assert!(msg.contains(&format!("expired on {day}")), "{msg}");
     assert!(msg.contains("ago"), "{msg}");
@@ -265,16 +272,7 @@ async fn with_quorum_lost_keys_says_the_member_answers_but_has_no_leader() {
 #[tokio::test]
 async fn metrics_scrapes_say_an_expired_server_certificate_too() {
     let dir = tempfile::tempdir().unwrap();
-    let ca = Ca::create("pigsty-ca").unwrap();
-    let ca_file = write(dir.path(), "ca.crt", ca.cert_pem());
-    let now = OffsetDateTime::now_utc();
-    let (cert, key) = issue(
-        &ca,
-        now - time::Duration::days(400),
-        now - time::Duration::days(30),
-    );
-    let addr = tls_server(&cert, &key, b"").await;
-    let url = format!("https://{addr}");
+    let (_, ca_file, url) = expired_server(dir.path()).await;
     let scraper = etcdeck::etcd::metrics::Scraper::new(&settings(&url, &ca_file)).unwrap();
     let e = etcdeck::etcd::metrics::scrape(&scraper, &url)
         .await
@@ -283,7 +281,7 @@ async fn metrics_scrapes_say_an_expired_server_certificate_too() {
         matches!(e, EtcdError::ServerCertExpired { .. }),
         "{e:?}: {e}"
     );
-    let day = (now - time::Duration::days(30)).date();
+    let day = (OffsetDateTime::now_utc() - time::Duration::days(30)).date();
     assert!(e.to_string().contains(&format!("expired on {day}")), "{e}");
 }
 
