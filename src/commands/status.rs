@@ -37,30 +37,14 @@ mod tests {
     use crate::etcd::status::{Alarm, MemberStatus};
 
     fn member(id: u64, learner: bool, started: bool, reachable: bool) -> MemberStatus {
-        MemberStatus {
-            id,
-            name: format!("etcd-{id}"),
-            peer_urls: vec![],
-            client_urls: if started {
-                vec![format!("https://127.0.0.{id}:2379")]
-            } else {
-                vec![]
-            },
-            is_learner: learner,
-            is_leader: id == 1,
-            started,
-            reachable,
-            version: "3.4.23".into(),
-            db_size: 20480,
-            db_size_in_use: 16384,
-            raft_term: 2,
-            raft_index: 9,
-            sees_leader: if reachable { 1 } else { 0 },
-            errors: vec![],
-            error: None,
-            error_short: None,
-            latency_ms: None,
+        let mut m = MemberStatus::sample(id, &format!("etcd-{id}"), reachable);
+        m.is_learner = learner;
+        m.started = started;
+        if !started {
+            m.client_urls.clear();
         }
+        m.sees_leader = u64::from(reachable);
+        m
     }
 
     fn status(members: Vec<MemberStatus>, alarms: Vec<Alarm>) -> ClusterStatus {

@@ -383,10 +383,10 @@ pub fn render_table(s: &ClusterStatus) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn member(id: u64, name: &str, reachable: bool) -> MemberStatus {
+impl MemberStatus {
+    /// A started voter at `https://127.0.0.<id>:2379` (id 1 leads) that answered, or timed out,
+    /// for tests.
+    pub(crate) fn sample(id: u64, name: &str, reachable: bool) -> MemberStatus {
         MemberStatus {
             id,
             name: name.into(),
@@ -407,6 +407,15 @@ mod tests {
             error_short: (!reachable).then(|| "timeout".into()),
             latency_ms: reachable.then_some(1.25),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(id: u64, name: &str, reachable: bool) -> MemberStatus {
+        MemberStatus::sample(id, name, reachable)
     }
 
     fn status(members: Vec<MemberStatus>, leader: Option<u64>) -> ClusterStatus {
