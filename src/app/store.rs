@@ -144,10 +144,10 @@ impl MemberFacts for Member {
         self.is_learner || self.status.as_ref().is_some_and(|s| s.is_learner)
     }
     fn started(&self) -> bool {
-        !self.client_urls.is_empty()
+        Member::started(self)
     }
     fn answers(&self) -> bool {
-        self.reach == Reach::Up
+        self.reachable()
     }
     fn sees(&self) -> Option<(u64, u64)> {
         self.status.as_ref().map(|s| (s.raft_term, s.leader))
