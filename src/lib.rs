@@ -18,6 +18,7 @@
 //! - [`console`]: the console's event loop: terminal events, messages, commands, frames.
 //! - [`commands`]: the command-line verbs, one file each (the headless twins of the console).
 //! - [`ui`]: rendering of the console, a pure function of the store.
+//! - [`wizard`]: the maintenance procedures as pure state machines, their journal and audit log.
 //! - [`cli`]: the command line.
 
 pub mod app;
@@ -38,3 +39,4 @@ pub mod state;
 pub mod text;
 pub mod ui;
 pub mod units;
+pub mod wizard;

@@ -58,6 +58,12 @@ pub struct MemberStatus {
     pub db_size_in_use: i64,
     pub raft_term: u64,
     pub raft_index: u64,
+    /// The raft index this member has applied (behind `raft_index` while it catches up).
+    pub raft_applied_index: u64,
+    /// The store revision in the member's answer header.
+    pub revision: i64,
+    /// The backend quota the member reports (etcd 3.6 and later; 0 when it does not say).
+    pub db_size_quota: i64,
     /// The leader this member sees (0: none).
     #[serde(serialize_with = "hex")]
     pub sees_leader: u64,
@@ -165,6 +171,9 @@ pub async fn gather(cluster: &Cluster) -> Result<ClusterStatus, EtcdError> {
             db_size_in_use: 0,
             raft_term: 0,
             raft_index: 0,
+            raft_applied_index: 0,
+            revision: 0,
+            db_size_quota: 0,
             sees_leader: 0,
             errors: Vec::new(),
             latency_ms: None,
@@ -213,6 +222,9 @@ pub async fn gather(cluster: &Cluster) -> Result<ClusterStatus, EtcdError> {
                 m.db_size_in_use = s.raft_used_db_size();
                 m.raft_term = s.raft_term();
                 m.raft_index = s.raft_index();
+                m.raft_applied_index = s.raft_applied_index();
+                m.revision = s.header().map_or(0, |h| h.revision());
+                m.db_size_quota = s.db_size_quota();
                 m.sees_leader = s.leader();
                 m.errors = s.errors().to_vec();
                 m.is_learner = m.is_learner || s.is_learner();
@@ -401,6 +413,9 @@ impl MemberStatus {
             db_size_in_use: 16384,
             raft_term: 2,
             raft_index: 9,
+            raft_applied_index: 9,
+            revision: 5,
+            db_size_quota: 0,
             sees_leader: 1,
             errors: vec![],
             error: (!reachable).then(|| "https://127.0.0.3:2379: no answer within 2000 ms".into()),
