@@ -110,6 +110,58 @@ pub enum Command {
         #[arg(long, default_value = "10m", value_parser = parse_duration)]
         since: Duration,
     },
+    /// Snapshots of the database, streamed from a healthy follower and verified
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+    /// Compact the history up to a revision (cluster-wide, once), after a preview of what goes
+    #[command(after_help = WIZARD_HELP)]
+    Compact {
+        /// Keep this much history: compact to the revision the cluster had that long ago
+        /// (recorded by the console and the wizards), e.g. 24h
+        #[arg(long, value_parser = parse_duration, value_name = "DURATION",
+              required_unless_present = "revision", conflicts_with = "revision")]
+        keep: Option<Duration>,
+        /// Compact up to this revision
+        #[arg(long, value_name = "R")]
+        revision: Option<i64>,
+        #[command(flatten)]
+        w: WizardFlags,
+    },
+    /// Defragment members one at a time: followers first (smallest first), the leader last after
+    /// leadership moves to a defragmented follower; a health gate and a pause between members
+    #[command(after_help = WIZARD_HELP)]
+    Defrag {
+        /// A member to defragment, by name or hex id (repeatable)
+        #[arg(long = "member", value_name = "NAME", required_unless_present = "all")]
+        members: Vec<String>,
+        /// Every voter (learners are never defragmented)
+        #[arg(long, conflicts_with = "members")]
+        all: bool,
+        /// Defragment the leader while it leads instead of moving leadership away first
+        #[arg(long)]
+        keep_leader: bool,
+        /// The pause between members
+        #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+        settle: Duration,
+        /// Skip members whose free pages are below this percentage of their database (0: none
+        /// skipped)
+        #[arg(long, default_value_t = 10, value_name = "PERCENT",
+              value_parser = clap::value_parser!(u8).range(0..=100))]
+        threshold: u8,
+        #[command(flatten)]
+        w: WizardFlags,
+    },
+    /// Alarms: list them, disarm NOSPACE, or recover from NOSPACE
+    #[command(subcommand)]
+    Alarm(AlarmCommand),
+    /// Hand leadership to a started, caught-up voter (never a learner), verified from every member
+    #[command(after_help = WIZARD_HELP)]
+    MoveLeader {
+        /// The member to lead, by name or hex id
+        member: String,
+        #[command(flatten)]
+        w: WizardFlags,
+    },
     /// Read and validate the inventory's etcd group
     #[command(subcommand)]
     Inventory(InventoryCommand),
@@ -132,6 +184,73 @@ pub enum Command {
         /// Pigsty's Etcd.Root); the printed environment has ETCDCTL_USER
         #[arg(long)]
         auth: bool,
+    },
+}
+
+/// What the wizards' help ends with.
+pub const WIZARD_HELP: &str = "The plan is shown first; a destructive plan asks you to type the \
+member or cluster name (anything else cancels). Every change is written to \
+$XDG_STATE_HOME/etcdeck/audit.log; the operation's journal (ops/) lets the same command resume \
+after a crash or a stop, never repeating a step that is done. Ctrl-C cancels between steps. \
+Exit 0 done, 1 refused, cancelled or stopped at a health gate (nothing forced), 2 a step failed.";
+
+/// Flags every wizard shares.
+#[derive(Debug, Clone, Args)]
+pub struct WizardFlags {
+    /// Print the plan and the equivalent etcdctl commands (a runbook); change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Skip the typed confirmation (for scripts); refusals still refuse
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print the plan and the result as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Do not take a snapshot first
+    #[arg(long)]
+    pub no_snapshot: bool,
+    /// Abandon an unfinished earlier run of this operation and plan afresh
+    #[arg(long)]
+    pub fresh: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Stream a snapshot from a healthy follower into FILE (default: a new file under
+    /// $XDG_STATE_HOME/etcdeck/snapshots, the last 3 kept): FILE.part, fsync, rename, mode 0600;
+    /// the sha256 etcd sends is checked; the restore commands are printed, not run
+    Save {
+        file: Option<PathBuf>,
+        /// Print the result as JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlarmCommand {
+    /// The alarms raised, per member, and what each means; exit 1 when any is raised
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disarm NOSPACE on every member that has it, once all are below 90% of the quota; then a
+    /// write proves the cluster takes writes again
+    #[command(after_help = WIZARD_HELP)]
+    Disarm {
+        #[command(flatten)]
+        w: WizardFlags,
+    },
+    /// Recover from NOSPACE: snapshot, compact to the current revision, defragment every member
+    /// (a gate that tolerates NOSPACE between them), disarm when below 90% of the quota, verify
+    /// with a scratch write
+    #[command(after_help = WIZARD_HELP)]
+    Recover {
+        /// The pause between members
+        #[arg(long, default_value = "2s", value_parser = parse_duration, value_name = "DURATION")]
+        settle: Duration,
+        #[command(flatten)]
+        w: WizardFlags,
     },
 }
 

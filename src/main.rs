@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use etcdeck::cli::{Cli, Command, InventoryCommand};
+use etcdeck::cli::{AlarmCommand, Cli, Command, InventoryCommand, SnapshotCommand};
 use etcdeck::commands;
 
 #[tokio::main]
@@ -28,6 +28,35 @@ async fn main() -> ExitCode {
         Some(Command::Patroni { json }) => commands::patroni::run(g, *json).await,
         Some(Command::Timeline { since }) => commands::timeline::run(g, *since).await,
         Some(Command::Health { json }) => commands::health::run(g, *json).await,
+        Some(Command::Snapshot(SnapshotCommand::Save { file, json })) => {
+            commands::snapshot::save(g, file.clone(), *json).await
+        }
+        Some(Command::Compact { keep, revision, w }) => {
+            commands::compact::run(g, *keep, *revision, w).await
+        }
+        Some(Command::Defrag {
+            members,
+            all,
+            keep_leader,
+            settle,
+            threshold,
+            w,
+        }) => {
+            let a = commands::defrag::Args {
+                members: members.clone(),
+                all: *all,
+                keep_leader: *keep_leader,
+                settle: *settle,
+                threshold: *threshold,
+            };
+            commands::defrag::run(g, a, w).await
+        }
+        Some(Command::Alarm(AlarmCommand::List { json })) => commands::alarm::list(g, *json).await,
+        Some(Command::Alarm(AlarmCommand::Disarm { w })) => commands::alarm::disarm(g, w).await,
+        Some(Command::Alarm(AlarmCommand::Recover { settle, w })) => {
+            commands::alarm::recover(g, *settle, w).await
+        }
+        Some(Command::MoveLeader { member, w }) => commands::move_leader::run(g, member, w).await,
         Some(Command::Demo {
             state_dir,
             fresh,

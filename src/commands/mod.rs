@@ -36,15 +36,21 @@ macro_rules! out {
     }};
 }
 
+pub mod alarm;
 pub mod cert;
+pub mod compact;
 pub mod console;
+pub mod defrag;
 pub mod demo;
 pub mod health;
 pub mod inventory_cmd;
 pub mod keys;
+pub mod move_leader;
 pub mod patroni;
+pub mod snapshot;
 pub mod status;
 pub mod timeline;
+pub mod wizard;
 
 /// An exit code: 0 all well, 1 a finding (degraded, errors in the inventory), 2 a failure.
 pub type Code = u8;

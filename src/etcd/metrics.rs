@@ -55,6 +55,7 @@ const PROPOSALS_PENDING: &str = "etcd_server_proposals_pending";
 const PROPOSALS_FAILED: &str = "etcd_server_proposals_failed_total";
 const VERSION: &str = "etcd_server_version";
 const SERVER_ID: &str = "etcd_server_id";
+const COMPACT_REVISION: &str = "etcd_debugging_mvcc_compact_revision";
 const WAL_FSYNC: &str = "etcd_disk_wal_fsync_duration_seconds";
 const BACKEND_COMMIT: &str = "etcd_disk_backend_commit_duration_seconds";
 const PEER_RTT: &str = "etcd_network_peer_round_trip_time_seconds";
@@ -95,6 +96,9 @@ pub struct Snapshot {
     pub version: Option<String>,
     /// Label `server_id` of `etcd_server_id` (hex, as `member list` shows it); etcd 3.4.x+.
     pub server_id: Option<String>,
+    /// `etcd_debugging_mvcc_compact_revision`: the revision of the last compaction (`-1` on the
+    /// page before the first; `None` here then).
+    pub compact_revision: Option<i64>,
     /// `etcd_disk_wal_fsync_duration_seconds`.
     pub wal_fsync: Option<Histogram>,
     /// `etcd_disk_backend_commit_duration_seconds`.
@@ -180,6 +184,10 @@ pub fn parse(text: &str) -> Result<Snapshot, MetricsError> {
             PROPOSALS_FAILED => set(&mut snap.proposals_failed, number(s)),
             VERSION => set(&mut snap.version, Some(label(s, "server_version")?)),
             SERVER_ID => set(&mut snap.server_id, Some(label(s, "server_id")?)),
+            COMPACT_REVISION => set(
+                &mut snap.compact_revision,
+                number(s).filter(|v| *v >= 0.0).map(|v| v as i64),
+            ),
             _ => {
                 if let Value::Histogram(b) = &s.value {
                     if let Some(family) = HISTOGRAMS.iter().find(|f| **f == name) {
@@ -237,7 +245,7 @@ pub fn parse(text: &str) -> Result<Snapshot, MetricsError> {
 }
 
 /// The scalar metrics read here.
-const SCALARS: [&str; 12] = [
+const SCALARS: [&str; 13] = [
     HAS_LEADER,
     IS_LEADER,
     IS_LEARNER,
@@ -250,6 +258,7 @@ const SCALARS: [&str; 12] = [
     PROPOSALS_FAILED,
     VERSION,
     SERVER_ID,
+    COMPACT_REVISION,
 ];
 
 /// A sample or `# TYPE` line of a metric read here (`line` is trimmed at the start).

@@ -115,6 +115,34 @@ pub fn verify_write_step(s: &ClusterStatus, key: String, tolerates: usize) -> St
     }
 }
 
+/// The prefix a key counts toward among the largest: up to its second level
+/// (`/pg/pg-meta/leader` -> `/pg/pg-meta/`, `/fill/0001` -> `/fill/`).
+pub fn prefix_of(key: &[u8]) -> &[u8] {
+    let slashes: Vec<usize> = key
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'/')
+        .map(|(i, _)| i)
+        .take(3)
+        .collect();
+    let leaf_start = key.iter().rposition(|b| *b == b'/');
+    match (slashes.last(), leaf_start) {
+        (Some(&third), Some(last)) => &key[..=third.min(last)],
+        _ => key,
+    }
+}
+
+/// The largest prefixes by bytes of keys and values, biggest first.
+pub fn largest(sizes: std::collections::HashMap<Vec<u8>, (u64, u64)>) -> Vec<(String, u64, u64)> {
+    let mut v: Vec<(String, u64, u64)> = sizes
+        .into_iter()
+        .map(|(p, (b, n))| (String::from_utf8_lossy(&p).into_owned(), b, n))
+        .collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v.truncate(10);
+    v
+}
+
 /// Members at or above the disarm threshold: (name, db size).
 pub fn above_threshold(s: &ClusterStatus, quota: i64) -> Vec<(String, i64)> {
     s.members
@@ -134,6 +162,13 @@ pub fn disarm_plan(s: &ClusterStatus, quota: i64, now: u64) -> Result<Plan, Vec<
         r.push(Refusal::new(
             "no NOSPACE alarm is raised",
             "nothing to disarm (`etcdeck alarm list`)",
+        ));
+    }
+    if quota <= 0 {
+        r.push(Refusal::new(
+            "the backend quota is unknown, so etcdeck cannot tell whether the alarm would come \
+             straight back",
+            "pass --quota SIZE (the members' quota-backend-bytes)",
         ));
     }
     let full = above_threshold(s, quota);

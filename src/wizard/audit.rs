@@ -59,16 +59,26 @@ pub fn rfc3339(unix: u64) -> String {
     )
 }
 
-/// The operating-system user running etcdeck: `$USER`, else `$LOGNAME`, else the uid.
+/// The operating-system user running etcdeck: the name of the real uid in the password
+/// database (not `$USER`, which anyone can set), else the uid.
 pub fn os_user() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| {
-            // SAFETY: getuid cannot fail.
-            format!("uid {}", unsafe { libc::getuid() })
-        })
+    // SAFETY: getuid cannot fail; getpwuid_r writes only into the buffers given, and the name it
+    // points at lives in `buf`, read before `buf` goes.
+    unsafe {
+        let uid = libc::getuid();
+        let mut pwd: libc::passwd = std::mem::zeroed();
+        let mut buf = vec![0 as libc::c_char; 4096];
+        let mut out: *mut libc::passwd = std::ptr::null_mut();
+        let r = libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut out);
+        if r == 0 && !out.is_null() && !pwd.pw_name.is_null() {
+            if let Ok(name) = std::ffi::CStr::from_ptr(pwd.pw_name).to_str() {
+                if !name.is_empty() {
+                    return name.to_string();
+                }
+            }
+        }
+        format!("uid {uid}")
+    }
 }
 
 pub fn path(state_dir: &Path) -> PathBuf {

@@ -77,9 +77,8 @@ pub fn defrag_step(m: &MemberStatus, tolerates: usize) -> Step {
     Step {
         key: format!("defrag:{:x}", m.id),
         text: format!(
-            "defragment {} ({} in {}, {}% free)",
+            "defragment {} ({}, {}% free)",
             name(m),
-            units::bytes(m.db_size_in_use.max(0) as u64),
             units::bytes(m.db_size.max(0) as u64),
             free_percent(m)
         ),

@@ -24,17 +24,17 @@ pub enum Standing {
     Running,
     Stopped,
     Failed,
+    /// Cancelled between steps by the operator: the same command carries it on.
     Cancelled,
     Done,
+    /// Given up with `--fresh`: never resumed.
+    Abandoned,
 }
 
 impl Standing {
     /// Whether the same command offers to carry it on.
     pub fn resumable(self) -> bool {
-        matches!(
-            self,
-            Standing::Running | Standing::Stopped | Standing::Failed
-        )
+        !matches!(self, Standing::Done | Standing::Abandoned)
     }
 }
 

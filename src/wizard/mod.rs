@@ -22,6 +22,7 @@ pub mod defrag;
 pub mod drive;
 pub mod journal;
 pub mod move_leader;
+pub mod revisions;
 pub mod runbook;
 pub mod snapshot;
 

@@ -710,3 +710,24 @@ fn a_snapshot_plan_asks_a_follower_and_nothing_to_confirm() {
     down(&mut d, 1);
     assert!(snapshot::plan(&d, Path::new("/tmp/x.db")).is_err());
 }
+
+#[test]
+fn keys_count_toward_their_second_level_prefix() {
+    assert_eq!(alarm::prefix_of(b"/pg/pg-meta/leader"), b"/pg/pg-meta/");
+    assert_eq!(
+        alarm::prefix_of(b"/pg/pg-meta/members/pg-meta-1"),
+        b"/pg/pg-meta/"
+    );
+    assert_eq!(alarm::prefix_of(b"/fill/0001"), b"/fill/");
+    assert_eq!(alarm::prefix_of(b"/top"), b"/");
+    assert_eq!(alarm::prefix_of(b"plain"), b"plain");
+    let mut m = std::collections::HashMap::new();
+    m.insert(b"/a/".to_vec(), (10, 1));
+    m.insert(b"/b/".to_vec(), (30, 2));
+    let l = alarm::largest(m);
+    assert_eq!(l[0], ("/b/".to_string(), 30, 2));
+    // Unknown quota: disarm refuses rather than guessing.
+    let mut s = three();
+    nospace(&mut s, 1);
+    assert!(whys(&alarm::disarm_plan(&s, 0, 5).unwrap_err()).contains("--quota"));
+}

@@ -26,6 +26,13 @@ fn member1_follower_reads_as_a_user_checks_it() {
     assert_eq!(s.leader_changes, Some(1.0));
     assert_eq!(s.version.as_deref(), Some("3.4.23"));
     assert_eq!(s.server_id.as_deref(), Some("24494e92ba88e68e"));
+    // Never compacted: etcd says -1.
+    assert_eq!(s.compact_revision, None);
+    let compacted = MEMBER1.replace(
+        "etcd_debugging_mvcc_compact_revision -1",
+        "etcd_debugging_mvcc_compact_revision 4711",
+    );
+    assert_eq!(parse(&compacted).unwrap().compact_revision, Some(4711));
     assert_eq!(s.quota_bytes, Some(17_179_869_184)); // 16 GiB, written 1.7179869184e+10
     assert_eq!(s.db_total_bytes, Some(36_864));
     assert_eq!(s.db_in_use_bytes, Some(36_864));
@@ -66,13 +73,13 @@ fn member1_follower_reads_as_a_user_checks_it() {
 #[test]
 fn only_the_lines_read_here_go_to_the_parser() {
     let kept: Vec<&str> = MEMBER1.lines().filter(|l| wanted(l)).collect();
-    // 12 scalars, 2 x (15 + 2) disk histogram lines, 2 x (17 + 2) peer lines, and 15 TYPE
+    // 13 scalars, 2 x (15 + 2) disk histogram lines, 2 x (17 + 2) peer lines, and 16 TYPE
     // lines (one per scalar, one per histogram family).
     assert_eq!(
         kept.iter().filter(|l| !l.starts_with('#')).count(),
-        12 + 34 + 38
+        13 + 34 + 38
     );
-    assert_eq!(kept.iter().filter(|l| l.starts_with("# TYPE")).count(), 15);
+    assert_eq!(kept.iter().filter(|l| l.starts_with("# TYPE")).count(), 16);
     assert!(!wanted(
         "# HELP etcd_server_has_leader Whether or not a leader exists."
     ));

@@ -1,0 +1,142 @@
+//! `etcdeck alarm list | disarm | recover`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::Result;
+use serde_json::json;
+
+use super::wizard::{carry_out, common, prepare, Prepared};
+use super::Code;
+use crate::cli::{Global, WizardFlags};
+use crate::etcd::metrics;
+use crate::wizard::{alarm, Op};
+
+/// Databases larger than this are not read whole to find the largest prefixes.
+const PREFIX_SCAN_LIMIT: i64 = 1 << 30;
+
+fn meaning(alarm: &str) -> &'static str {
+    match alarm {
+        "NOSPACE" => alarm::NOSPACE_MEANS,
+        "CORRUPT" => {
+            "CORRUPT: this member's data differs from the others'. Replace the member; never \
+             disarm it by hand."
+        }
+        _ => "an alarm etcdeck does not know",
+    }
+}
+
+pub async fn list(g: &Global, json_out: bool) -> Result<Code> {
+    let p = prepare(g).await?;
+    let s = &p.status;
+    if let Some(e) = &s.alarms_error {
+        anyhow::bail!("the alarm list could not be read: {e}");
+    }
+    if json_out {
+        let rows: Vec<_> = s
+            .alarms
+            .iter()
+            .map(|a| json!({"member_id": format!("{:x}", a.member_id), "member": a.member, "alarm": a.alarm, "meaning": meaning(&a.alarm)}))
+            .collect();
+        outln!(
+            "{}",
+            json!({"cluster_id": format!("{:x}", s.cluster_id), "alarms": rows})
+        );
+    } else if s.alarms.is_empty() {
+        outln!("no alarm raised");
+    } else {
+        for a in &s.alarms {
+            outln!("{:<16} {}", crate::text::escape(&a.member), a.alarm);
+        }
+        let mut kinds: Vec<&str> = s.alarms.iter().map(|a| a.alarm.as_str()).collect();
+        kinds.dedup();
+        for k in kinds {
+            outln!("{}", meaning(k));
+        }
+        if s.alarms.iter().any(|a| a.alarm == "NOSPACE") {
+            outln!("to recover: etcdeck alarm recover");
+        }
+    }
+    Ok(u8::from(!s.alarms.is_empty()))
+}
+
+/// The backend quota: what a member says (etcd 3.6), else its `/metrics`, else --quota.
+pub async fn quota(g: &Global, p: &Prepared) -> i64 {
+    if let Some(q) = p
+        .status
+        .members
+        .iter()
+        .map(|m| m.db_size_quota)
+        .filter(|q| *q > 0)
+        .max()
+    {
+        return q;
+    }
+    if let Ok(scraper) = metrics::Scraper::new(p.cluster.settings()) {
+        for m in p.status.members.iter().filter(|m| m.reachable) {
+            let Some(url) = m.client_urls.first() else {
+                continue;
+            };
+            if let Ok((page, _)) = metrics::scrape(&scraper, url).await {
+                if let Some(q) = metrics::parse(&page).ok().and_then(|s| s.quota_bytes) {
+                    return q as i64;
+                }
+            }
+        }
+    }
+    g.quota.unwrap_or(0)
+}
+
+pub async fn disarm(g: &Global, w: &WizardFlags) -> Result<Code> {
+    let p = prepare(g).await?;
+    let q = quota(g, &p).await;
+    let plan = alarm::disarm_plan(&p.status, q, p.now);
+    carry_out(g, p, Op::AlarmDisarm, w, plan, |_| Vec::new()).await
+}
+
+pub async fn recover(g: &Global, settle: Duration, w: &WizardFlags) -> Result<Code> {
+    let p = prepare(g).await?;
+    let q = quota(g, &p).await;
+    let biggest = p
+        .status
+        .members
+        .iter()
+        .map(|m| m.db_size)
+        .max()
+        .unwrap_or(0);
+    let mut prefixes = Vec::new();
+    if biggest <= PREFIX_SCAN_LIMIT && p.status.alarms.iter().any(|a| a.alarm == "NOSPACE") {
+        if let Some(url) =
+            crate::wizard::snapshot_source(&p.status).and_then(|m| m.client_urls.first().cloned())
+        {
+            let mut sizes: HashMap<Vec<u8>, (u64, u64)> = HashMap::new();
+            let read = crate::etcd::watch::read_prefix(&p.cluster, &url, b"", |kvs, _, _, _| {
+                for kv in kvs {
+                    let e = sizes.entry(alarm::prefix_of(&kv.key).to_vec()).or_default();
+                    e.0 += (kv.key.len() + kv.value.len()) as u64;
+                    e.1 += 1;
+                }
+            })
+            .await;
+            match read {
+                Ok(_) => prefixes = alarm::largest(sizes),
+                Err(e) => {
+                    eprintln!("etcdeck: warning: the largest prefixes could not be read: {e}")
+                }
+            }
+        }
+    }
+    let facts = alarm::Facts {
+        current: p
+            .status
+            .members
+            .iter()
+            .map(|m| m.revision)
+            .max()
+            .unwrap_or(0),
+        quota: q,
+        prefixes,
+    };
+    let plan = alarm::recover_plan(&p.status, &facts, settle, &common(&p, w));
+    carry_out(g, p, Op::AlarmRecover, w, plan, |_| Vec::new()).await
+}
