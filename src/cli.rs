@@ -212,6 +212,9 @@ pub struct WizardFlags {
     /// Abandon an unfinished earlier run of this operation and plan afresh
     #[arg(long)]
     pub fresh: bool,
+    /// How long a health gate waits for the cluster to pass before the wizard stops
+    #[arg(long, default_value = "20s", value_parser = parse_duration, value_name = "DURATION")]
+    pub gate_wait: Duration,
 }
 
 #[derive(Debug, Subcommand)]

@@ -124,6 +124,9 @@ pub struct Sandbox {
     client_key: PathBuf,
     /// `etcd_root_password`: auth on, user `root`.
     root_password: Option<String>,
+    /// The members' `quota-backend-bytes` (Pigsty's 16 GiB unless set smaller, to rehearse
+    /// NOSPACE).
+    quota_bytes: u64,
 }
 
 /// `a.b.c.d` -> `127.b.c.d`; loopback stays as it is.
@@ -232,7 +235,19 @@ impl Sandbox {
             client_cert,
             client_key,
             root_password,
+            quota_bytes: render::PIGSTY_QUOTA_BYTES,
         })
+    }
+
+    /// Set the members' backend quota (`quota-backend-bytes`) for the members started from now
+    /// on: a small one (16 MiB) lets the demo and the tests reach NOSPACE in seconds.
+    pub fn set_quota(&mut self, bytes: u64) {
+        self.quota_bytes = bytes;
+    }
+
+    /// The members' backend quota.
+    pub fn quota(&self) -> u64 {
+        self.quota_bytes
     }
 
     /// The etcd binary the members run.
@@ -355,7 +370,7 @@ impl Sandbox {
                 m.host.params.etcd_init
             }),
             listen_localhost: false,
-            quota_bytes: render::PIGSTY_QUOTA_BYTES,
+            quota_bytes: self.quota_bytes,
             log_file: Some(&log),
         };
         let conf_path = m.dir.join("etcd.conf");

@@ -29,6 +29,7 @@ pub async fn save(g: &Global, file: Option<PathBuf>, json: bool) -> Result<Code>
         no_snapshot: true,
         // A snapshot is one step: nothing to resume, a new run takes a new one.
         fresh: true,
+        gate_wait: crate::wizard::GATE_WAIT,
     };
     carry_out(g, p, Op::Snapshot, &w, plan, |wiz| {
         let Some(StepKind::Snapshot { path, .. }) = wiz.plan.steps.first().map(|s| &s.kind) else {

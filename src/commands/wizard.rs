@@ -200,7 +200,8 @@ pub async fn carry_out(
                     .unwrap_or_default()
             );
             eprintln!("etcdeck: {}", crate::text::escape(&note));
-            (rec.plan.clone(), rec.done.clone(), true, Some(rec))
+            let done = done_by_audit(&p, &rec);
+            (rec.plan.clone(), done, true, Some(rec))
         }
         other => {
             if let (Some(rec), true) = (other, w.fresh) {
@@ -257,6 +258,7 @@ pub async fn carry_out(
         return Ok(0);
     }
     let mut wiz = Wizard::resume(plan.clone(), done);
+    wiz.gate_wait = w.gate_wait;
     let first = match (&plan.confirm, w.yes) {
         (Some(word), false) => {
             if confirm(word)? {
@@ -351,6 +353,30 @@ pub async fn carry_out(
         }
     }
     Ok(code)
+}
+
+/// The steps done, from the journal, and the step that was running when the process died if
+/// the audit log says it ended well (the end is written before the journal is: a kill between
+/// the two must not repeat the step).
+fn done_by_audit(p: &Prepared, rec: &journal::Record) -> std::collections::BTreeSet<String> {
+    let mut done = rec.done.clone();
+    let Some(key) = &rec.begun else { return done };
+    let Some(step) = rec.plan.steps.iter().find(|s| &s.key == key) else {
+        return done;
+    };
+    let ended = audit::read(&p.state, rec.plan.cluster_id, rec.started)
+        .unwrap_or_default()
+        .iter()
+        .any(|e| {
+            e.operation == rec.id
+                && e.phase == "end"
+                && e.step == step.text
+                && e.outcome.as_deref() == Some("ok")
+        });
+    if ended && wizard::is_journaled(&step.kind) {
+        done.insert(key.clone());
+    }
+    done
 }
 
 fn round(d: Duration) -> Duration {

@@ -378,6 +378,8 @@ pub async fn read_snapshot_within<E: From<EtcdError>>(
     mut sink: impl FnMut(Page) -> Result<(), E>,
 ) -> Result<(i64, String), E> {
     let end = prefix_end(prefix);
+    // The empty prefix is every key: etcd's range from "\0" to "\0" (an empty key is no key).
+    let prefix: &[u8] = if prefix.is_empty() { b"\0" } else { prefix };
     let (listing, listed_on) = hedged_list(cluster, urls, prefix, &end, max).await?;
     // Chunks are read from the endpoint that listed; one that fails hands over to the next.
     let mut at = urls.iter().position(|u| *u == listed_on).unwrap_or(0);

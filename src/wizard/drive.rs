@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::audit::AuditLog;
 use super::journal::{Journal, Standing};
-use super::{alarm, Action, Event, Phase, StepKind, Wizard, GATE_WAIT};
+use super::{alarm, Action, Event, Phase, StepKind, Wizard};
 use crate::etcd::error::{ErrorKind, Refusal as EtcdRefusal};
 use crate::etcd::ops::{self, Change};
 use crate::etcd::status::{self, ClusterStatus};
@@ -99,7 +99,7 @@ pub async fn run(
                         }
                         a
                     }
-                    Err(e) if waited < GATE_WAIT => {
+                    Err(e) if waited < wiz.gate_wait => {
                         rep.report(Report::Waiting {
                             index,
                             why: e.to_string(),
@@ -378,10 +378,10 @@ async fn run_step(
                     }
                     Err(e) => e,
                 };
-                if began.elapsed() >= GATE_WAIT {
+                if began.elapsed() >= wiz.gate_wait {
                     return stopped(format!(
                         "the new leader does not hold after {} s: {why}",
-                        GATE_WAIT.as_secs()
+                        wiz.gate_wait.as_secs()
                     ));
                 }
                 rep.report(Report::Waiting { index, why });

@@ -539,6 +539,8 @@ pub struct Wizard {
     cancel_asked: bool,
     /// The current step has been started (a cancel then waits for it to end).
     in_flight: bool,
+    /// How long a health gate waits for the cluster to pass before it stops the wizard.
+    pub gate_wait: Duration,
 }
 
 impl Wizard {
@@ -568,6 +570,7 @@ impl Wizard {
             outcomes,
             cancel_asked: false,
             in_flight: false,
+            gate_wait: GATE_WAIT,
         }
     }
 
@@ -706,7 +709,7 @@ impl Wizard {
                         self.record(index, "done", detail);
                         self.run_from(index + 1)
                     }
-                    Err(_) if waited < GATE_WAIT && !self.cancel_asked => Action::Observe {
+                    Err(_) if waited < self.gate_wait && !self.cancel_asked => Action::Observe {
                         index,
                         after: GATE_RETRY,
                     },

@@ -119,8 +119,26 @@ impl TestCluster {
 
     /// Start from inventory text in `dir` (a CA may already be placed in `dir/pki`).
     pub async fn start_from(text: &str, dir: TempDir) -> TestCluster {
+        Self::start_with_quota(text, dir, None).await
+    }
+
+    /// [`TestCluster::start`] with the members' `quota-backend-bytes` set (e.g. 16 MiB, to reach
+    /// NOSPACE in seconds).
+    pub async fn start_quota(n: u8, quota: u64) -> TestCluster {
+        Self::start_with_quota(
+            &fresh_inventory(n),
+            TempDir::new().expect("temp dir"),
+            Some(quota),
+        )
+        .await
+    }
+
+    async fn start_with_quota(text: &str, dir: TempDir, quota: Option<u64>) -> TestCluster {
         let inv = inventory::parse(text, "test-inventory.yml", &[]).expect("test inventory parses");
         let mut sandbox = Sandbox::prepare(&inv, dir.path()).expect("sandbox prepares");
+        if let Some(q) = quota {
+            sandbox.set_quota(q);
+        }
         // Cargo shows this with a failing test's output: which etcd (and auth) it ran against.
         let addrs: Vec<String> = sandbox
             .members()
@@ -150,14 +168,28 @@ impl TestCluster {
         Cluster::new(self.sandbox.settings(timeout)).expect("settings load")
     }
 
-    /// `etcdeck ARGS` with the sandbox's etcdctl environment, as a user who sourced it.
+    /// `etcdeck ARGS` with the sandbox's etcdctl environment, as a user who sourced it, and a
+    /// state directory of the test's own ([`TestCluster::state_home`]).
     pub fn etcdeck(&self, args: &[&str]) -> Output {
+        self.etcdeck_command(args).output().expect("etcdeck runs")
+    }
+
+    /// The command [`TestCluster::etcdeck`] runs, to spawn it.
+    pub fn etcdeck_command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_etcdeck"));
         clear_etcd_env(&mut cmd);
         for (k, v) in self.sandbox.etcdctl_env().vars() {
             cmd.env(k, v);
         }
-        cmd.args(args).output().expect("etcdeck runs")
+        cmd.env("XDG_STATE_HOME", self.state_home());
+        cmd.args(args);
+        cmd
+    }
+
+    /// `$XDG_STATE_HOME` of the etcdeck commands a test runs: etcdeck's state (journal, audit
+    /// log, snapshots) is then `state_home()/etcdeck`.
+    pub fn state_home(&self) -> std::path::PathBuf {
+        self.dir.path().join("state-home")
     }
 
     /// `etcdctl ARGS` with the sandbox's environment.
