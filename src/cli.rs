@@ -184,6 +184,10 @@ pub enum Command {
         /// Pigsty's Etcd.Root); the printed environment has ETCDCTL_USER
         #[arg(long)]
         auth: bool,
+        /// The members' quota-backend-bytes, e.g. 16MiB to rehearse NOSPACE and `etcdeck alarm
+        /// recover` (default Pigsty's 16GiB)
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        quota_backend: Option<i64>,
     },
 }
 

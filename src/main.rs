@@ -62,7 +62,17 @@ async fn main() -> ExitCode {
             fresh,
             headless,
             auth,
-        }) => commands::demo::run(g, state_dir.clone(), *fresh, *headless, *auth).await,
+            quota_backend,
+        }) => {
+            let o = commands::demo::Options {
+                state_dir: state_dir.clone(),
+                fresh: *fresh,
+                headless: *headless,
+                auth: *auth,
+                quota_backend: *quota_backend,
+            };
+            commands::demo::run(g, o).await
+        }
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

@@ -26,13 +26,24 @@ fn demo_state_dir(flag: Option<PathBuf>) -> Result<PathBuf> {
     Ok(base.join("demo"))
 }
 
-pub async fn run(
-    g: &Global,
-    state_dir: Option<PathBuf>,
-    fresh: bool,
-    headless: bool,
-    auth: bool,
-) -> Result<Code> {
+/// How the demo starts.
+pub struct Options {
+    pub state_dir: Option<PathBuf>,
+    pub fresh: bool,
+    pub headless: bool,
+    pub auth: bool,
+    /// The members' quota-backend-bytes (small, to rehearse NOSPACE).
+    pub quota_backend: Option<i64>,
+}
+
+pub async fn run(g: &Global, o: Options) -> Result<Code> {
+    let Options {
+        state_dir,
+        fresh,
+        headless,
+        auth,
+        quota_backend,
+    } = o;
     use std::io::IsTerminal;
     let headless = headless || !std::io::stdout().is_terminal();
     if !headless {
@@ -72,6 +83,9 @@ pub async fn run(
     }
     let started = Instant::now();
     let mut sandbox = Sandbox::prepare(&inv, &dir)?;
+    if let Some(q) = quota_backend {
+        sandbox.set_quota(q as u64);
+    }
     for m in sandbox.members() {
         outln!(
             "starting {} on {} (inventory host {}), log {}",
@@ -113,6 +127,14 @@ pub async fn run(
     let exe =
         std::env::current_exe().map_or_else(|_| "etcdeck".to_string(), |p| p.display().to_string());
     outln!("\n(or: source {})\n    {exe} status", env_file.display());
+    if quota_backend.is_some() {
+        outln!(
+            "\nquota-backend-bytes is {}: fill it until NOSPACE with history, then recover:\n    \
+             for i in $(seq 100); do head -c 500000 /dev/zero | tr '\\0' x | etcdctl put \
+             /fill/history >/dev/null || break; done\n    {exe} alarm recover",
+            crate::units::bytes(sandbox.quota())
+        );
+    }
 
     match cfg {
         None => demo_headless(&mut client, &ns, &mut clusters, settings.timeout).await?,
@@ -132,7 +154,7 @@ pub async fn run(
                 ..InventoryState::default()
             };
             let sandbox_quota = Quota {
-                bytes: crate::render::PIGSTY_QUOTA_BYTES as i64,
+                bytes: sandbox.quota() as i64,
                 source: "the sandbox's quota-backend-bytes".into(),
             };
             let store = console_store(g, cfg, target, inv_state, sandbox_quota);
