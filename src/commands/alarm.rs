@@ -91,7 +91,7 @@ pub async fn disarm(g: &Global, w: &WizardFlags) -> Result<Code> {
     let p = prepare(g).await?;
     let q = quota(g, &p).await;
     let plan = alarm::disarm_plan(&p.status, q, p.now);
-    carry_out(g, p, Op::AlarmDisarm, w, plan, |_| Vec::new()).await
+    carry_out(g, p, Op::AlarmDisarm, w, "", plan, |_| Vec::new()).await
 }
 
 pub async fn recover(g: &Global, settle: Duration, w: &WizardFlags) -> Result<Code> {
@@ -137,6 +137,7 @@ pub async fn recover(g: &Global, settle: Duration, w: &WizardFlags) -> Result<Co
         quota: q,
         prefixes,
     };
+    let args = format!("snapshot={}", !w.no_snapshot);
     let plan = alarm::recover_plan(&p.status, &facts, settle, &common(&p, w));
-    carry_out(g, p, Op::AlarmRecover, w, plan, |_| Vec::new()).await
+    carry_out(g, p, Op::AlarmRecover, w, &args, plan, |_| Vec::new()).await
 }

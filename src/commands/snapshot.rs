@@ -31,7 +31,7 @@ pub async fn save(g: &Global, file: Option<PathBuf>, json: bool) -> Result<Code>
         fresh: true,
         gate_wait: crate::wizard::GATE_WAIT,
     };
-    carry_out(g, p, Op::Snapshot, &w, plan, |wiz| {
+    carry_out(g, p, Op::Snapshot, &w, "", plan, |wiz| {
         let Some(StepKind::Snapshot { path, .. }) = wiz.plan.steps.first().map(|s| &s.kind) else {
             return Vec::new();
         };

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{bail, Context as _, Result};
 use serde_json::json;
 
-use super::{one_cluster, settings, state_base, Code};
+use super::{settings, state_base, Code};
 use crate::cli::{Global, WizardFlags};
 use crate::etcd::status::{self, ClusterStatus};
 use crate::etcd::Cluster;
@@ -31,7 +31,7 @@ pub struct Prepared {
 /// Connect, refuse endpoints of two clusters, gather the member statuses, record the revision.
 pub async fn prepare(g: &Global) -> Result<Prepared> {
     let cluster = Cluster::new(settings(g)?)?;
-    one_cluster(&cluster).await?;
+    // The gather refuses endpoints of two clusters itself.
     let status = status::gather(&cluster).await?;
     let state = state_base().context("neither XDG_STATE_HOME nor HOME is set")?;
     let now = audit::now_unix();
@@ -179,11 +179,27 @@ pub async fn carry_out(
     p: Prepared,
     op: Op,
     w: &WizardFlags,
+    args: &str,
     planned: Result<Plan, Vec<Refusal>>,
     after: impl FnOnce(&Wizard) -> Vec<String>,
 ) -> Result<Code> {
     let cid = p.status.cluster_id;
     let earlier = journal::unfinished(&p.state, cid, op).map_err(anyhow::Error::msg)?;
+    if let Some(rec) = earlier.as_ref().filter(|r| !w.fresh && r.args != args) {
+        bail!(
+            "an unfinished `etcdeck {}` ({}, started {} by {}) was run with other options ({}): \
+             run it again with those to resume it, or pass --fresh to abandon it",
+            op.command(),
+            rec.id,
+            audit::rfc3339(rec.started),
+            rec.os_user,
+            if rec.args.is_empty() {
+                "none"
+            } else {
+                rec.args.as_str()
+            }
+        );
+    }
     let (plan, done, resumed, record) = match earlier {
         Some(rec) if !w.fresh => {
             let note = format!(
@@ -275,7 +291,7 @@ pub async fn carry_out(
     }
     let record = match record {
         Some(r) => r,
-        None => journal::record(plan.clone(), p.now),
+        None => journal::record(plan.clone(), args, p.now),
     };
     let op_id = record.id.clone();
     let mut journal = Journal::open(&p.state, record)?;

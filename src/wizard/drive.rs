@@ -394,6 +394,24 @@ async fn run_step(
             let Some(via) = step.via.clone() else {
                 return failed("the member has no client URL".into());
             };
+            // The endpoint must still be that member (a node replaced since the plan was made
+            // answers at the same address with another id).
+            match ctx
+                .cluster
+                .call(&via, |mut c| async move { c.status().await })
+                .await
+            {
+                Ok((s, _)) => {
+                    let id = s.header().map_or(0, |h| h.member_id());
+                    if id != *member {
+                        return stopped(format!(
+                            "{via} is member {id:x} now, not {member:x} as planned: nothing was \
+                             sent; plan afresh (--fresh)"
+                        ));
+                    }
+                }
+                Err(e) => return failed(e.to_string()),
+            }
             let c = Change::Defragment {
                 id: *member,
                 db_size: *db_size,

@@ -45,6 +45,10 @@ pub struct Record {
     /// `defrag-20261202T031200Z`: names the operation in the audit log and the timeline.
     pub id: String,
     pub op: Op,
+    /// The options that shaped the plan (`--all`, a member, a revision): a run with other options
+    /// does not resume this one.
+    #[serde(default)]
+    pub args: String,
     pub started: u64,
     pub updated: u64,
     pub os_user: String,
@@ -96,9 +100,11 @@ impl Journal {
         if let Some(dir) = p.parent() {
             state::private_dir(dir)?;
         }
-        let mut lock_name = p.as_os_str().to_owned();
-        lock_name.push(".lock");
-        let lock_path = PathBuf::from(lock_name);
+        // One operation at a time per cluster, whichever it is, from any etcdeck (the console's
+        // or a script's).
+        let lock_path = state_dir
+            .join("ops")
+            .join(format!("{:x}.lock", record.plan.cluster_id));
         let lock = state::open_append(&lock_path)?;
         state::lock(&lock_path, &lock)?;
         let mut j = Journal {
@@ -149,12 +155,13 @@ impl Journal {
     }
 }
 
-/// A fresh record for a plan.
-pub fn record(plan: Plan, now: u64) -> Record {
+/// A fresh record for a plan made with `args`.
+pub fn record(plan: Plan, args: &str, now: u64) -> Record {
     Record {
         version: 1,
         id: format!("{}-{}", plan.op.slug(), super::snapshot::stamp(now)),
         op: plan.op,
+        args: args.to_string(),
         started: now,
         updated: now,
         os_user: super::audit::os_user(),
@@ -177,7 +184,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let s = three();
         let plan = crate::wizard::move_leader::plan(&s, "etcd-2").unwrap();
-        let mut j = Journal::open(d.path(), record(plan.clone(), 1000)).unwrap();
+        let mut j = Journal::open(d.path(), record(plan.clone(), "etcd-2", 1000)).unwrap();
         j.begun("move-leader:2").unwrap();
         // Killed here: the same command finds it, with the step that was running.
         let found = unfinished(d.path(), s.cluster_id, Op::MoveLeader)
@@ -193,9 +200,15 @@ mod tests {
         assert!(unfinished(d.path(), 0xdead, Op::MoveLeader)
             .unwrap()
             .is_none());
-        // A second process cannot run the same operation meanwhile.
+        // A second process cannot run the same operation meanwhile, nor another one on the
+        // same cluster.
         assert!(matches!(
             Journal::open(d.path(), found.clone()),
+            Err(StateError::Locked { .. })
+        ));
+        let other = crate::wizard::defrag::plan(&s, &crate::wizard::tests::defrag_all()).unwrap();
+        assert!(matches!(
+            Journal::open(d.path(), record(other, "--all", 1000)),
             Err(StateError::Locked { .. })
         ));
         j.done("move-leader:2", true).unwrap();

@@ -34,7 +34,7 @@ fn common() -> Common {
     Common::with_snapshot_dir(Path::new("/state/snapshots"), 1_796_181_125, "etcd")
 }
 
-fn defrag_all() -> defrag::Options {
+pub(crate) fn defrag_all() -> defrag::Options {
     defrag::Options {
         members: vec![],
         all: true,
