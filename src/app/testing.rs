@@ -78,6 +78,8 @@ pub fn statuses(json: &str) -> Vec<(u64, String, Probed)> {
                     is_learner: s["isLearner"].as_bool().unwrap_or(false),
                     errors: strings(&s["errors"]),
                     latency: Duration::from_micros(1200),
+                    revision: s["header"]["revision"].as_i64().unwrap_or(0),
+                    db_size_quota: s["dbSizeQuota"].as_i64().unwrap_or(0),
                 },
             )
         })

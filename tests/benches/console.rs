@@ -355,6 +355,8 @@ fn render_store() -> Store {
                 is_learner: m.is_learner,
                 errors: Vec::new(),
                 latency: Duration::from_micros(1800 + 300 * i as u64),
+                revision: 98_765,
+                db_size_quota: 0,
             })
         };
         update(
