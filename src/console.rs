@@ -763,7 +763,8 @@ pub fn spawn_terminal_events(tx: mpsc::UnboundedSender<Msg>) {
 }
 
 /// Where frame timings go when `ETCDECK_FRAME_LOG` names a file: one line per frame,
-/// `<frame> <unix time in µs> <members with a Status>`. The benchmark reads it.
+/// `<frame> <unix time in µs> <members with a Status> <overlay>` (`wizard`, `help` or `-`).
+/// The benchmark reads it.
 pub fn frame_log_hook(path: &std::path::Path) -> std::io::Result<FrameHook<'static>> {
     use std::io::Write;
     let mut file = std::fs::OpenOptions::new()
@@ -780,7 +781,12 @@ pub fn frame_log_hook(path: &std::path::Path) -> std::io::Result<FrameHook<'stat
             .iter()
             .filter(|m| m.status.is_some())
             .count();
-        let _ = writeln!(file, "{n} {us} {filled}");
+        let overlay = match &store.ui.overlay {
+            Some(crate::app::store::Overlay::Wizard(_)) => "wizard",
+            Some(crate::app::store::Overlay::Help { .. }) => "help",
+            None => "-",
+        };
+        let _ = writeln!(file, "{n} {us} {filled} {overlay}");
     }))
 }
 
