@@ -1600,6 +1600,69 @@ mod wizards {
     }
 
     #[test]
+    fn nospace_recovery_plans_from_the_alarm_in_the_status_errors_with_a_known_quota() {
+        let t0 = Instant::now();
+        let mut s = store_from(LIST_NOSPACE, STATUS_NOSPACE, t0);
+        s.state_dir = Some("/state/etcdeck".into());
+        s.clock = (t0, WIZARD_NOW);
+        let status = crate::app::wizard::cluster_status(&s).unwrap();
+        assert!(
+            status.alarms.iter().any(|a| a.alarm == "NOSPACE"),
+            "{status:?}"
+        );
+        // The DB bar's default quota is a guess: it never decides when to disarm.
+        press(&mut s, KeyCode::Char('A'));
+        let shown = text(open(&s), &s);
+        assert!(shown.contains("the backend quota is unknown"), "{shown}");
+        press(&mut s, KeyCode::Esc);
+        // The capture's member ran with --quota-backend-bytes=1048576.
+        s.cluster.quota = crate::app::store::Quota {
+            bytes: 1 << 20,
+            source: "--quota".into(),
+        };
+        press(&mut s, KeyCode::Char('A'));
+        let v = open(&s);
+        let plan = v.plan().unwrap();
+        assert_eq!(plan.op, Op::AlarmRecover);
+        let shown = text(v, &s);
+        assert!(
+            shown.contains("NOSPACE: the database reached its quota"),
+            "{shown}"
+        );
+        assert!(shown.contains("disarm NOSPACE of"), "{shown}");
+        // Defragmentation is refused while the alarm is raised, pointing at the recovery.
+        press(&mut s, KeyCode::Esc);
+        press(&mut s, KeyCode::Char('D'));
+        let shown = text(open(&s), &s);
+        assert!(shown.contains("run `etcdeck alarm recover`"), "{shown}");
+    }
+
+    #[test]
+    fn long_lines_wrap_at_words_and_cut_words_longer_than_the_line() {
+        use crate::app::wizard::{wrap, Tone};
+        let lines = vec![
+            (Tone::Normal, "  one two three four five six".to_string()),
+            (Tone::Warn, format!("  path {}", "x".repeat(30))),
+            (Tone::Dim, String::new()),
+        ];
+        let w: Vec<String> = wrap(&lines, 16).into_iter().map(|(_, l)| l).collect();
+        assert_eq!(
+            w,
+            [
+                "  one two three",
+                "      four five",
+                "      six",
+                "  path",
+                "      xxxxxxxxxx",
+                "      xxxxxxxxxx",
+                "      xxxxxxxxxx",
+                "",
+            ]
+        );
+        assert!(w.iter().all(|l| l.chars().count() <= 16));
+    }
+
+    #[test]
     fn the_revision_is_recorded_once_a_minute_and_compaction_aims_at_24_hours_ago() {
         let t0 = Instant::now();
         let mut s = wizard_store(t0);
