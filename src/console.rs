@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ratatui::backend::Backend;
@@ -10,7 +12,7 @@ use ratatui::Terminal;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::app::msg::{Cmd, Failure, Msg, ProbeTarget};
+use crate::app::msg::{Cmd, Failure, Msg, ProbeTarget, WizardNews, WizardStart};
 use crate::app::store::Store;
 use crate::app::timeline::{history_path, Cell, Event, HistoryFile, MemberCells};
 use crate::app::update::{settle, update};
@@ -20,6 +22,10 @@ use crate::etcd::watch::feed_prefix;
 use crate::etcd::Cluster;
 use crate::state::StateError;
 use crate::ui::Screen;
+use crate::wizard::audit::AuditLog;
+use crate::wizard::drive::{self, Report, Reporter};
+use crate::wizard::journal::{self, Journal, Standing};
+use crate::wizard::{Event as WizardEvent, Phase, StepOutcome, Wizard};
 
 /// How often time moves on screen ("unreachable 12s", flashes expiring).
 pub const TICK: Duration = Duration::from_secs(1);
@@ -133,6 +139,10 @@ pub struct Engine {
     pub store: Store,
     producers: Producers,
     history: History,
+    /// The state directory (journals, the audit log, snapshots, revisions), if there is one.
+    state_dir: Option<PathBuf>,
+    /// The wizard running now: its number and the flag its driver polls between steps.
+    wizard: Option<(u64, Arc<AtomicBool>, JoinHandle<()>)>,
 }
 
 impl Engine {
@@ -147,6 +157,7 @@ impl Engine {
         let (wake, _) = watch::channel(0u64);
         let (wake_list, _) = watch::channel(0u64);
         let mut store = store;
+        store.state_dir = state_dir.clone();
         let scraper = match Scraper::new(cluster.settings()) {
             Ok(s) => Some(s),
             Err(e) => {
@@ -172,7 +183,9 @@ impl Engine {
                 feed: None,
             },
             store,
-            history: History::new(state_dir),
+            history: History::new(state_dir.clone()),
+            state_dir,
+            wizard: None,
         }
     }
 
@@ -213,14 +226,24 @@ impl Engine {
     /// read-only, whoever asked for it (the keymap hides such actions as well).
     pub fn execute(&mut self, cmd: &Cmd) {
         if cmd.changes_cluster() && self.store.read_only {
-            if let Cmd::Change { change, .. } = cmd {
-                let refused = Msg::Changed {
+            let refused = match cmd {
+                Cmd::Change { change, .. } => Some(Msg::Changed {
                     at: Instant::now(),
                     change: change.clone(),
                     result: Err(Failure::from(crate::etcd::EtcdError::ReadOnly {
                         change: change.describe(),
                     })),
-                };
+                }),
+                Cmd::WizardRun(start) => Some(wizard_failed(
+                    start.token,
+                    format!(
+                        "read-only mode: refused to run {} (start without --read-only to                          change the cluster); nothing was done",
+                        start.plan.op.command()
+                    ),
+                )),
+                _ => None,
+            };
+            if let Some(refused) = refused {
                 for next in update(&mut self.store, refused) {
                     self.execute(&next);
                 }
@@ -256,7 +279,90 @@ impl Engine {
                     });
                 });
             }
+            Cmd::WizardLookup {
+                token,
+                op,
+                cluster_id,
+            } => {
+                let Some(dir) = self.state_dir.clone() else {
+                    return;
+                };
+                let (tx, token, op, cluster_id) =
+                    (self.producers.tx.clone(), *token, *op, *cluster_id);
+                tokio::task::spawn_blocking(move || {
+                    let found = journal::unfinished(&dir, cluster_id, op).map(|r| r.map(Box::new));
+                    let _ = tx.send(Msg::Wizard {
+                        at: Instant::now(),
+                        token,
+                        news: WizardNews::Earlier(found),
+                    });
+                });
+            }
+            Cmd::WizardRun(start) => self.run_wizard(start),
+            Cmd::WizardCancel => {
+                if let Some((_, cancel, _)) = &self.wizard {
+                    cancel.store(true, Ordering::SeqCst);
+                }
+            }
+            Cmd::LoadRevisions { cluster_id } => {
+                let Some(dir) = self.state_dir.clone() else {
+                    return;
+                };
+                let (tx, cluster_id) = (self.producers.tx.clone(), *cluster_id);
+                tokio::task::spawn_blocking(move || {
+                    let samples = crate::wizard::revisions::load(&dir, cluster_id);
+                    let _ = tx.send(Msg::Revisions {
+                        cluster_id,
+                        samples,
+                    });
+                });
+            }
+            Cmd::RecordRevision {
+                cluster_id,
+                at,
+                revision,
+            } => {
+                let Some(dir) = self.state_dir.clone() else {
+                    return;
+                };
+                let (cluster_id, at, revision) = (*cluster_id, *at, *revision);
+                tokio::task::spawn_blocking(move || {
+                    // As the wizards do: a sample that cannot be written is only a sample less.
+                    let _ = crate::wizard::revisions::record(&dir, cluster_id, at, revision);
+                });
+            }
         }
+    }
+
+    /// Start a confirmed wizard on a task: the same driver as the command line's, reporting
+    /// through the message channel. One at a time.
+    fn run_wizard(&mut self, start: &WizardStart) {
+        let tx = self.producers.tx.clone();
+        let refuse = |why: String| {
+            let _ = tx.send(wizard_failed(start.token, why));
+        };
+        if self
+            .wizard
+            .as_ref()
+            .is_some_and(|(_, _, task)| !task.is_finished())
+        {
+            return refuse("another wizard is running; nothing was done".into());
+        }
+        let Some(dir) = self.state_dir.clone() else {
+            return refuse(
+                "no state directory for the journal (neither XDG_STATE_HOME nor HOME is set);                  nothing was done"
+                    .into(),
+            );
+        };
+        let cancel = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(drive_wizard(
+            self.producers.cluster.clone(),
+            dir,
+            start.clone(),
+            tx,
+            cancel.clone(),
+        ));
+        self.wizard = Some((start.token, cancel, task));
     }
 
     /// Derived state up to date before drawing (see [`settle`]).
@@ -486,6 +592,120 @@ fn write_history(
     }
 }
 
+/// The wizard numbered `token` ended before it began, for `why`.
+fn wizard_failed(token: u64, why: String) -> Msg {
+    Msg::Wizard {
+        at: Instant::now(),
+        token,
+        news: WizardNews::Finished {
+            phase: Phase::Failed(why),
+            outcomes: Vec::new(),
+        },
+    }
+}
+
+/// Where the console's wizard driver reports: every report becomes a message to the loop; a
+/// cancel asked with Esc is seen between steps.
+struct ConsoleReporter {
+    token: u64,
+    tx: mpsc::UnboundedSender<Msg>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Reporter for ConsoleReporter {
+    fn report(&mut self, r: Report) {
+        let _ = self.tx.send(Msg::Wizard {
+            at: Instant::now(),
+            token: self.token,
+            news: WizardNews::Step(r),
+        });
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::SeqCst)
+    }
+}
+
+/// What `etcdeck defrag` and its siblings do once the operator has confirmed (see
+/// `commands::wizard::carry_out`): give up the journal planned over, open the journal (new or
+/// resumed) and the audit log, replay the confirmation into the machine, drive it, tell the end.
+/// The journal and the audit log are written here, on this task, never on the loop.
+async fn drive_wizard(
+    cluster: Cluster,
+    state: PathBuf,
+    start: WizardStart,
+    tx: mpsc::UnboundedSender<Msg>,
+    cancel: Arc<AtomicBool>,
+) {
+    let WizardStart {
+        token,
+        plan,
+        typed,
+        done,
+        resumed,
+        abandon,
+        now,
+    } = start;
+    let send = |news: WizardNews| {
+        let _ = tx.send(Msg::Wizard {
+            at: Instant::now(),
+            token,
+            news,
+        });
+    };
+    let finished =
+        |phase: Phase, outcomes: Vec<StepOutcome>| WizardNews::Finished { phase, outcomes };
+    if let Some(rec) = abandon {
+        if let Ok(mut j) = Journal::open(&state, *rec) {
+            let _ = j.finish(
+                Standing::Abandoned,
+                Some("abandoned: planned afresh in the console".into()),
+            );
+        }
+    }
+    let mut wiz = Wizard::resume(plan.clone(), done);
+    let first = wiz.advance(WizardEvent::Typed(typed));
+    if wiz.phase.is_over() {
+        return send(finished(wiz.phase.clone(), wiz.outcomes.clone()));
+    }
+    let record = match resumed {
+        Some(r) => *r,
+        None => journal::record(plan.clone(), now),
+    };
+    let op_id = record.id.clone();
+    let mut journal = match Journal::open(&state, record) {
+        Ok(j) => j,
+        Err(e) => {
+            let why = format!("the journal cannot be opened ({e}); nothing was done");
+            return send(finished(Phase::Failed(why), Vec::new()));
+        }
+    };
+    let etcd_user = cluster.settings().user.as_ref().map(|(u, _)| u.clone());
+    let mut audit = match AuditLog::open(&state, plan.cluster_id, &op_id, etcd_user) {
+        Ok(a) => a,
+        Err(e) => {
+            let why = format!("the audit log cannot be opened ({e}); nothing was done");
+            let _ = journal.finish(Standing::Failed, Some(why.clone()));
+            return send(finished(Phase::Failed(why), Vec::new()));
+        }
+    };
+    send(WizardNews::Opened {
+        id: op_id,
+        journal: journal.path().to_path_buf(),
+    });
+    let ctx = drive::Context {
+        cluster,
+        state_dir: state,
+    };
+    let mut rep = ConsoleReporter {
+        token,
+        tx: tx.clone(),
+        cancel,
+    };
+    drive::run(&ctx, &mut wiz, first, &mut journal, &mut audit, &mut rep).await;
+    send(finished(wiz.phase.clone(), wiz.outcomes.clone()));
+}
+
 /// Ask the member at `url` how long `lease` has left.
 async fn lease_ttl(cluster: Cluster, lease: i64, url: String, tx: mpsc::UnboundedSender<Msg>) {
     let result = cluster
@@ -543,7 +763,8 @@ pub fn spawn_terminal_events(tx: mpsc::UnboundedSender<Msg>) {
 }
 
 /// Where frame timings go when `ETCDECK_FRAME_LOG` names a file: one line per frame,
-/// `<frame> <unix time in µs> <members with a Status>`. The benchmark reads it.
+/// `<frame> <unix time in µs> <members with a Status> <overlay>` (`wizard`, `help` or `-`).
+/// The benchmark reads it.
 pub fn frame_log_hook(path: &std::path::Path) -> std::io::Result<FrameHook<'static>> {
     use std::io::Write;
     let mut file = std::fs::OpenOptions::new()
@@ -560,7 +781,12 @@ pub fn frame_log_hook(path: &std::path::Path) -> std::io::Result<FrameHook<'stat
             .iter()
             .filter(|m| m.status.is_some())
             .count();
-        let _ = writeln!(file, "{n} {us} {filled}");
+        let overlay = match &store.ui.overlay {
+            Some(crate::app::store::Overlay::Wizard(_)) => "wizard",
+            Some(crate::app::store::Overlay::Help { .. }) => "help",
+            None => "-",
+        };
+        let _ = writeln!(file, "{n} {us} {filled} {overlay}");
     }))
 }
 
@@ -617,6 +843,39 @@ mod tests {
             "could not remove member 42: read-only mode: refused to remove member 42 (start \
              without --read-only to change the cluster)"
         );
+        assert!(rx.try_recv().is_err(), "nothing was sent anywhere");
+    }
+
+    /// No tokio runtime here either: a wizard run started would panic in `tokio::spawn`.
+    #[test]
+    fn read_only_refuses_a_wizard_run_that_changes_the_cluster_and_says_so() {
+        use crate::app::testing::{press, type_text, wizard_news, wizard_store};
+        use crate::app::wizard::Stage;
+        use ratatui::crossterm::event::KeyCode;
+        let (mut engine, mut rx) = engine(true);
+        // The command as a confirmed defrag gives it (confirmed before read-only was on).
+        let mut store = wizard_store(Instant::now());
+        press(&mut store, KeyCode::Char('D'));
+        wizard_news(&mut store, crate::app::msg::WizardNews::Earlier(Ok(None)));
+        type_text(&mut store, "etcd");
+        let cmds = press(&mut store, KeyCode::Enter);
+        let [run @ Cmd::WizardRun(_)] = cmds.as_slice() else {
+            panic!("{cmds:?}")
+        };
+        assert!(run.changes_cluster());
+        store.read_only = true;
+        engine.store = store;
+        engine.execute(run);
+        let w = engine.store.wizard().expect("the modal stays");
+        assert_eq!(w.stage(), Stage::Over);
+        let shown: Vec<String> = w.lines(engine.store.now).into_iter().map(|l| l.1).collect();
+        assert!(
+            shown[0].contains("FAILED: read-only mode: refused to run defrag"),
+            "{shown:?}"
+        );
+        let flash = engine.store.ui.flash.as_ref().expect("a flash");
+        assert_eq!(flash.level, Level::Error);
+        assert!(flash.text.contains("read-only mode"), "{}", flash.text);
         assert!(rx.try_recv().is_err(), "nothing was sent anywhere");
     }
 

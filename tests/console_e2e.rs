@@ -448,3 +448,215 @@ async fn started_in_the_background_it_says_so_and_exits_1() {
     );
     assert!(!screen.contains("panicked"), "{screen}");
 }
+
+/// Write and delete `n` values of `size` bytes, then compact physically: every member's database
+/// then has most of its pages free, so a defragmentation has something to give back.
+async fn leave_free_pages(tc: &TestCluster, n: usize, size: usize) {
+    use etcd_client::{CompactionOptions, DeleteOptions};
+    let cluster = tc.cluster(Duration::from_secs(5));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut client = loop {
+        match cluster.balanced(&tc.sandbox.client_urls()).await {
+            Ok(c) => break c,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("a client for writes, again: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("a client for writes: {e}"),
+        }
+    };
+    let value = "x".repeat(size);
+    for i in 0..n {
+        client
+            .put(format!("/e2e-fill/{i:04}"), value.as_str(), None)
+            .await
+            .expect("put");
+    }
+    let deleted = client
+        .delete("/e2e-fill/", Some(DeleteOptions::new().with_prefix()))
+        .await
+        .expect("delete");
+    let rev = deleted.header().expect("a header").revision();
+    client
+        .compact(rev, Some(CompactionOptions::new().with_physical()))
+        .await
+        .expect("compact");
+    // bbolt counts the pages the compaction freed as free from the next write transactions on
+    // (until then they are pending): two small writes, a backend commit (100 ms) apart.
+    for i in 0..2 {
+        client
+            .put(format!("/e2e-after/{i}"), "y", None)
+            .await
+            .expect("put");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// (database size, size in use) of every member, by name.
+async fn db_sizes(tc: &TestCluster) -> Vec<(String, i64, i64)> {
+    let s = etcdeck::etcd::status::gather(&tc.cluster(Duration::from_secs(5)))
+        .await
+        .expect("status");
+    s.members
+        .iter()
+        .map(|m| (m.name.clone(), m.db_size, m.db_size_in_use))
+        .collect()
+}
+
+/// The defragmentation wizard from the Members pane: `D` shows the plan at once, the typed word
+/// runs it, progress shows live, the result lists each step, the timeline has the events, the
+/// databases shrank, and the journal and audit log say the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_defrag_wizard_plans_runs_and_tells_the_timeline() {
+    let tc = TestCluster::start(3).await;
+    leave_free_pages(&tc, 120, 32 << 10).await;
+    let before = db_sizes(&tc).await;
+    for (name, size, in_use) in &before {
+        assert!(
+            *in_use * 2 < *size,
+            "{name}: {in_use} of {size} bytes in use: not enough free pages to defragment"
+        );
+    }
+    let home = tempfile::TempDir::new().expect("temp dir");
+    // A short pause between members keeps the test fast (the default is 5 s).
+    let config = home.path().join("etcdeck.toml");
+    std::fs::write(&config, "wizard_settle = \"1s\"\n").expect("config");
+    let tmux = Tmux::start(100, 40, home.path());
+    tmux.type_line(&console_command(
+        &tc,
+        &["--refresh", "1s", "--config", &config.display().to_string()],
+    ));
+    tmux.wait_for("three members up", Duration::from_secs(20), |s| {
+        let rows = member_rows(s);
+        rows.len() == 3 && rows.iter().all(|r| r.state == "up")
+    });
+    let footer = tmux.wait_for(
+        "the wizard keys in the footer",
+        Duration::from_secs(5),
+        |s| last_line(s).contains("D/d defrag") && last_line(s).contains("L leader"),
+    );
+    assert!(last_line(&footer).contains("C compact"), "{footer}");
+
+    // The plan, at once (the figure against 100 ms is in the console benchmark).
+    tmux.keys(&["D"]);
+    let pressed = Instant::now();
+    let plan = tmux.wait_for("the defrag plan", Duration::from_secs(2), |s| {
+        s.contains("Defragment every voter: plan") && s.contains("Type etcd and press Enter")
+    });
+    assert!(pressed.elapsed() < Duration::from_secs(2));
+    assert!(
+        plan.contains("defrag on cluster") && plan.contains("voter failure(s) tolerated now"),
+        "{plan}"
+    );
+    assert!(plan.contains("1. snapshot to"), "{plan}");
+    assert!(plan.contains("[tolerates 1]"), "{plan}");
+
+    // Typed and confirmed: it runs, with the step running shown, then the result.
+    tmux.ok(&["send-keys", "-t", &tmux.session, "-l", "etcd"]);
+    tmux.wait_for("the word typed", Duration::from_secs(2), |s| {
+        s.contains("> etcd█")
+    });
+    tmux.keys(&["Enter"]);
+    let running = tmux.wait_for("the run's progress", Duration::from_secs(10), |s| {
+        s.contains("Defragment every voter: running") && s.contains("running for")
+    });
+    assert!(
+        running.contains("Esc asks to cancel between steps"),
+        "{running}"
+    );
+    let result = tmux.wait_for("the run's result", Duration::from_secs(90), |s| {
+        s.contains("Defragment every voter: result")
+    });
+    assert!(result.contains(": done in"), "{result}");
+    assert!(!result.contains("FAILED"), "{result}");
+    assert!(result.contains("✓  1. snapshot to"), "{result}");
+    assert!(result.contains("defragment etcd-"), "{result}");
+
+    // The timeline has every step's end and the result.
+    tmux.escape();
+    tmux.keys(&["4"]);
+    let timeline = tmux.wait_for("the wizard in the timeline", Duration::from_secs(5), |s| {
+        pane_title_shown(s, "4 Timeline") && s.contains(": done in")
+    });
+    assert!(timeline.contains("defrag defrag-"), "{timeline}");
+    assert!(timeline.contains("step 13/13"), "{timeline}");
+
+    // The databases gave their free pages back.
+    let after = db_sizes(&tc).await;
+    for ((name, was, _), (_, now, _)) in before.iter().zip(&after) {
+        assert!(now < was, "{name}: {was} bytes before, {now} after");
+    }
+    // The journal ended done, and the audit log has a begin and an end per change.
+    let state = home.path().join(".local/state/etcdeck");
+    let ops: Vec<_> = std::fs::read_dir(state.join("ops"))
+        .expect("the journals' folder")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    assert_eq!(ops.len(), 1, "{ops:?}");
+    let journal = std::fs::read_to_string(&ops[0]).expect("the journal");
+    assert!(journal.contains("\"standing\": \"done\""), "{journal}");
+    let audit = std::fs::read_to_string(state.join("audit.log")).expect("the audit log");
+    let ends = audit
+        .lines()
+        .filter(|l| l.contains("\"phase\":\"end\""))
+        .count();
+    // A snapshot, three defragmentations and a leadership move.
+    assert_eq!(ends, 5, "{audit}");
+
+    tmux.keys(&["q"]);
+    assert_terminal_given_back(&tmux, Instant::now());
+}
+
+/// `--read-only`: no wizard that changes the cluster in the footer or help, and its key does
+/// nothing; the snapshot, which changes nothing, stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_console_has_no_wizard_that_changes_the_cluster() {
+    let tc = TestCluster::start(1).await;
+    let home = tempfile::TempDir::new().expect("temp dir");
+    let tmux = Tmux::start(100, 50, home.path());
+    tmux.type_line(&console_command(&tc, &["--refresh", "1s", "--read-only"]));
+    let screen = tmux.wait_for("the console, read-only", Duration::from_secs(10), |s| {
+        row(&member_rows(s), "etcd-1").is_some_and(|r| r.state == "up") && s.contains("READ-ONLY")
+    });
+    let footer = last_line(&screen);
+    assert!(footer.contains("S snap"), "{footer}");
+    for k in ["defrag", "compact", "nospace", "leader"] {
+        assert!(!footer.contains(k), "{k} in the footer: {footer}");
+    }
+    tmux.keys(&["?"]);
+    let help = tmux.wait_for("the help", Duration::from_secs(5), |s| {
+        s.contains("Help") && s.contains("save a snapshot")
+    });
+    for k in [
+        "defragment",
+        "compact the history",
+        "member leader",
+        "NOSPACE alarm",
+    ] {
+        assert!(!help.contains(k), "{k} in the help:\n{help}");
+    }
+    tmux.escape();
+    tmux.wait_for("the help closed", Duration::from_secs(5), |s| {
+        !s.contains("Help")
+    });
+    // The keys do nothing.
+    for k in ["D", "d", "C", "A", "L"] {
+        tmux.keys(&[k]);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let screen = tmux.capture();
+    assert!(!screen.contains("Defragment"), "{screen}");
+    assert!(!screen.contains("Compact the history"), "{screen}");
+    assert!(!screen.contains(": plan"), "{screen}");
+    // The snapshot opens, with nothing to type.
+    tmux.keys(&["S"]);
+    let plan = tmux.wait_for("the snapshot plan", Duration::from_secs(2), |s| {
+        s.contains("Save a snapshot: plan") && s.contains("Enter runs it")
+    });
+    assert!(plan.contains("manual.db"), "{plan}");
+    tmux.escape();
+    tmux.keys(&["q"]);
+    assert_terminal_given_back(&tmux, Instant::now());
+}

@@ -685,6 +685,8 @@ fn answers(store: &mut Store, id: u64, leader: u64, term: u64) {
         is_learner: false,
         errors: Vec::new(),
         latency: Duration::from_millis(1),
+        revision: 5 * term as i64,
+        db_size_quota: 0,
     };
     update(
         store,

@@ -20,6 +20,7 @@ pub const DEFAULTS: &str = include_str!("../../assets/config.toml");
 #[serde(deny_unknown_fields)]
 struct File {
     refresh: Option<String>,
+    wizard_settle: Option<String>,
     #[serde(default)]
     keys: BTreeMap<Action, Spanned<Vec<String>>>,
     #[serde(default)]
@@ -110,6 +111,8 @@ impl Theme {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub refresh: Duration,
+    /// The wizards' pause between members (`wizard_settle`).
+    pub wizard_settle: Duration,
     pub keymap: Keymap,
     pub theme: Theme,
 }
@@ -146,6 +149,10 @@ impl Config {
                 "{where_}: refresh = {refresh_text:?} is too short: use 100ms or more"
             ));
         }
+
+        let settle_text = pick(&|f: &File| f.wizard_settle.clone()).unwrap_or_else(|| "5s".into());
+        let wizard_settle = crate::cli::parse_duration(&settle_text)
+            .map_err(|e| format!("{where_}: wizard_settle: {e}"))?;
 
         let user_text = user.map_or("", |(t, _)| t);
         let mut keys: BTreeMap<Action, Vec<String>> = defaults
@@ -200,6 +207,7 @@ impl Config {
         };
         Ok(Config {
             refresh,
+            wizard_settle,
             keymap,
             theme,
         })
@@ -249,6 +257,7 @@ mod tests {
     fn shipped_defaults_load_with_every_action_bound() {
         let c = Config::build(None, false).unwrap();
         assert_eq!(c.refresh, Duration::from_secs(1));
+        assert_eq!(c.wizard_settle, Duration::from_secs(5));
         for a in Action::ALL {
             assert!(
                 !c.keymap.keys_of(a).is_empty(),
@@ -288,9 +297,11 @@ mod tests {
 
     #[test]
     fn user_file_overrides_only_what_it_names() {
-        let user = "refresh = \"250ms\"\n[keys]\nquit = [\"x\"]\n[colors]\nok = \"#00ff00\"\n";
+        let user = "refresh = \"250ms\"\nwizard_settle = \"200ms\"\n[keys]\nquit = [\"x\"]\n\
+                    [colors]\nok = \"#00ff00\"\n";
         let c = Config::build(Some((user, Path::new("my.toml"))), false).unwrap();
         assert_eq!(c.refresh, Duration::from_millis(250));
+        assert_eq!(c.wizard_settle, Duration::from_millis(200));
         let q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
         let x = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE);
         assert_eq!(c.keymap.action(&q), None);

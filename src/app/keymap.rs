@@ -41,11 +41,17 @@ pub enum Action {
     ValueDown,
     ValueUp,
     Zoom,
+    DefragAll,
+    DefragMember,
+    Compact,
+    Snapshot,
+    AlarmRecover,
+    MoveLeader,
 }
 
 impl Action {
     /// Every action, in the order help lists them.
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 32] = [
         Action::Help,
         Action::Quit,
         Action::NextPane,
@@ -72,6 +78,12 @@ impl Action {
         Action::ValueDown,
         Action::ValueUp,
         Action::Zoom,
+        Action::DefragAll,
+        Action::DefragMember,
+        Action::Compact,
+        Action::Snapshot,
+        Action::AlarmRecover,
+        Action::MoveLeader,
     ];
 
     /// The config-file name of the action.
@@ -103,6 +115,12 @@ impl Action {
             Action::ValueDown => "value_down",
             Action::ValueUp => "value_up",
             Action::Zoom => "zoom",
+            Action::DefragAll => "defrag_all",
+            Action::DefragMember => "defrag_member",
+            Action::Compact => "compact",
+            Action::Snapshot => "snapshot",
+            Action::AlarmRecover => "alarm_recover",
+            Action::MoveLeader => "move_leader",
         }
     }
 
@@ -135,12 +153,38 @@ impl Action {
             Action::ValueDown => "keys: scroll the value or summary down",
             Action::ValueUp => "keys: scroll the value or summary up",
             Action::Zoom => "timeline: 1 s, 10 s or 1 min per column",
+            Action::DefragAll => "members: defragment all voters in turn (wizard)",
+            Action::DefragMember => "members: defragment the selected member (wizard)",
+            Action::Compact => "members: compact the history to 24 h ago (wizard)",
+            Action::Snapshot => "members: save a snapshot of the database (wizard)",
+            Action::AlarmRecover => "members: recover from the NOSPACE alarm (wizard)",
+            Action::MoveLeader => "members: make the selected member leader (wizard)",
         }
     }
 
     /// A dangerous action changes the cluster; read-only mode removes it from the keymap.
     pub fn dangerous(self) -> bool {
-        false
+        matches!(
+            self,
+            Action::DefragAll
+                | Action::DefragMember
+                | Action::Compact
+                | Action::AlarmRecover
+                | Action::MoveLeader
+        )
+    }
+
+    /// The wizard an action opens, if it opens one.
+    pub fn wizard(self) -> Option<crate::wizard::Op> {
+        use crate::wizard::Op;
+        match self {
+            Action::DefragAll | Action::DefragMember => Some(Op::Defrag),
+            Action::Compact => Some(Op::Compact),
+            Action::Snapshot => Some(Op::Snapshot),
+            Action::AlarmRecover => Some(Op::AlarmRecover),
+            Action::MoveLeader => Some(Op::MoveLeader),
+            _ => None,
+        }
     }
 
     /// The pane number a `pane_N` action goes to.

@@ -8,6 +8,7 @@ pub mod msg;
 pub mod store;
 pub mod timeline;
 pub mod update;
+pub mod wizard;
 
 #[cfg(test)]
 pub(crate) mod testing;

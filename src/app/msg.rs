@@ -1,8 +1,14 @@
 //! What comes in (`Msg`) and what goes out (`Cmd`). Producers and commands speak only in these.
 
+use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use ratatui::crossterm::event::KeyEvent;
+
+use crate::wizard::drive::Report;
+use crate::wizard::journal::Record;
+use crate::wizard::{Op, Phase, Plan, StepOutcome};
 
 pub use crate::etcd::error::Failure;
 pub use crate::etcd::model::{ListedMember, MemberList, Probed};
@@ -89,10 +95,55 @@ pub enum Msg {
         change: Change,
         result: Result<String, Failure>,
     },
+    /// The revisions recorded for the cluster in earlier runs (the state file, read off the loop).
+    Revisions {
+        cluster_id: u64,
+        samples: Vec<(u64, i64)>,
+    },
+    /// News of the wizard open now (numbered by `token`): the journal looked up, the run's
+    /// progress from its driver, its end.
+    Wizard {
+        at: Instant,
+        token: u64,
+        news: WizardNews,
+    },
     /// A background task failed in a way the operator should hear about.
     Flash(Level, String),
     /// Leave now (SIGTERM, SIGHUP).
     Quit,
+}
+
+/// What the wizard machinery tells the console.
+#[derive(Debug, Clone)]
+pub enum WizardNews {
+    /// The unfinished run of the same operation, if there is one (`journal::unfinished`).
+    Earlier(Result<Option<Box<Record>>, String>),
+    /// The run's journal is open: the operation's id and the file.
+    Opened { id: String, journal: PathBuf },
+    /// What the driver reports (`drive::Report`).
+    Step(Report),
+    /// The run ended: how, and what each step did.
+    Finished {
+        phase: Phase,
+        outcomes: Vec<StepOutcome>,
+    },
+}
+
+/// Everything a confirmed wizard run needs: the plan shown, what the operator typed (the
+/// machine checks it again), and the journal being resumed or abandoned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WizardStart {
+    pub token: u64,
+    pub plan: Plan,
+    pub typed: String,
+    /// Steps done in the run being resumed.
+    pub done: BTreeSet<String>,
+    /// The journal carried on (resume), if any.
+    pub resumed: Option<Box<Record>>,
+    /// The unfinished journal given up for a fresh plan, if any.
+    pub abandon: Option<Box<Record>>,
+    /// Unix seconds now (names the operation).
+    pub now: u64,
 }
 
 /// How loud a flash message is.
@@ -123,6 +174,22 @@ pub enum Cmd {
     /// Change the cluster through the member at `via`. Refused where it would run when the
     /// console is read-only; the result comes back as [`Msg::Changed`].
     Change { change: Change, via: String },
+    /// Look for an unfinished run of `op` on the cluster (a file read, off the loop); the answer
+    /// comes back as [`WizardNews::Earlier`].
+    WizardLookup { token: u64, op: Op, cluster_id: u64 },
+    /// Carry a confirmed wizard out (`wizard::drive::run` on a task). Refused where it would run
+    /// when the console is read-only and the plan changes the cluster.
+    WizardRun(Box<WizardStart>),
+    /// Ask the running wizard to stop between steps.
+    WizardCancel,
+    /// Read the revisions recorded for the cluster (off the loop): [`Msg::Revisions`].
+    LoadRevisions { cluster_id: u64 },
+    /// Record that the cluster was at `revision` at Unix second `at` (off the loop).
+    RecordRevision {
+        cluster_id: u64,
+        at: u64,
+        revision: i64,
+    },
 }
 
 impl Cmd {
@@ -130,13 +197,18 @@ impl Cmd {
     pub fn changes_cluster(&self) -> bool {
         match self {
             Cmd::Change { .. } => true,
+            Cmd::WizardRun(start) => start.plan.changes(),
             Cmd::Quit
             | Cmd::RefreshNow
             | Cmd::ListNow
             | Cmd::Probe(_)
             | Cmd::LeaseTtl { .. }
             | Cmd::Clipboard(_)
-            | Cmd::Persist(_) => false,
+            | Cmd::Persist(_)
+            | Cmd::WizardLookup { .. }
+            | Cmd::WizardCancel
+            | Cmd::LoadRevisions { .. }
+            | Cmd::RecordRevision { .. } => false,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! [`super::update::update`] changes it.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::config::Config;
@@ -28,11 +29,29 @@ pub struct Store {
     pub timeline: Timeline,
     /// A wall-clock reading taken with an `Instant`, to turn instants into Unix seconds.
     pub clock: (Instant, u64),
+    /// `$XDG_STATE_HOME/etcdeck`: the wizards' journals, the audit log and snapshots go there
+    /// (none: the wizards are refused).
+    pub state_dir: Option<PathBuf>,
+    /// The cluster's revision over time, for the compaction wizard's target.
+    pub revisions: Revisions,
     pub ui: Ui,
     pub quit: bool,
     /// Something visible changed since the last frame.
     pub dirty: bool,
 }
+
+/// The revisions the cluster had over time: what the state file holds (read once off the loop)
+/// and what this console recorded since, one sample a minute.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Revisions {
+    /// (Unix second, revision), oldest first.
+    pub samples: Vec<(u64, i64)>,
+    /// When this console last recorded one.
+    pub recorded_at: Option<u64>,
+}
+
+/// How often the console records the cluster's revision.
+pub const RECORD_REVISION_EVERY: u64 = 60;
 
 /// Where the console connects.
 #[derive(Debug, Clone, Default)]
@@ -227,6 +246,8 @@ pub struct Ui {
     /// The timeline has no list; its filter is kept for symmetry and unused.
     pub timeline: ListView,
     pub overlay: Option<Overlay>,
+    /// Wizards opened so far: numbers each one, so a late answer for a closed one is dropped.
+    pub wizards_opened: u64,
     /// Typing a filter for the focused pane.
     pub filtering: bool,
     pub flash: Option<Flash>,
@@ -284,10 +305,14 @@ pub struct ListView {
     pub filter: String,
 }
 
-/// What is drawn over the panes. Wizards and confirmations join here.
+/// What is drawn over the panes, one at a time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
-    Help { scroll: u16 },
+    Help {
+        scroll: u16,
+    },
+    /// A maintenance wizard: its plan, the confirmation, then its progress and result (modal).
+    Wizard(Box<super::wizard::WizardView>),
 }
 
 /// A message on the last line that clears itself.
@@ -367,6 +392,8 @@ impl Store {
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs()),
             ),
+            state_dir: None,
+            revisions: Revisions::default(),
             ui: Ui::default(),
             quit: false,
             dirty: true,
@@ -424,6 +451,34 @@ impl Store {
     pub fn name_of(&self, id: u64) -> String {
         self.member(id)
             .map_or_else(|| format!("{id:x}"), Member::label)
+    }
+
+    /// The cluster's revision now: the highest in the answering members' Status headers.
+    pub fn revision(&self) -> Option<i64> {
+        self.cluster
+            .members
+            .iter()
+            .filter(|m| m.reachable())
+            .filter_map(|m| m.status.as_ref().map(|p| p.revision))
+            .filter(|r| *r > 0)
+            .max()
+    }
+
+    /// The last compacted revision, from the members' last `/metrics` pages.
+    pub fn compacted(&self) -> Option<i64> {
+        self.cluster
+            .members
+            .iter()
+            .filter_map(|m| m.metrics.as_ref()?.last.compact_revision)
+            .max()
+    }
+
+    /// The wizard open now, if one is.
+    pub fn wizard(&self) -> Option<&super::wizard::WizardView> {
+        match &self.ui.overlay {
+            Some(Overlay::Wizard(w)) => Some(w),
+            _ => None,
+        }
     }
 
     /// The leader the reachable members see, preferring the one seen in the highest term.

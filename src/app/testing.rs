@@ -78,6 +78,8 @@ pub fn statuses(json: &str) -> Vec<(u64, String, Probed)> {
                     is_learner: s["isLearner"].as_bool().unwrap_or(false),
                     errors: strings(&s["errors"]),
                     latency: Duration::from_micros(1200),
+                    revision: s["header"]["revision"].as_i64().unwrap_or(0),
+                    db_size_quota: s["dbSizeQuota"].as_i64().unwrap_or(0),
                 },
             )
         })
@@ -233,4 +235,41 @@ pub fn failure(short: &str, endpoint: &str) -> crate::etcd::error::Failure {
             message: other.to_string(),
         },
     })
+}
+
+/// Unix second the wizard stores' clock reads at `t0` (names snapshots and operations).
+pub const WIZARD_NOW: u64 = 1_796_181_125;
+
+/// The healthy capture with what the wizards need: a state directory, a fixed wall clock, and
+/// half of each database free (the capture's members have no free pages to defragment).
+pub fn wizard_store(t0: Instant) -> Store {
+    let mut s = store_from(LIST, STATUS, t0);
+    s.state_dir = Some("/state/etcdeck".into());
+    s.clock = (t0, WIZARD_NOW);
+    for m in &mut s.cluster.members {
+        if let Some(p) = &mut m.status {
+            p.db_size_in_use = p.db_size / 2;
+        }
+    }
+    s
+}
+
+/// Press a key with no modifier.
+pub fn press(s: &mut Store, code: ratatui::crossterm::event::KeyCode) -> Vec<super::msg::Cmd> {
+    use ratatui::crossterm::event::{KeyEvent, KeyModifiers};
+    update(s, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+/// Type text into whatever takes it.
+pub fn type_text(s: &mut Store, text: &str) {
+    for c in text.chars() {
+        press(s, ratatui::crossterm::event::KeyCode::Char(c));
+    }
+}
+
+/// News for the wizard open now, at the store's time.
+pub fn wizard_news(s: &mut Store, news: super::msg::WizardNews) -> Vec<super::msg::Cmd> {
+    let token = s.wizard().expect("a wizard is open").token;
+    let at = s.now;
+    update(s, Msg::Wizard { at, token, news })
 }

@@ -77,20 +77,26 @@ fn first_member_list_fills_members_and_starts_one_probe_each() {
     assert_eq!(names, ["etcd-1", "etcd-2", "etcd-3"]);
     assert_eq!(
         cmds,
-        vec![Cmd::Probe(vec![
-            ProbeTarget {
-                id: ETCD1,
-                url: "https://127.10.10.10:2379".into()
+        vec![
+            Cmd::Probe(vec![
+                ProbeTarget {
+                    id: ETCD1,
+                    url: "https://127.10.10.10:2379".into()
+                },
+                ProbeTarget {
+                    id: ETCD2,
+                    url: "https://127.10.10.11:2379".into()
+                },
+                ProbeTarget {
+                    id: ETCD3,
+                    url: "https://127.10.10.12:2379".into()
+                },
+            ]),
+            // The revisions recorded in earlier runs, for the compaction wizard (off the loop).
+            Cmd::LoadRevisions {
+                cluster_id: 0x870b2c801cd668fb
             },
-            ProbeTarget {
-                id: ETCD2,
-                url: "https://127.10.10.11:2379".into()
-            },
-            ProbeTarget {
-                id: ETCD3,
-                url: "https://127.10.10.12:2379".into()
-            },
-        ])]
+        ]
     );
     assert_eq!(s.health().words, "asking members…");
     assert!(s.ui.flash.is_none(), "the first list is not news");
@@ -1085,4 +1091,630 @@ fn endpoints_that_refuse_our_credentials_are_not_called_unreachable() {
         h.words,
         "NOT ASKED: auth failed: etcdeck's own settings (TLS files, user) are refused"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The wizards (no network: the driver's reports are fed as messages).
+
+mod wizards {
+    use super::*;
+    use crate::app::msg::{WizardNews, WizardStart};
+    use crate::app::wizard::{Earlier, Stage, StepState, WizardView};
+    use crate::wizard::drive::Report;
+    use crate::wizard::{Op, Phase};
+
+    const CLUSTER: u64 = 0x870b2c801cd668fb;
+
+    fn open(s: &Store) -> &WizardView {
+        s.wizard().expect("the wizard modal is open")
+    }
+
+    fn steps(v: &WizardView) -> Vec<String> {
+        v.plan()
+            .unwrap()
+            .steps
+            .iter()
+            .map(|s| s.key.clone())
+            .collect()
+    }
+
+    fn text(v: &WizardView, s: &Store) -> String {
+        let mut out: Vec<String> = v.lines(s.now).into_iter().map(|(_, l)| l).collect();
+        out.extend(v.foot().into_iter().map(|(_, l)| l));
+        out.join("\n")
+    }
+
+    /// D, then the journal lookup answers: nothing unfinished.
+    fn defrag_all(s: &mut Store) {
+        let cmds = press(s, KeyCode::Char('D'));
+        assert_eq!(
+            cmds,
+            vec![Cmd::WizardLookup {
+                token: s.ui.wizards_opened,
+                op: Op::Defrag,
+                cluster_id: CLUSTER
+            }]
+        );
+        wizard_news(s, WizardNews::Earlier(Ok(None)));
+    }
+
+    fn confirm(s: &mut Store) -> WizardStart {
+        type_text(s, "etcd");
+        let cmds = press(s, KeyCode::Enter);
+        match cmds.as_slice() {
+            [Cmd::WizardRun(start)] => (**start).clone(),
+            other => panic!("expected the run to start, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_defrag_key_opens_the_plan_from_the_store_with_no_etcd_call() {
+        let t0 = Instant::now();
+        let mut s = wizard_store(t0);
+        let pressed = Instant::now();
+        let cmds = press(&mut s, KeyCode::Char('D'));
+        let took = pressed.elapsed();
+        // Only the journal lookup (a file, off the loop): no call to etcd.
+        assert_eq!(
+            cmds,
+            vec![Cmd::WizardLookup {
+                token: 1,
+                op: Op::Defrag,
+                cluster_id: CLUSTER
+            }]
+        );
+        assert!(took < Duration::from_millis(100), "the plan took {took:?}");
+        let v = open(&s);
+        assert_eq!(v.stage(), Stage::Confirm);
+        assert_eq!(v.earlier, Earlier::Checking);
+        let plan = v.plan().unwrap();
+        assert_eq!(plan.op, Op::Defrag);
+        assert_eq!(plan.confirm.as_deref(), Some("etcd"));
+        assert_eq!(plan.tolerates_now, 1);
+        // Followers first, the leader last after leadership moved to one done already.
+        let e2 = format!("{ETCD2:x}");
+        let e3 = format!("{ETCD3:x}");
+        let e1 = format!("{ETCD1:x}");
+        assert_eq!(
+            steps(v),
+            vec![
+                "snapshot".to_string(),
+                "gate:start".into(),
+                format!("defrag:{e2}"),
+                format!("settle:{e2}"),
+                format!("gate:after:{e2}"),
+                format!("defrag:{e3}"),
+                format!("settle:{e3}"),
+                format!("gate:after:{e3}"),
+                format!("move-leader:{e3}"),
+                format!("verify-leader:{e3}"),
+                format!("gate:leader-moved:{e3}"),
+                format!("defrag:{e1}"),
+                format!("gate:after:{e1}"),
+            ]
+        );
+        // The settle comes from the console's settings.
+        assert!(
+            plan.steps.iter().any(|st| st.text == "settle 5s"),
+            "{plan:?}"
+        );
+        let shown = text(v, &s);
+        assert!(
+            shown.contains("defrag on cluster 870b2c801cd668fb: 13 step(s)"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("snapshot to /state/etcdeck/snapshots/870b2c801cd668fb-"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("[tolerates 0]"),
+            "each step says what it tolerates: {shown}"
+        );
+        assert!(
+            shown.contains("Looking for an unfinished run first"),
+            "{shown}"
+        );
+        // Enter before the lookup answered runs nothing.
+        type_text(&mut s, "etcd");
+        assert!(press(&mut s, KeyCode::Enter).is_empty());
+        assert_eq!(open(&s).stage(), Stage::Confirm);
+        wizard_news(&mut s, WizardNews::Earlier(Ok(None)));
+        let shown = text(open(&s), &s);
+        assert!(
+            shown.contains("Type etcd and press Enter to run it"),
+            "{shown}"
+        );
+        assert!(shown.contains("> etcd█"), "{shown}");
+    }
+
+    #[test]
+    fn a_member_down_refuses_defrag_saying_why_and_what_to_do() {
+        let t0 = Instant::now();
+        let mut s = wizard_store(t0);
+        probe_fail(&mut s, ETCD3, t0 + secs(1), "timeout");
+        defrag_all(&mut s);
+        let v = open(&s);
+        assert_eq!(v.stage(), Stage::Refused);
+        let shown = text(v, &s);
+        assert!(
+            shown.contains("defrag: refused; nothing was done"),
+            "{shown}"
+        );
+        assert!(shown.contains("✖ voter etcd-3 does not answer"), "{shown}");
+        assert!(
+            shown.contains("what to do: bring it back (or replace it) before maintenance"),
+            "{shown}"
+        );
+        // Typing and Enter start nothing; Enter closes.
+        type_text(&mut s, "etcd");
+        assert!(press(&mut s, KeyCode::Enter).is_empty());
+        assert!(s.ui.overlay.is_none());
+    }
+
+    #[test]
+    fn a_wrong_word_then_enter_cancels_and_esc_cancels_too() {
+        let mut s = wizard_store(Instant::now());
+        defrag_all(&mut s);
+        type_text(&mut s, "etcx");
+        press(&mut s, KeyCode::Backspace);
+        type_text(&mut s, "d-1");
+        assert_eq!(open(&s).typed, "etcd-1");
+        assert!(press(&mut s, KeyCode::Enter).is_empty(), "nothing runs");
+        assert!(s.ui.overlay.is_none());
+        assert_eq!(
+            flash_text(&s),
+            "defrag: cancelled: \"etcd-1\" is not etcd; nothing was done"
+        );
+        // Esc is the default answer: cancel.
+        defrag_all(&mut s);
+        type_text(&mut s, "etcd");
+        assert!(press(&mut s, KeyCode::Esc).is_empty());
+        assert!(s.ui.overlay.is_none());
+        assert_eq!(flash_text(&s), "defrag: cancelled; nothing was done");
+        // Letters typed in the modal are text, not keys: `q` did not quit, `1` moved nothing.
+        assert!(!s.quit);
+    }
+
+    #[test]
+    fn the_right_word_starts_the_run_with_the_plan_shown() {
+        let mut s = wizard_store(Instant::now());
+        defrag_all(&mut s);
+        let plan = open(&s).plan().unwrap().clone();
+        let start = confirm(&mut s);
+        assert_eq!(
+            start,
+            WizardStart {
+                token: 1,
+                plan: plan.clone(),
+                typed: "etcd".into(),
+                done: Default::default(),
+                resumed: None,
+                abandon: None,
+                now: WIZARD_NOW,
+            }
+        );
+        assert!(Cmd::WizardRun(Box::new(start)).changes_cluster());
+        let v = open(&s);
+        assert_eq!(v.stage(), Stage::Running);
+        let run = v.run.as_ref().unwrap();
+        assert_eq!(run.plan, plan);
+        assert!(run.steps.iter().all(|st| *st == StepState::Pending));
+    }
+
+    #[test]
+    fn move_leader_and_defrag_one_go_to_the_selected_member() {
+        let mut s = wizard_store(Instant::now());
+        press(&mut s, KeyCode::Char('j'));
+        press(&mut s, KeyCode::Char('L'));
+        wizard_news(&mut s, WizardNews::Earlier(Ok(None)));
+        let plan = open(&s).plan().unwrap();
+        assert_eq!(plan.op, Op::MoveLeader);
+        assert_eq!(plan.confirm.as_deref(), Some("etcd-2"));
+        press(&mut s, KeyCode::Esc);
+        press(&mut s, KeyCode::Char('d'));
+        wizard_news(&mut s, WizardNews::Earlier(Ok(None)));
+        let plan = open(&s).plan().unwrap();
+        assert_eq!(plan.confirm.as_deref(), Some("etcd-2"));
+        assert!(plan
+            .steps
+            .iter()
+            .any(|st| st.key == format!("defrag:{ETCD2:x}")));
+        assert!(!plan
+            .steps
+            .iter()
+            .any(|st| st.key == format!("defrag:{ETCD1:x}")));
+        press(&mut s, KeyCode::Esc);
+        // On the leader itself, moving leadership is refused: it leads already.
+        press(&mut s, KeyCode::Char('k'));
+        press(&mut s, KeyCode::Char('L'));
+        let shown = text(open(&s), &s);
+        assert!(shown.contains("etcd-1 leads already"), "{shown}");
+        // The keys belong to the Members pane.
+        press(&mut s, KeyCode::Esc);
+        press(&mut s, KeyCode::Char('3'));
+        assert!(press(&mut s, KeyCode::Char('D')).is_empty());
+        assert!(s.ui.overlay.is_none());
+    }
+
+    #[test]
+    fn read_only_has_no_wizard_that_changes_anything_and_the_keys_do_nothing() {
+        let mut s = wizard_store(Instant::now());
+        s.read_only = true;
+        s.config.keymap = s.config.keymap.clone().read_only();
+        use crate::app::keymap::Action;
+        for a in [
+            Action::DefragAll,
+            Action::DefragMember,
+            Action::Compact,
+            Action::AlarmRecover,
+            Action::MoveLeader,
+        ] {
+            assert!(a.dangerous());
+            assert_eq!(s.config.keymap.key_of(a), None, "{}", a.name());
+            assert!(!s.config.keymap.bindings().iter().any(|b| b.action == a));
+        }
+        for c in ['D', 'd', 'C', 'A', 'L'] {
+            assert!(press(&mut s, KeyCode::Char(c)).is_empty(), "{c}");
+            assert!(s.ui.overlay.is_none(), "{c} opened something");
+        }
+        // A keymap that still has them (a store said read-only): they do nothing either.
+        s.config.keymap = crate::app::config::Config::default().keymap;
+        for c in ['D', 'd', 'C', 'A', 'L'] {
+            assert!(press(&mut s, KeyCode::Char(c)).is_empty(), "{c}");
+            assert!(s.ui.overlay.is_none(), "{c} opened something");
+        }
+        // The snapshot changes nothing: it stays, without a word to type.
+        assert!(!Action::Snapshot.dangerous());
+        press(&mut s, KeyCode::Char('S'));
+        wizard_news(&mut s, WizardNews::Earlier(Ok(None)));
+        let plan = open(&s).plan().unwrap().clone();
+        assert_eq!(plan.op, Op::Snapshot);
+        assert_eq!(plan.confirm, None);
+        assert!(!plan.changes());
+        let cmds = press(&mut s, KeyCode::Enter);
+        let [Cmd::WizardRun(start)] = cmds.as_slice() else {
+            panic!("{cmds:?}")
+        };
+        assert!(!Cmd::WizardRun(start.clone()).changes_cluster());
+        assert!(format!("{:?}", start.plan.steps[0].kind).contains("-manual.db"));
+    }
+
+    #[test]
+    fn progress_updates_the_modal_and_every_step_end_is_a_timeline_event() {
+        let t0 = Instant::now();
+        let mut s = wizard_store(t0);
+        defrag_all(&mut s);
+        confirm(&mut s);
+        wizard_news(
+            &mut s,
+            WizardNews::Opened {
+                id: "defrag-20261202T031205Z".into(),
+                journal: "/state/etcdeck/ops/870b2c801cd668fb-defrag.json".into(),
+            },
+        );
+        wizard_news(&mut s, WizardNews::Step(Report::Begin { index: 0 }));
+        wizard_news(
+            &mut s,
+            WizardNews::Step(Report::Progress {
+                index: 0,
+                elapsed: secs(1),
+                bytes: Some((20 << 10, 56 << 10)),
+            }),
+        );
+        let v = open(&s);
+        let cur = v.run.as_ref().unwrap().current.clone().unwrap();
+        assert_eq!(cur.index, 0);
+        assert_eq!(cur.bytes, Some((20 << 10, 56 << 10)));
+        let shown = text(v, &s);
+        assert!(
+            shown.contains("defrag defrag-20261202T031205Z: running for"),
+            "{shown}"
+        );
+        assert!(shown.contains("step 1 of 13: snapshot to"), "{shown}");
+        assert!(shown.contains("20.0 KiB of 56.0 KiB written"), "{shown}");
+        assert!(
+            shown.contains("Esc asks to cancel between steps"),
+            "{shown}"
+        );
+        wizard_news(
+            &mut s,
+            WizardNews::Step(Report::End {
+                index: 0,
+                outcome: "done".into(),
+                detail: "56.0 KiB at revision 110".into(),
+                took: Duration::from_millis(300),
+            }),
+        );
+        wizard_news(
+            &mut s,
+            WizardNews::Step(Report::Waiting {
+                index: 1,
+                why: "voter etcd-3 does not answer (timeout)".into(),
+            }),
+        );
+        let v = open(&s);
+        let run = v.run.as_ref().unwrap();
+        assert!(matches!(&run.steps[0], StepState::Ended { outcome, .. } if outcome == "done"));
+        assert_eq!(run.current.as_ref().unwrap().index, 1);
+        let shown = text(v, &s);
+        assert!(
+            shown.contains("waiting: voter etcd-3 does not answer (timeout)"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("✓  1. snapshot to"),
+            "the step's mark and outcome: {shown}"
+        );
+        assert!(
+            shown.contains(": done in 0.3 s: 56.0 KiB at revision 110"),
+            "{shown}"
+        );
+        let events: Vec<String> = s.timeline.events.iter().map(|e| e.text.clone()).collect();
+        assert!(
+            events
+                .iter()
+                .any(|e| e == "defrag defrag-20261202T031205Z: started, 13 step(s)"),
+            "{events:?}"
+        );
+        assert!(
+            events.iter().any(|e| e.starts_with(
+                "defrag defrag-20261202T031205Z: step 1/13 snapshot to /state/etcdeck/snapshots/"
+            ) && e.ends_with(": done in 0.3 s: 56.0 KiB at revision 110")),
+            "{events:?}"
+        );
+        // The end: the result and each step's outcome; the cluster is read again at once.
+        let cmds = wizard_news(
+            &mut s,
+            WizardNews::Finished {
+                phase: Phase::Stopped("step 2: health gate failed for 20 s".into()),
+                outcomes: Vec::new(),
+            },
+        );
+        assert_eq!(cmds, vec![Cmd::RefreshNow, Cmd::ListNow]);
+        let v = open(&s);
+        assert_eq!(v.stage(), Stage::Over);
+        let shown = text(v, &s);
+        assert!(
+            shown.contains("stopped: step 2: health gate failed for 20 s"),
+            "{shown}"
+        );
+        assert!(shown.contains("12. defragment etcd-1"), "{shown}");
+        assert!(shown.contains(": not run"), "{shown}");
+        assert!(shown.contains("journal /state/etcdeck/ops/"), "{shown}");
+        let last = s.timeline.events.back().unwrap();
+        assert_eq!(last.level, Level::Warn);
+        assert_eq!(
+            last.text,
+            "defrag defrag-20261202T031205Z: stopped: step 2: health gate failed for 20 s"
+        );
+        // A late answer for another wizard changes nothing; Enter closes.
+        let before = s.ui.overlay.clone();
+        update(
+            &mut s,
+            Msg::Wizard {
+                at: t0,
+                token: 99,
+                news: WizardNews::Step(Report::Begin { index: 3 }),
+            },
+        );
+        assert_eq!(s.ui.overlay, before);
+        press(&mut s, KeyCode::Enter);
+        assert!(s.ui.overlay.is_none());
+    }
+
+    #[test]
+    fn esc_during_a_run_asks_to_cancel_between_steps() {
+        let mut s = wizard_store(Instant::now());
+        defrag_all(&mut s);
+        confirm(&mut s);
+        wizard_news(&mut s, WizardNews::Step(Report::Begin { index: 0 }));
+        assert_eq!(press(&mut s, KeyCode::Esc), vec![Cmd::WizardCancel]);
+        let v = open(&s);
+        assert_eq!(
+            v.stage(),
+            Stage::Running,
+            "the modal stays until the run ends"
+        );
+        assert!(v.run.as_ref().unwrap().cancel_asked);
+        let shown = text(v, &s);
+        assert!(
+            shown.contains("Cancel asked: the step running ends first"),
+            "{shown}"
+        );
+        assert!(flash_text(&s).contains("the step running ends first"));
+        // Asked once is enough; q and Enter do nothing while it runs.
+        assert!(press(&mut s, KeyCode::Esc).is_empty());
+        assert!(press(&mut s, KeyCode::Char('q')).is_empty());
+        assert!(!s.quit);
+        wizard_news(
+            &mut s,
+            WizardNews::Finished {
+                phase: Phase::Cancelled,
+                outcomes: Vec::new(),
+            },
+        );
+        let shown = text(open(&s), &s);
+        assert!(shown.contains("cancelled between steps"), "{shown}");
+        assert!(
+            shown.contains("The same key offers to resume it"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn an_unfinished_run_is_offered_for_resuming_or_planned_afresh() {
+        let mut s = wizard_store(Instant::now());
+        press(&mut s, KeyCode::Char('D'));
+        let fresh = open(&s).plan().unwrap().clone();
+        // A run of etcd-2 alone that stopped after its first step.
+        let mut old = fresh.clone();
+        old.steps.truncate(3);
+        let mut rec = crate::wizard::journal::record(old.clone(), WIZARD_NOW - 600);
+        rec.done.insert("snapshot".into());
+        rec.standing = crate::wizard::journal::Standing::Stopped;
+        rec.why = Some("step 2: health gate failed".into());
+        wizard_news(&mut s, WizardNews::Earlier(Ok(Some(Box::new(rec.clone())))));
+        let v = open(&s);
+        assert!(
+            v.resume,
+            "an unfinished run is carried on unless asked otherwise"
+        );
+        assert_eq!(v.plan().unwrap(), &old);
+        let shown = text(v, &s);
+        assert!(
+            shown.contains("An unfinished defrag run: defrag-20261202T030205Z"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("1 of 3 step(s) done; it ended: step 2"),
+            "{shown}"
+        );
+        assert!(shown.contains("Tab plans afresh"), "{shown}");
+        // Tab: the fresh plan; confirming gives the old run up.
+        press(&mut s, KeyCode::Tab);
+        assert_eq!(open(&s).plan().unwrap(), &fresh);
+        let start = confirm(&mut s);
+        assert_eq!(start.resumed, None);
+        assert_eq!(start.abandon.as_deref(), Some(&rec));
+        // Resumed: the steps done are not run again.
+        press(&mut s, KeyCode::Esc);
+        let mut s = wizard_store(Instant::now());
+        press(&mut s, KeyCode::Char('D'));
+        wizard_news(&mut s, WizardNews::Earlier(Ok(Some(Box::new(rec.clone())))));
+        let start = confirm(&mut s);
+        assert_eq!(start.plan, old);
+        assert_eq!(start.done, rec.done);
+        assert_eq!(start.resumed.as_deref(), Some(&rec));
+        let run = open(&s).run.clone().unwrap();
+        assert_eq!(run.steps[0], StepState::DoneBefore);
+        // A journal that cannot be read stops the wizard, saying where.
+        let mut s = wizard_store(Instant::now());
+        press(&mut s, KeyCode::Char('D'));
+        wizard_news(
+            &mut s,
+            WizardNews::Earlier(Err("ops/x.json: cannot be read".into())),
+        );
+        assert_eq!(open(&s).stage(), Stage::Refused);
+        assert!(text(open(&s), &s).contains("move the file away"));
+    }
+
+    #[test]
+    fn nospace_recovery_plans_from_the_alarm_in_the_status_errors_with_a_known_quota() {
+        let t0 = Instant::now();
+        let mut s = store_from(LIST_NOSPACE, STATUS_NOSPACE, t0);
+        s.state_dir = Some("/state/etcdeck".into());
+        s.clock = (t0, WIZARD_NOW);
+        let status = crate::app::wizard::cluster_status(&s).unwrap();
+        assert!(
+            status.alarms.iter().any(|a| a.alarm == "NOSPACE"),
+            "{status:?}"
+        );
+        // The DB bar's default quota is a guess: it never decides when to disarm.
+        press(&mut s, KeyCode::Char('A'));
+        let shown = text(open(&s), &s);
+        assert!(shown.contains("the backend quota is unknown"), "{shown}");
+        press(&mut s, KeyCode::Esc);
+        // The capture's member ran with --quota-backend-bytes=1048576.
+        s.cluster.quota = crate::app::store::Quota {
+            bytes: 1 << 20,
+            source: "--quota".into(),
+        };
+        press(&mut s, KeyCode::Char('A'));
+        let v = open(&s);
+        let plan = v.plan().unwrap();
+        assert_eq!(plan.op, Op::AlarmRecover);
+        let shown = text(v, &s);
+        assert!(
+            shown.contains("NOSPACE: the database reached its quota"),
+            "{shown}"
+        );
+        assert!(shown.contains("disarm NOSPACE of"), "{shown}");
+        // Defragmentation is refused while the alarm is raised, pointing at the recovery.
+        press(&mut s, KeyCode::Esc);
+        press(&mut s, KeyCode::Char('D'));
+        let shown = text(open(&s), &s);
+        assert!(shown.contains("run `etcdeck alarm recover`"), "{shown}");
+    }
+
+    #[test]
+    fn long_lines_wrap_at_words_and_cut_words_longer_than_the_line() {
+        use crate::app::wizard::{wrap, Tone};
+        let lines = vec![
+            (Tone::Normal, "  one two three four five six".to_string()),
+            (Tone::Warn, format!("  path {}", "x".repeat(30))),
+            (Tone::Dim, String::new()),
+        ];
+        let w: Vec<String> = wrap(&lines, 16).into_iter().map(|(_, l)| l).collect();
+        assert_eq!(
+            w,
+            [
+                "  one two three",
+                "      four five",
+                "      six",
+                "  path",
+                "      xxxxxxxxxx",
+                "      xxxxxxxxxx",
+                "      xxxxxxxxxx",
+                "",
+            ]
+        );
+        assert!(w.iter().all(|l| l.chars().count() <= 16));
+    }
+
+    #[test]
+    fn the_revision_is_recorded_once_a_minute_and_compaction_aims_at_24_hours_ago() {
+        let t0 = Instant::now();
+        let mut s = wizard_store(t0);
+        let recorded = |cmds: Vec<Cmd>| -> Vec<Cmd> {
+            cmds.into_iter()
+                .filter(|c| matches!(c, Cmd::RecordRevision { .. }))
+                .collect()
+        };
+        assert_eq!(
+            recorded(update(&mut s, Msg::Tick(t0 + secs(1)))),
+            vec![Cmd::RecordRevision {
+                cluster_id: CLUSTER,
+                at: WIZARD_NOW + 1,
+                revision: 110
+            }]
+        );
+        assert!(recorded(update(&mut s, Msg::Tick(t0 + secs(30)))).is_empty());
+        assert_eq!(recorded(update(&mut s, Msg::Tick(t0 + secs(61)))).len(), 1);
+        assert_eq!(
+            s.revisions.samples,
+            vec![(WIZARD_NOW + 1, 110), (WIZARD_NOW + 61, 110)]
+        );
+        // No record 24 h back: the current revision, said so.
+        press(&mut s, KeyCode::Char('C'));
+        wizard_news(&mut s, WizardNews::Earlier(Ok(None)));
+        let v = open(&s);
+        let shown = text(v, &s);
+        assert!(shown.contains("compact to revision 110"), "{shown}");
+        assert!(
+            shown.contains("current revision 110, last compacted unknown"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("no record of the revision 24 h ago: the target is the current"),
+            "{shown}"
+        );
+        assert_eq!(v.plan().unwrap().confirm.as_deref(), Some("etcd"));
+        press(&mut s, KeyCode::Esc);
+        // The state file's samples (read off the loop) give the revision of a day ago.
+        update(
+            &mut s,
+            Msg::Revisions {
+                cluster_id: CLUSTER,
+                samples: vec![(WIZARD_NOW - 25 * 3600, 40), (WIZARD_NOW - 23 * 3600, 90)],
+            },
+        );
+        press(&mut s, KeyCode::Char('C'));
+        let shown = text(open(&s), &s);
+        assert!(shown.contains("compact to revision 40"), "{shown}");
+        assert!(
+            shown.contains("the target is the revision of 24 h ago"),
+            "{shown}"
+        );
+    }
 }

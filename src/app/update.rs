@@ -1,14 +1,21 @@
 //! `update(&mut Store, Msg) -> Vec<Cmd>`: the only place the store changes.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::keymap::Action;
 use super::keys::Feed;
-use super::msg::{Cmd, Failure, Level, MemberList, Msg, ProbeTarget, Probed};
-use super::store::{natural_order, Flash, Member, Overlay, PaneId, Reach, Store, FLASH_FOR};
+use super::msg::{
+    Cmd, Failure, Level, MemberList, Msg, ProbeTarget, Probed, WizardNews, WizardStart,
+};
+use super::store::{
+    natural_order, Flash, Member, Overlay, PaneId, Reach, Store, FLASH_FOR, RECORD_REVISION_EVERY,
+};
+use super::wizard::{Earlier, Kind, Stage, WizardView};
 use crate::units;
+use crate::wizard::drive::Report;
+use crate::wizard::Phase;
 
 /// Apply one message; return the effects it asks for.
 pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
@@ -42,6 +49,7 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
                 store.timeline.record(sec, cluster, &members);
                 cmds.push(Cmd::Persist(sec));
             }
+            cmds.extend(record_revision(store, sec));
             cmds.extend(ask_lease(store, false));
             cmds
         }
@@ -99,6 +107,22 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
         Msg::Flash(level, text) => {
             flash(store, level, text);
             Vec::new()
+        }
+        Msg::Revisions {
+            cluster_id,
+            samples,
+        } => {
+            if store.cluster.id == Some(cluster_id) {
+                let r = &mut store.revisions.samples;
+                r.extend(samples);
+                r.sort();
+                r.dedup();
+            }
+            Vec::new()
+        }
+        Msg::Wizard { at, token, news } => {
+            store.now = store.now.max(at);
+            wizard_news(store, token, news)
         }
         Msg::Identity { at, result } => {
             store.now = store.now.max(at);
@@ -392,6 +416,9 @@ fn key(store: &mut Store, ev: KeyEvent) -> Vec<Cmd> {
         filter_input(store, ev);
         return Vec::new();
     }
+    if matches!(store.ui.overlay, Some(Overlay::Wizard(_))) {
+        return wizard_key(store, ev);
+    }
     let action = store.config.keymap.action(&ev);
     if let Some(Overlay::Help { scroll }) = &mut store.ui.overlay {
         match action {
@@ -498,6 +525,12 @@ fn act_inner(store: &mut Store, action: Action) -> Vec<Cmd> {
             store.keys.value_scroll = store.keys.value_scroll.saturating_sub(page(store));
             return Vec::new();
         }
+        Action::DefragAll
+        | Action::DefragMember
+        | Action::Compact
+        | Action::Snapshot
+        | Action::AlarmRecover
+        | Action::MoveLeader => return open_wizard(store, action),
     }
     if store.ui.focus == PaneId::Keys {
         store.keys.value_scroll = 0;
@@ -708,11 +741,16 @@ fn member_list(store: &mut Store, at: Instant, list: MemberList) -> Vec<Cmd> {
     clamp_cursors(store);
 
     let after = probe_targets(&store.cluster.members);
+    let mut cmds = Vec::new();
     if after != before || first {
-        vec![Cmd::Probe(after)]
-    } else {
-        Vec::new()
+        cmds.push(Cmd::Probe(after));
     }
+    if first {
+        cmds.push(Cmd::LoadRevisions {
+            cluster_id: list.cluster_id,
+        });
+    }
+    cmds
 }
 
 fn label(l: &super::msg::ListedMember) -> String {
@@ -865,4 +903,344 @@ fn clamp_cursors(store: &mut Store) {
     store.ui.members.selected = store.ui.members.selected.min(n.saturating_sub(1));
     let n = store.inventory_rows().len();
     store.ui.inventory.selected = store.ui.inventory.selected.min(n.saturating_sub(1));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The wizards: a key on the Members pane opens one over the panes (see `super::wizard`).
+
+/// Once a minute, the cluster's revision (for the compaction wizard's target): kept in the store
+/// and appended to the state file off the loop.
+fn record_revision(store: &mut Store, sec: u64) -> Vec<Cmd> {
+    let (Some(cluster_id), Some(revision)) = (store.cluster.id, store.revision()) else {
+        return Vec::new();
+    };
+    let due = store
+        .revisions
+        .recorded_at
+        .is_none_or(|t| sec >= t + RECORD_REVISION_EVERY);
+    if !due {
+        return Vec::new();
+    }
+    store.revisions.recorded_at = Some(sec);
+    let keep = sec.saturating_sub(crate::wizard::revisions::KEEP_SECS);
+    let r = &mut store.revisions.samples;
+    r.push((sec, revision));
+    r.retain(|(t, _)| *t >= keep);
+    vec![Cmd::RecordRevision {
+        cluster_id,
+        at: sec,
+        revision,
+    }]
+}
+
+/// Open the wizard of a Members-pane key: its plan at once from the store, and the lookup of
+/// an unfinished run of the same operation.
+fn open_wizard(store: &mut Store, action: Action) -> Vec<Cmd> {
+    if store.ui.focus != PaneId::Members {
+        return Vec::new();
+    }
+    // Read-only mode has no such key; were one reached anyway, it does nothing.
+    if store.read_only && action.dangerous() {
+        return Vec::new();
+    }
+    let selected = store.selected_member().map(Member::label);
+    let kind = match (action, selected) {
+        (Action::DefragAll, _) => Kind::DefragAll,
+        (Action::Compact, _) => Kind::Compact,
+        (Action::Snapshot, _) => Kind::Snapshot,
+        (Action::AlarmRecover, _) => Kind::AlarmRecover,
+        (Action::DefragMember, Some(m)) => Kind::DefragMember(m),
+        (Action::MoveLeader, Some(m)) => Kind::MoveLeader(m),
+        _ => {
+            flash(store, Level::Warn, "no member selected");
+            return Vec::new();
+        }
+    };
+    store.ui.wizards_opened += 1;
+    let token = store.ui.wizards_opened;
+    let view = WizardView::open(store, token, kind);
+    let lookup = match (&view.earlier, view.cluster_id) {
+        (Earlier::Checking, Some(cluster_id)) => vec![Cmd::WizardLookup {
+            token,
+            op: view.kind.op(),
+            cluster_id,
+        }],
+        _ => Vec::new(),
+    };
+    store.ui.overlay = Some(Overlay::Wizard(Box::new(view)));
+    lookup
+}
+
+/// What a key does in the wizard modal, decided while the modal is borrowed.
+enum WizardKey {
+    Nothing,
+    Close,
+    Cancelled,
+    Confirm,
+    AskCancel,
+}
+
+/// Keys in the wizard modal: the typed confirmation (every character is text), Enter, Esc,
+/// Tab (resume or plan afresh), and the arrows and pages to scroll.
+fn wizard_key(store: &mut Store, ev: KeyEvent) -> Vec<Cmd> {
+    let (now, size) = (store.now, store.ui.size);
+    let Some(Overlay::Wizard(w)) = &mut store.ui.overlay else {
+        return Vec::new();
+    };
+    let page = super::wizard::text_area(size).1.max(1) as i64;
+    let by = match ev.code {
+        KeyCode::Up => Some(-1),
+        KeyCode::Down => Some(1),
+        KeyCode::PageUp => Some(-page),
+        KeyCode::PageDown => Some(page),
+        KeyCode::Home => Some(-i64::from(u16::MAX)),
+        KeyCode::End => Some(i64::from(u16::MAX)),
+        _ => None,
+    };
+    if let Some(by) = by {
+        let max = i64::from(w.max_scroll(now, size));
+        w.scroll = (i64::from(w.scroll) + by).clamp(0, max) as u16;
+        return Vec::new();
+    }
+    let plain = !ev
+        .modifiers
+        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+    let what = match (w.stage(), ev.code) {
+        (Stage::Refused | Stage::Nothing | Stage::Over, KeyCode::Esc | KeyCode::Enter) => {
+            WizardKey::Close
+        }
+        (Stage::Refused | Stage::Nothing | Stage::Over, KeyCode::Char('q')) if plain => {
+            WizardKey::Close
+        }
+        (Stage::Confirm, KeyCode::Esc) => WizardKey::Cancelled,
+        (Stage::Confirm, KeyCode::Enter) => WizardKey::Confirm,
+        (Stage::Confirm, KeyCode::Tab | KeyCode::BackTab) if w.can_switch() => {
+            w.resume = !w.resume;
+            w.typed.clear();
+            w.scroll = 0;
+            WizardKey::Nothing
+        }
+        (Stage::Confirm, KeyCode::Backspace) => {
+            w.typed.pop();
+            WizardKey::Nothing
+        }
+        (Stage::Confirm, KeyCode::Char(c)) if plain => {
+            if w.typed.chars().count() < 200 {
+                w.typed.push(c);
+            }
+            WizardKey::Nothing
+        }
+        (Stage::Running, KeyCode::Esc) => WizardKey::AskCancel,
+        _ => WizardKey::Nothing,
+    };
+    match what {
+        WizardKey::Nothing => Vec::new(),
+        WizardKey::Close => {
+            store.ui.overlay = None;
+            Vec::new()
+        }
+        WizardKey::Cancelled => {
+            let op = w.kind.op().command();
+            store.ui.overlay = None;
+            flash(
+                store,
+                Level::Info,
+                format!("{op}: cancelled; nothing was done"),
+            );
+            Vec::new()
+        }
+        WizardKey::AskCancel => {
+            let Some(run) = &mut w.run else {
+                return Vec::new();
+            };
+            if run.cancel_asked {
+                return Vec::new();
+            }
+            run.cancel_asked = true;
+            let op = run.plan.op.command();
+            flash(
+                store,
+                Level::Warn,
+                format!(
+                    "{op}: cancel asked: the step running ends first, then the wizard stops \
+                     (the same key resumes it)"
+                ),
+            );
+            vec![Cmd::WizardCancel]
+        }
+        WizardKey::Confirm => confirm_wizard(store),
+    }
+}
+
+/// Enter on the plan: the run starts when the typed word is the plan's; anything else
+/// cancels (the default answer).
+fn confirm_wizard(store: &mut Store) -> Vec<Cmd> {
+    let (now, unix, read_only) = (store.now, store.unix_secs(store.now), store.read_only);
+    let Some(Overlay::Wizard(w)) = &mut store.ui.overlay else {
+        return Vec::new();
+    };
+    if w.earlier == Earlier::Checking {
+        flash(
+            store,
+            Level::Info,
+            "still looking for an unfinished run: press Enter again in a moment",
+        );
+        return Vec::new();
+    }
+    let Ok(plan) = w.plan().cloned() else {
+        return Vec::new();
+    };
+    let done = w.done();
+    let op = plan.op.command();
+    // The machine's own check, as the command line's.
+    if !crate::wizard::Wizard::resume(plan.clone(), done.clone()).confirms(&w.typed) {
+        let text = format!(
+            "{op}: cancelled: {:?} is not {}; nothing was done",
+            w.typed,
+            plan.confirm.as_deref().unwrap_or_default()
+        );
+        store.ui.overlay = None;
+        flash(store, Level::Warn, crate::text::escape(&text).into_owned());
+        return Vec::new();
+    }
+    if read_only && plan.changes() {
+        store.ui.overlay = None;
+        flash(
+            store,
+            Level::Error,
+            format!("read-only mode: {op} changes the cluster; nothing was done"),
+        );
+        return Vec::new();
+    }
+    let (resumed, abandon) = match (&w.earlier, w.resume) {
+        (Earlier::Found(rec), true) => (Some(rec.clone()), None),
+        (Earlier::Found(rec), false) => (None, Some(rec.clone())),
+        _ => (None, None),
+    };
+    let start = WizardStart {
+        token: w.token,
+        plan,
+        typed: w.typed.clone(),
+        done,
+        resumed,
+        abandon,
+        now: unix,
+    };
+    w.start(now);
+    vec![Cmd::WizardRun(Box::new(start))]
+}
+
+/// News of the wizard open now: into the modal, and every step's end into the timeline.
+fn wizard_news(store: &mut Store, token: u64, news: WizardNews) -> Vec<Cmd> {
+    let at = store.now;
+    let Some(Overlay::Wizard(w)) = &mut store.ui.overlay else {
+        return Vec::new();
+    };
+    if w.token != token {
+        return Vec::new();
+    }
+    store.dirty = true;
+    let mut events: Vec<(Level, String)> = Vec::new();
+    let mut cmds = Vec::new();
+    let mut snapshot_done = None;
+    if let Some(run) = &w.run {
+        let op = run.plan.op.command();
+        let n = run.plan.steps.len();
+        let id = |id: Option<&str>| {
+            id.map(|i| format!(" {}", crate::text::escape(i)))
+                .unwrap_or_default()
+        };
+        match &news {
+            WizardNews::Opened { id: opened, .. } => {
+                let before = run
+                    .steps
+                    .iter()
+                    .filter(|s| **s == super::wizard::StepState::DoneBefore)
+                    .count();
+                let how = if before > 0 {
+                    format!("resumed, {before} of {n} step(s) done before")
+                } else {
+                    format!("started, {n} step(s)")
+                };
+                events.push((Level::Info, format!("{op}{}: {how}", id(Some(opened)))));
+            }
+            WizardNews::Step(Report::End {
+                index,
+                outcome,
+                detail,
+                took,
+            }) => {
+                if let Some(s) = run.plan.steps.get(*index) {
+                    let level = match outcome.as_str() {
+                        "done" | "was done" => Level::Info,
+                        "failed" => Level::Error,
+                        _ => Level::Warn,
+                    };
+                    let on = s
+                        .member
+                        .as_deref()
+                        .map(|m| format!(" on {}", crate::text::escape(m)))
+                        .unwrap_or_default();
+                    let detail = if detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", crate::text::escape(detail))
+                    };
+                    events.push((
+                        level,
+                        format!(
+                            "{op}{}: step {}/{n} {}{on}: {outcome} in {:.1} s{detail}",
+                            id(run.id.as_deref()),
+                            index + 1,
+                            crate::text::escape(&s.text),
+                            took.as_secs_f64()
+                        ),
+                    ));
+                }
+            }
+            WizardNews::Finished { phase, .. } => {
+                let took = at.saturating_duration_since(run.started);
+                let (level, words) = match phase {
+                    Phase::Done => (
+                        Level::Info,
+                        format!(
+                            "done in {}",
+                            units::duration(Duration::from_secs(took.as_secs()))
+                        ),
+                    ),
+                    Phase::Cancelled => (Level::Warn, "cancelled between steps".into()),
+                    Phase::Stopped(why) => (Level::Warn, format!("stopped: {why}")),
+                    Phase::Failed(why) => (Level::Error, format!("FAILED: {why}")),
+                    Phase::Confirming | Phase::Running => (Level::Warn, "interrupted".into()),
+                };
+                events.push((
+                    level,
+                    format!(
+                        "{op}{}: {}",
+                        id(run.id.as_deref()),
+                        crate::text::escape(&words)
+                    ),
+                ));
+                if *phase == Phase::Done && run.plan.op == crate::wizard::Op::Snapshot {
+                    snapshot_done = Some(run.plan.clone());
+                }
+                // Whatever happened, the cluster is read again at once.
+                cmds = vec![Cmd::RefreshNow, Cmd::ListNow];
+            }
+            WizardNews::Earlier(_) | WizardNews::Step(_) => {}
+        }
+    }
+    w.news(at, news);
+    if let Some(plan) = snapshot_done {
+        let after = super::wizard::after_snapshot(store, &plan);
+        if let Some(Overlay::Wizard(w)) = &mut store.ui.overlay {
+            if let Some(end) = w.run.as_mut().and_then(|r| r.end.as_mut()) {
+                end.after = after;
+            }
+        }
+    }
+    for (level, text) in events {
+        happened(store, level, text);
+    }
+    cmds
 }

@@ -349,6 +349,10 @@ pub struct Probed {
     /// Errors the member reports about itself: `etcdserver: no leader`, active alarms.
     pub errors: Vec<String>,
     pub latency: Duration,
+    /// The store revision in the answer's header (0 when it has none).
+    pub revision: i64,
+    /// The backend quota the member reports (etcd 3.6 and later; 0 when it does not say).
+    pub db_size_quota: i64,
 }
 
 impl Probed {
@@ -364,6 +368,8 @@ impl Probed {
             is_learner: s.is_learner(),
             errors: s.errors().to_vec(),
             latency,
+            revision: s.header().map_or(0, |h| h.revision()),
+            db_size_quota: s.db_size_quota(),
         }
     }
 }

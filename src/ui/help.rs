@@ -17,6 +17,10 @@ pub fn render(s: &Store, scroll: u16, area: Rect, buf: &mut Buffer) {
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let mut lines = vec![Line::styled("Keys", bold.fg(t.accent))];
     for b in s.config.keymap.bindings() {
+        // Read-only mode's keymap has none; a store said read-only lists none either.
+        if b.dangerous && s.read_only {
+            continue;
+        }
         // Pane keys for panes this version has.
         if b.action
             .pane_number()
@@ -61,6 +65,38 @@ pub fn render(s: &Store, scroll: u16, area: Rect, buf: &mut Buffer) {
             Span::styled(format!("  {k:<14}"), bold),
             Span::raw(v),
         ]));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Wizards (Members pane)", bold.fg(t.accent)));
+    let km = &s.config.keymap;
+    let wizards: Vec<String> = [
+        (Action::DefragAll, "defragment every voter"),
+        (Action::DefragMember, "the selected member"),
+        (Action::Compact, "compact to 24 h ago"),
+        (Action::Snapshot, "save a snapshot"),
+        (Action::AlarmRecover, "recover from NOSPACE"),
+        (Action::MoveLeader, "move leadership to the selected member"),
+    ]
+    .iter()
+    .filter(|(a, _)| !(s.read_only && a.dangerous()))
+    .filter_map(|(a, what)| km.key_of(*a).map(|k| format!("{k} {what}")))
+    .collect();
+    lines.push(Line::raw(format!("  {}.", wizards.join(", "))));
+    for l in [
+        "  Each shows its plan first, made from what the console already knows (no etcd call):",
+        "  facts, warnings, every step with its member and the failures tolerated meanwhile.",
+        "  Type the word it asks for and press Enter to run it; anything else cancels. Progress",
+        "  shows live; Esc asks to cancel between steps (the step running ends first). A run",
+        "  that did not end is offered for resuming (Tab plans afresh). Each step's end is an",
+        "  event in the timeline; the journal and audit log are under $XDG_STATE_HOME/etcdeck.",
+    ] {
+        lines.push(Line::raw(l));
+    }
+    if s.read_only {
+        lines.push(Line::styled(
+            "  read-only: only the wizards that change nothing (the snapshot) are on",
+            Style::new().fg(t.warn),
+        ));
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("Inventory pane", bold.fg(t.accent)));

@@ -10,6 +10,7 @@ mod members;
 mod patroni;
 mod timeline;
 mod value;
+mod wizard;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -72,6 +73,7 @@ impl Widget for &Screen<'_> {
         footer::render(s, foot, buf);
         match &s.ui.overlay {
             Some(Overlay::Help { scroll }) => help::render(s, *scroll, body, buf),
+            Some(Overlay::Wizard(w)) => wizard::render(s, w, body, buf),
             None => {}
         }
     }

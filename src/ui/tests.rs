@@ -464,3 +464,227 @@ fn an_error_from_every_endpoint_is_drawn_without_escaped_newlines() {
         "{out}"
     );
 }
+
+mod wizard {
+    use super::*;
+    use crate::app::msg::WizardNews;
+    use crate::wizard::drive::Report;
+    use crate::wizard::{Phase, StepOutcome};
+    use ratatui::crossterm::event::KeyCode;
+
+    /// D pressed on the healthy capture, nothing unfinished found.
+    fn defrag_open(t0: Instant) -> Store {
+        let mut s = wizard_store(t0);
+        press(&mut s, KeyCode::Char('D'));
+        wizard_news(&mut s, WizardNews::Earlier(Ok(None)));
+        s
+    }
+
+    fn step_end(s: &mut Store, index: usize, detail: &str, ms: u64) {
+        wizard_news(s, WizardNews::Step(Report::Begin { index }));
+        wizard_news(
+            s,
+            WizardNews::Step(Report::End {
+                index,
+                outcome: "done".into(),
+                detail: detail.into(),
+                took: Duration::from_millis(ms),
+            }),
+        );
+    }
+
+    #[test]
+    fn wizard_plan_80x24() {
+        let s = defrag_open(Instant::now());
+        let out = screen(&s, 80, 24);
+        assert!(out.contains("Defragment every voter: plan"), "{out}");
+        assert!(out.contains("Type etcd and press Enter to run it"), "{out}");
+        assert!(
+            out.contains("↑↓ PgUp PgDn scroll"),
+            "the plan is longer: {out}"
+        );
+        snap!("wizard_plan_80x24", out);
+    }
+
+    #[test]
+    fn wizard_plan_scrolled_with_the_word_typed_80x24() {
+        let mut s = defrag_open(Instant::now());
+        type_text(&mut s, "etcd");
+        for _ in 0..100 {
+            press(&mut s, KeyCode::Down);
+        }
+        let out = screen(&s, 80, 24);
+        assert!(out.contains("> etcd█"), "{out}");
+        assert!(
+            out.contains("13. health gate"),
+            "scrolled to the end: {out}"
+        );
+        snap!("wizard_confirm_typed_80x24", out);
+        // Scrolled to the end, one line up is one line up.
+        let last = s.wizard().unwrap().scroll;
+        press(&mut s, KeyCode::Up);
+        assert_eq!(s.wizard().unwrap().scroll, last - 1);
+    }
+
+    #[test]
+    fn wizard_refused_80x24() {
+        let t0 = Instant::now();
+        let mut s = wizard_store(t0);
+        update(
+            &mut s,
+            Msg::Probe {
+                at: at(t0, 2_000),
+                id: 9906793529771944919,
+                url: "https://127.10.10.12:2379".into(),
+                result: Err(failure("timeout", "https://127.10.10.12:2379")),
+            },
+        );
+        press(&mut s, KeyCode::Char('D'));
+        wizard_news(&mut s, WizardNews::Earlier(Ok(None)));
+        let out = screen(&s, 80, 24);
+        assert!(out.contains("Defragment every voter: refused"), "{out}");
+        assert!(out.contains("voter etcd-3 does not answer"), "{out}");
+        snap!("wizard_refused_80x24", out);
+    }
+
+    #[test]
+    fn wizard_progress_80x24() {
+        let t0 = Instant::now();
+        let mut s = defrag_open(t0);
+        type_text(&mut s, "etcd");
+        press(&mut s, KeyCode::Enter);
+        wizard_news(
+            &mut s,
+            WizardNews::Opened {
+                id: "defrag-20261202T031205Z".into(),
+                journal: "/state/etcdeck/ops/870b2c801cd668fb-defrag.json".into(),
+            },
+        );
+        step_end(
+            &mut s,
+            0,
+            "56.0 KiB at revision 110, sha256 ab12 verified",
+            300,
+        );
+        wizard_news(
+            &mut s,
+            WizardNews::Step(Report::End {
+                index: 1,
+                outcome: "done".into(),
+                detail: "passed after 0.0 s".into(),
+                took: Duration::from_millis(20),
+            }),
+        );
+        wizard_news(&mut s, WizardNews::Step(Report::Begin { index: 2 }));
+        update(&mut s, Msg::Tick(at(t0, 3_100)));
+        wizard_news(
+            &mut s,
+            WizardNews::Step(Report::Progress {
+                index: 2,
+                elapsed: Duration::from_secs(2),
+                bytes: None,
+            }),
+        );
+        let out = screen(&s, 80, 24);
+        assert!(out.contains("Defragment every voter: running"), "{out}");
+        assert!(out.contains("step 3 of 13: defragment etcd-2"), "{out}");
+        assert!(out.contains("Esc asks to cancel between steps"), "{out}");
+        snap!("wizard_progress_80x24", out);
+    }
+
+    #[test]
+    fn wizard_result_80x24() {
+        let t0 = Instant::now();
+        let mut s = defrag_open(t0);
+        type_text(&mut s, "etcd");
+        press(&mut s, KeyCode::Enter);
+        wizard_news(
+            &mut s,
+            WizardNews::Opened {
+                id: "defrag-20261202T031205Z".into(),
+                journal: "/state/etcdeck/ops/870b2c801cd668fb-defrag.json".into(),
+            },
+        );
+        let plan = s.wizard().unwrap().run.as_ref().unwrap().plan.clone();
+        let mut outcomes = Vec::new();
+        for (i, step) in plan.steps.iter().enumerate() {
+            let detail = match step.kind {
+                crate::wizard::StepKind::Defragment { .. } => {
+                    "defragmented: 56.0 KiB -> 28.0 KiB (28.0 KiB in use)"
+                }
+                crate::wizard::StepKind::Gate { .. } => "passed after 0.0 s",
+                _ => "",
+            };
+            step_end(&mut s, i, detail, 100);
+            outcomes.push(StepOutcome {
+                key: step.key.clone(),
+                text: step.text.clone(),
+                outcome: "done".into(),
+                detail: detail.into(),
+            });
+        }
+        update(&mut s, Msg::Tick(at(t0, 14_000)));
+        wizard_news(
+            &mut s,
+            WizardNews::Finished {
+                phase: Phase::Done,
+                outcomes,
+            },
+        );
+        let out = screen(&s, 80, 24);
+        assert!(out.contains("Defragment every voter: result"), "{out}");
+        assert!(
+            out.contains("defrag defrag-20261202T031205Z: done in"),
+            "{out}"
+        );
+        assert!(out.contains("Esc or Enter closes."), "{out}");
+        snap!("wizard_result_80x24", out);
+        // Every step is in the timeline's events.
+        press(&mut s, KeyCode::Esc);
+        press(&mut s, KeyCode::Char('4'));
+        let out = screen(&s, 160, 48);
+        assert!(
+            out.contains("defrag defrag-20261202T031205Z: done in"),
+            "{out}"
+        );
+        assert!(out.contains("step 13/13 health gate"), "{out}");
+    }
+
+    #[test]
+    fn read_only_footer_and_help_have_no_wizard_that_changes_the_cluster() {
+        let mut s = wizard_store(Instant::now());
+        s.read_only = true;
+        s.config.keymap = s.config.keymap.clone().read_only();
+        let out = screen(&s, 80, 24);
+        let footer = out.lines().last().unwrap();
+        assert!(footer.contains("S snap"), "{footer}");
+        for k in ["D/d", "defrag", "compact", "nospace", "leader"] {
+            assert!(!footer.contains(k), "{k} in {footer}");
+        }
+        act(&mut s, crate::app::keymap::Action::Help);
+        for _ in 0..30 {
+            act(&mut s, crate::app::keymap::Action::Down);
+        }
+        let out = screen(&s, 160, 48);
+        assert!(out.contains("save a snapshot of the database"), "{out}");
+        for k in [
+            "defragment all voters",
+            "compact the history",
+            "selected member leader",
+        ] {
+            assert!(!out.contains(k), "{k} in help:\n{out}");
+        }
+        // Not read-only: help lists them, marked as changing the cluster.
+        let mut s = wizard_store(Instant::now());
+        act(&mut s, crate::app::keymap::Action::Help);
+        let out = screen(&s, 160, 48);
+        assert!(
+            out.contains("members: defragment all voters in turn (wizard)  (changes the cluster)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("members: make the selected member leader (wizard)  (changes the"),
+            "{out}"
+        );
+    }
+}

@@ -38,8 +38,9 @@ pub enum Report {
     Waiting { index: usize, why: String },
 }
 
-/// Where the driver reports, and how it hears of a cancel.
-pub trait Reporter: Send {
+/// Where the driver reports, and how it hears of a cancel. `Sync` too, so that a run can go on
+/// a task of its own (the console's).
+pub trait Reporter: Send + Sync {
     fn report(&mut self, r: Report);
     /// The operator asked to cancel (honoured between steps).
     fn cancelled(&self) -> bool;

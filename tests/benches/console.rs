@@ -10,8 +10,12 @@
 //!     members served meanwhile, from their `/metrics` over HTTPS (not gRPC) (targets: < 2 % of
 //!     one core; at most 1 Status per member and 1 member list per refresh interval).
 //!
-//! `ETCDECK_BENCH_RUNS` sets the number of console starts in (a) (default 10);
-//! `ETCDECK_BENCH_IDLE_SECS` the idle window in (c) (default 60).
+//! (d) A wizard's plan after its key (target: < 100 ms): in process, the key through `update`
+//!     and one 80x24 frame for a 5-member store; end to end, from just before `tmux send-keys D`
+//!     to the frame the console logs with the wizard modal open (`ETCDECK_FRAME_LOG`).
+//!
+//! `ETCDECK_BENCH_RUNS` sets the number of console starts in (a) and of keys in (d) (default
+//! 10); `ETCDECK_BENCH_IDLE_SECS` the idle window in (c) (default 60).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -145,6 +149,14 @@ fn cpu_ticks(pid: u32) -> u64 {
 
 /// The frame log: (frame, unix µs, members with a Status) per line.
 fn frames(path: &Path) -> Vec<(u64, i64, usize)> {
+    frames_with_overlay(path)
+        .into_iter()
+        .map(|(n, us, filled, _)| (n, us, filled))
+        .collect()
+}
+
+/// The frame log with the overlay each frame drew (`wizard`, `help`, `-`).
+fn frames_with_overlay(path: &Path) -> Vec<(u64, i64, usize, String)> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
@@ -154,9 +166,29 @@ fn frames(path: &Path) -> Vec<(u64, i64, usize)> {
                 w.next()?.parse().ok()?,
                 w.next()?.parse().ok()?,
                 w.next()?.parse().ok()?,
+                w.next().unwrap_or("-").to_string(),
             ))
         })
         .collect()
+}
+
+/// Wait for the first frame after `since` (unix µs) that draws `overlay`; its time.
+fn wait_overlay(path: &Path, since: i64, overlay: &str, tmux: &Tmux, session: &str) -> i64 {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(f) = frames_with_overlay(path)
+            .into_iter()
+            .find(|f| f.1 >= since && f.3 == overlay)
+        {
+            return f.1;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no frame with the {overlay} overlay within 5 s; screen:\n{}",
+            tmux.screen(session)
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }
 
 /// Wait until the frame log shows every member filled; the log then.
@@ -355,6 +387,8 @@ fn render_store() -> Store {
                 is_learner: m.is_learner,
                 errors: Vec::new(),
                 latency: Duration::from_micros(1800 + 300 * i as u64),
+                revision: 98_765,
+                db_size_quota: 0,
             })
         };
         update(
@@ -388,6 +422,89 @@ fn render_cost(store: &Store, w: u16, h: u16, n: usize) -> (f64, f64) {
     times.sort_by(f64::total_cmp);
     let p99 = times[(n * 99 / 100).min(n - 1)];
     (mean, p99)
+}
+
+/// (d), in process: a wizard key through `update` and the 80x24 frame that shows its plan,
+/// for the 5-member store with every member up; per key, mean and p99 in ms, and the steps the
+/// plan has (so it is a plan that was measured, not a refusal).
+fn wizard_in_process(key: char, n: usize) -> (f64, f64, usize) {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut store = render_store();
+    // The member the 5-member store has down answers here: a defrag plan, not a refusal.
+    let m = store.cluster.members[3].clone();
+    let (now, leader) = (store.now, store.cluster.leader.unwrap_or_default());
+    update(
+        &mut store,
+        Msg::Probe {
+            at: now,
+            id: m.id,
+            url: m.client_urls[0].clone(),
+            result: Ok(Probed {
+                version: "3.5.17".into(),
+                db_size: 24 << 20,
+                db_size_in_use: 18 << 20,
+                leader,
+                raft_term: 7,
+                raft_index: 123_450,
+                raft_applied_index: 123_450,
+                is_learner: false,
+                errors: Vec::new(),
+                latency: Duration::from_micros(2000),
+                revision: 98_765,
+                db_size_quota: 0,
+            }),
+        },
+    );
+    store.state_dir = Some(PathBuf::from("/state/etcdeck"));
+    store.ui.size = (80, 24);
+    let area = Rect::new(0, 0, 80, 24);
+    let mut buf = Buffer::empty(area);
+    let press = |store: &mut Store, code: KeyCode| {
+        update(store, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    };
+    let mut times = Vec::with_capacity(n);
+    let mut steps = 0;
+    for _ in 0..n {
+        let t = Instant::now();
+        press(&mut store, KeyCode::Char(key));
+        buf.reset();
+        Widget::render(&Screen::new(&store), area, &mut buf);
+        std::hint::black_box(&buf);
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        steps = store
+            .wizard()
+            .and_then(|w| w.plan().ok().map(|p| p.steps.len()))
+            .unwrap_or(0);
+        press(&mut store, KeyCode::Esc);
+    }
+    let mean = times.iter().sum::<f64>() / n as f64;
+    times.sort_by(f64::total_cmp);
+    (mean, times[(n * 99 / 100).min(n - 1)], steps)
+}
+
+/// (d), end to end: from just before `tmux send-keys D` to the frame the console logs with the
+/// wizard modal open, `runs` times (Esc closes it between).
+fn wizard_in_tmux(sb: &Sandbox, tmux: &Tmux, dir: &Path, runs: usize) -> Vec<f64> {
+    let log = dir.join("frames-wizard.log");
+    let (pid, _) = tmux.spawn("wizard", &console_command(sb, dir, &log));
+    wait_filled(&log, sb.members().len(), tmux, "wizard");
+    let mut took = Vec::new();
+    for _ in 0..runs {
+        let t0 = unix_us();
+        tmux.ok(&["send-keys", "-t", "wizard", "D"]);
+        let shown = wait_overlay(&log, t0, "wizard", tmux, "wizard");
+        took.push((shown - t0) as f64 / 1000.0);
+        assert!(
+            tmux.screen("wizard").contains("Defragment every voter"),
+            "the modal is the defrag wizard's"
+        );
+        let t1 = unix_us();
+        tmux.ok(&["send-keys", "-t", "wizard", "Escape"]);
+        wait_overlay(&log, t1, "-", tmux, "wizard");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    tmux.quit("wizard", pid);
+    took
 }
 
 /// (c): what the idle console costs and asks.
@@ -479,6 +596,10 @@ fn main() {
     let (inv_mean, inv_p99) = render_cost(&inv_store, 80, 24, 1000);
     println!("(c) idle console for {idle_secs} s after a 5 s warm-up...");
     let idle = measure_idle(&sb, &tmux, &work, Duration::from_secs(idle_secs));
+    println!("(d) a wizard's plan after its key, in process and in tmux ({runs} keys)...");
+    let wizard_d = wizard_in_process('D', 1000);
+    let wizard_c = wizard_in_process('C', 1000);
+    let wizard_tmux = wizard_in_tmux(&sb, &tmux, &work, runs);
     drop(tmux);
     drop(sb);
 
@@ -607,6 +728,27 @@ fn main() {
         format!("{:.2}", idle.frames_per_sec),
         ""
     );
+    for (label, (mean, p99, steps)) in [
+        ("(d) D: defrag plan + 80x24 frame, in process", wizard_d),
+        ("(d) C: compact plan + 80x24 frame, in process", wizard_c),
+    ] {
+        println!(
+            "{:<44} {:<46} {:<12} {}",
+            label,
+            format!("mean {mean:.3} ms, p99 {p99:.3} ms ({steps} steps)"),
+            "< 100 ms",
+            verdict(p99 < 100.0 && steps > 0)
+        );
+    }
+    let wizard_med = median(&wizard_tmux);
+    println!(
+        "{:<44} {:<46} {:<12} {} (max {})",
+        "(d) D to the plan on screen (tmux included)",
+        format!("median {wizard_med:.1} ms, max {:.1} ms", max(&wizard_tmux)),
+        "< 100 ms",
+        verdict(wizard_med < 100.0),
+        verdict(max(&wizard_tmux) < 100.0)
+    );
     println!();
     println!("runs (ms): first frame [{}]", list(&starts.first_frame));
     println!("           members filled [{}]", list(&starts.filled));
@@ -614,4 +756,5 @@ fn main() {
         "           tmux to process [{}]",
         list(&starts.tmux_to_process)
     );
+    println!("           D to the plan [{}]", list(&wizard_tmux));
 }

@@ -84,6 +84,8 @@ fn store() -> Store {
             is_learner: false,
             errors: Vec::new(),
             latency: Duration::from_micros(900 + 100 * id),
+            revision: 98_765,
+            db_size_quota: 0,
         };
         update(
             &mut store,

@@ -1,0 +1,963 @@
+//! The maintenance wizards in the console. A key on the Members pane opens one as a modal: the
+//! plan, made at once from what the store already holds (no etcd call), then the typed
+//! confirmation, then the run's progress and its result. The planners, the machine and the
+//! driver are the ones `etcdeck defrag` and its siblings use (`crate::wizard`); here are only the
+//! facts the store gives them and the modal's state and text.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::msg::WizardNews;
+use super::store::{Member, Quota, Reach, Store};
+use crate::etcd::status::{Alarm, ClusterStatus, MemberStatus};
+use crate::text::escape;
+use crate::units;
+use crate::wizard::drive::Report;
+use crate::wizard::journal::Record;
+use crate::wizard::{
+    self, alarm, compact, defrag, move_leader, snapshot, Common, Op, Phase, Plan, Refusal,
+    StepKind, StepOutcome,
+};
+
+/// Members whose free pages are below this share of their database are not defragmented
+/// (as `etcdeck defrag --threshold` by default).
+pub const DEFRAG_THRESHOLD: u8 = 10;
+
+/// The history the compaction wizard keeps: the revision of this long ago is its target.
+pub const COMPACT_KEEP: Duration = Duration::from_secs(24 * 3600);
+
+/// The modal's widest; it takes the whole height between the header and the footer.
+pub const MODAL_WIDTH: u16 = 90;
+
+/// Rows at the bottom of the modal that do not scroll: a rule, then two lines (the
+/// confirmation being typed, what the keys do).
+pub const FOOT_ROWS: u16 = 3;
+
+/// What a key asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    DefragAll,
+    /// One member, by name (or hex id while it has none).
+    DefragMember(String),
+    Compact,
+    Snapshot,
+    AlarmRecover,
+    /// Leadership to this member (name or hex id).
+    MoveLeader(String),
+}
+
+impl Kind {
+    pub fn op(&self) -> Op {
+        match self {
+            Kind::DefragAll | Kind::DefragMember(_) => Op::Defrag,
+            Kind::Compact => Op::Compact,
+            Kind::Snapshot => Op::Snapshot,
+            Kind::AlarmRecover => Op::AlarmRecover,
+            Kind::MoveLeader(_) => Op::MoveLeader,
+        }
+    }
+
+    /// The modal's title.
+    pub fn title(&self) -> String {
+        match self {
+            Kind::DefragAll => "Defragment every voter".into(),
+            Kind::DefragMember(m) => format!("Defragment {}", escape(m)),
+            Kind::Compact => "Compact the history".into(),
+            Kind::Snapshot => "Save a snapshot".into(),
+            Kind::AlarmRecover => "Recover from NOSPACE".into(),
+            Kind::MoveLeader(m) => format!("Move leadership to {}", escape(m)),
+        }
+    }
+
+    /// Whether an unfinished run is offered for resuming. A snapshot is one step: a new run
+    /// takes a new one (as `etcdeck snapshot save` does).
+    pub fn resumable(&self) -> bool {
+        !matches!(self, Kind::Snapshot)
+    }
+}
+
+/// The unfinished run of the same operation, as the journal lookup found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Earlier {
+    /// The lookup (a file read, off the loop) has not answered yet.
+    Checking,
+    None,
+    Found(Box<Record>),
+    /// The journal is there but cannot be read: nothing runs until it is moved away.
+    Unreadable(String),
+}
+
+/// One step of a run, as the modal shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepState {
+    Pending,
+    /// Done in the run being resumed: never run again.
+    DoneBefore,
+    Ended {
+        outcome: String,
+        detail: String,
+        took: Duration,
+    },
+}
+
+/// The step running now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Current {
+    pub index: usize,
+    pub began: Instant,
+    /// As the driver last said (it says so once a second on long steps).
+    pub elapsed: Duration,
+    /// Bytes moved and expected, for a snapshot.
+    pub bytes: Option<(u64, u64)>,
+    /// Why a gate has not passed yet.
+    pub waiting: Option<String>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct End {
+    pub phase: Phase,
+    pub outcomes: Vec<StepOutcome>,
+    pub took: Duration,
+    /// Lines shown after the result (a snapshot's file and how to restore it).
+    pub after: Vec<String>,
+}
+
+/// A confirmed plan being carried out, or carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    pub plan: Plan,
+    /// The operation's id (`defrag-20261202T031200Z`) once its journal is open.
+    pub id: Option<String>,
+    pub journal: Option<PathBuf>,
+    pub started: Instant,
+    pub steps: Vec<StepState>,
+    pub current: Option<Current>,
+    /// Esc was pressed: the driver stops after the step running.
+    pub cancel_asked: bool,
+    pub end: Option<End>,
+}
+
+/// Where the modal is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Refused: why, and what to do.
+    Refused,
+    /// The plan has no step (nothing to defragment).
+    Nothing,
+    /// The plan is shown; the operator types the word.
+    Confirm,
+    Running,
+    Over,
+}
+
+/// The wizard modal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WizardView {
+    /// Numbers this wizard: answers for an earlier one are dropped.
+    pub token: u64,
+    pub kind: Kind,
+    pub cluster_id: Option<u64>,
+    /// The plan for the cluster as the store sees it now, or why not.
+    pub fresh: Result<Plan, Vec<Refusal>>,
+    /// The console's own words about the plan (where the compaction target comes from).
+    pub notes: Vec<String>,
+    pub earlier: Earlier,
+    /// Carry on the unfinished run (when there is one) instead of the fresh plan.
+    pub resume: bool,
+    /// The confirmation as typed so far.
+    pub typed: String,
+    /// First line of the text shown.
+    pub scroll: u16,
+    pub run: Option<Run>,
+}
+
+/// How a line of the modal is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Title,
+    Normal,
+    Dim,
+    Accent,
+    Ok,
+    Warn,
+    Error,
+}
+
+pub type Lines = Vec<(Tone, String)>;
+
+impl WizardView {
+    /// Open on the store as it is: the plan (or the refusals) at once, the journal lookup to
+    /// follow when there is a cluster to look it up for.
+    pub fn open(store: &Store, token: u64, kind: Kind) -> WizardView {
+        let now = store.unix_secs(store.now);
+        let (fresh, notes) = plan(store, &kind, now);
+        let cluster_id = store.cluster.id;
+        let lookup = cluster_id.is_some() && store.state_dir.is_some();
+        WizardView {
+            token,
+            kind,
+            cluster_id,
+            fresh,
+            notes,
+            earlier: if lookup {
+                Earlier::Checking
+            } else {
+                Earlier::None
+            },
+            resume: false,
+            typed: String::new(),
+            scroll: 0,
+            run: None,
+        }
+    }
+
+    /// The plan shown: the unfinished run's when resuming, else the fresh one.
+    pub fn plan(&self) -> Result<&Plan, Vec<Refusal>> {
+        if let Earlier::Unreadable(why) = &self.earlier {
+            return Err(vec![Refusal::new(
+                format!("the journal of an earlier run cannot be read: {why}"),
+                "move the file away (or fix it), then open the wizard again",
+            )]);
+        }
+        match (&self.earlier, self.resume) {
+            (Earlier::Found(rec), true) => Ok(&rec.plan),
+            _ => self.fresh.as_ref().map_err(Clone::clone),
+        }
+    }
+
+    /// Steps done before, in the run being resumed.
+    pub fn done(&self) -> BTreeSet<String> {
+        match (&self.earlier, self.resume) {
+            (Earlier::Found(rec), true) => rec.done.clone(),
+            _ => BTreeSet::new(),
+        }
+    }
+
+    pub fn stage(&self) -> Stage {
+        if let Some(run) = &self.run {
+            return if run.end.is_some() {
+                Stage::Over
+            } else {
+                Stage::Running
+            };
+        }
+        match self.plan() {
+            Err(_) => Stage::Refused,
+            Ok(p) if p.steps.is_empty() => Stage::Nothing,
+            Ok(_) => Stage::Confirm,
+        }
+    }
+
+    /// Whether Tab switches between resuming the unfinished run and a fresh plan.
+    pub fn can_switch(&self) -> bool {
+        matches!(self.earlier, Earlier::Found(_)) && self.kind.resumable() && self.run.is_none()
+    }
+
+    /// The journal lookup answered.
+    pub fn earlier(&mut self, found: Result<Option<Box<Record>>, String>) {
+        self.earlier = match found {
+            Ok(Some(rec)) => Earlier::Found(rec),
+            Ok(None) => Earlier::None,
+            Err(why) => Earlier::Unreadable(why),
+        };
+        // As the command line does: an unfinished run is carried on unless asked otherwise.
+        self.resume = matches!(self.earlier, Earlier::Found(_)) && self.kind.resumable();
+        self.scroll = 0;
+    }
+
+    /// The operator confirmed: the run begins (the driver is started by the caller).
+    pub fn start(&mut self, at: Instant) -> Option<&Run> {
+        let plan = self.plan().ok()?.clone();
+        let done = self.done();
+        let steps = plan
+            .steps
+            .iter()
+            .map(|s| {
+                if done.contains(&s.key) {
+                    StepState::DoneBefore
+                } else {
+                    StepState::Pending
+                }
+            })
+            .collect();
+        self.scroll = 0;
+        self.run = Some(Run {
+            plan,
+            id: None,
+            journal: None,
+            started: at,
+            steps,
+            current: None,
+            cancel_asked: false,
+            end: None,
+        });
+        self.run.as_ref()
+    }
+
+    /// A report of the driver, or the run's end.
+    pub fn news(&mut self, at: Instant, news: WizardNews) {
+        if let WizardNews::Earlier(found) = news {
+            if self.run.is_none() {
+                self.earlier(found);
+            }
+            return;
+        }
+        let Some(run) = &mut self.run else { return };
+        match news {
+            WizardNews::Earlier(_) => {}
+            WizardNews::Opened { id, journal } => {
+                run.id = Some(id);
+                run.journal = Some(journal);
+            }
+            WizardNews::Step(r) => run.report(at, r),
+            WizardNews::Finished { phase, outcomes } => {
+                run.current = None;
+                run.end = Some(End {
+                    phase,
+                    outcomes,
+                    took: at.saturating_duration_since(run.started),
+                    after: Vec::new(),
+                });
+                self.scroll = 0;
+            }
+        }
+    }
+
+    /// The text that scrolls, unwrapped.
+    pub fn lines(&self, now: Instant) -> Lines {
+        let mut out = Lines::new();
+        match (&self.run, self.plan()) {
+            (Some(run), _) => run.lines(now, &mut out),
+            (None, Err(refusals)) => {
+                out.push((
+                    Tone::Error,
+                    format!("{}: refused; nothing was done", self.kind.op().command()),
+                ));
+                for r in &refusals {
+                    out.push((Tone::Error, format!("  ✖ {}", escape(&r.why))));
+                    out.push((Tone::Normal, format!("    what to do: {}", escape(&r.fix))));
+                }
+            }
+            (None, Ok(plan)) => {
+                for (i, line) in plan.text().lines().enumerate() {
+                    let tone = if i == 0 {
+                        Tone::Title
+                    } else if line.starts_with("  warning:") {
+                        Tone::Warn
+                    } else {
+                        Tone::Normal
+                    };
+                    out.push((tone, line.to_string()));
+                }
+                if plan.steps.is_empty() {
+                    out.push((Tone::Ok, "nothing to do".into()));
+                }
+                for n in &self.notes {
+                    out.push((Tone::Dim, format!("  note: {n}")));
+                }
+            }
+        }
+        if self.run.is_none() {
+            match &self.earlier {
+                Earlier::Checking => {
+                    out.push((Tone::Dim, "checking for an unfinished run…".into()));
+                }
+                Earlier::Found(rec) if self.kind.resumable() => {
+                    out.push((Tone::Normal, String::new()));
+                    out.push((Tone::Warn, unfinished(rec)));
+                    out.push((
+                        Tone::Warn,
+                        if self.resume {
+                            "  this plan is that run's, resumed: its steps done are not run \
+                             again. Tab plans afresh instead (the run is then abandoned)."
+                                .into()
+                        } else {
+                            "  this is a fresh plan: confirming abandons that run. Tab shows it \
+                             again, to resume it."
+                                .into()
+                        },
+                    ));
+                }
+                Earlier::Found(rec) => {
+                    out.push((
+                        Tone::Dim,
+                        format!(
+                            "  note: {} did not end; a snapshot is taken anew (it is abandoned)",
+                            escape(&rec.id)
+                        ),
+                    ));
+                }
+                Earlier::None | Earlier::Unreadable(_) => {}
+            }
+        }
+        out
+    }
+
+    /// The two lines under the rule: what to do, then the confirmation being typed and what
+    /// Esc does. (The rule above them says how to scroll when the text is longer than the pane.)
+    pub fn foot(&self) -> Lines {
+        match self.stage() {
+            Stage::Refused | Stage::Nothing => vec![
+                (Tone::Dim, "Nothing was done.".into()),
+                (Tone::Accent, "Esc or Enter closes.".into()),
+            ],
+            Stage::Confirm => {
+                let word = self.plan().ok().and_then(|p| p.confirm.clone());
+                let ask = match (&word, &self.earlier) {
+                    (_, Earlier::Checking) => "Looking for an unfinished run first…".to_string(),
+                    (Some(w), _) => format!(
+                        "Type {} and press Enter to run it; anything else cancels.",
+                        escape(w)
+                    ),
+                    (None, _) => "Enter runs it (it changes nothing in the cluster).".into(),
+                };
+                let mut keys = "Esc cancels (the default)".to_string();
+                if self.can_switch() {
+                    keys.push_str(if self.resume {
+                        "; Tab plans afresh"
+                    } else {
+                        "; Tab resumes the unfinished run"
+                    });
+                }
+                let input = match &word {
+                    Some(_) => format!("> {}█   {keys}", escape(&self.typed)),
+                    None => keys,
+                };
+                vec![(Tone::Normal, ask), (Tone::Accent, input)]
+            }
+            Stage::Running => {
+                if self.run.as_ref().is_some_and(|r| r.cancel_asked) {
+                    vec![
+                        (
+                            Tone::Warn,
+                            "Cancel asked: the step running ends first, then the wizard stops."
+                                .into(),
+                        ),
+                        (
+                            Tone::Dim,
+                            "The same key resumes it later; Ctrl-C leaves at once.".into(),
+                        ),
+                    ]
+                } else {
+                    vec![
+                        (
+                            Tone::Accent,
+                            "Esc asks to cancel between steps (the step running ends first)."
+                                .into(),
+                        ),
+                        (
+                            Tone::Dim,
+                            "Ctrl-C leaves at once; the journal lets the same key resume it."
+                                .into(),
+                        ),
+                    ]
+                }
+            }
+            Stage::Over => {
+                let again = self
+                    .run
+                    .as_ref()
+                    .and_then(|r| r.end.as_ref())
+                    .is_some_and(|e| !matches!(e.phase, Phase::Done));
+                vec![
+                    (
+                        Tone::Dim,
+                        if again {
+                            "The same key offers to resume it; the timeline (4) lists each step."
+                                .into()
+                        } else {
+                            "The timeline (pane 4) lists each step.".into()
+                        },
+                    ),
+                    (Tone::Accent, "Esc or Enter closes.".into()),
+                ]
+            }
+        }
+    }
+
+    /// How far the text may scroll on a terminal of `size`.
+    pub fn max_scroll(&self, now: Instant, size: (u16, u16)) -> u16 {
+        let (w, h) = text_area(size);
+        let n = wrap(&self.lines(now), w).len();
+        n.saturating_sub(h).min(u16::MAX as usize) as u16
+    }
+}
+
+/// Whole seconds (`0s`, `12s`, `3m05s`): what moves once a second on screen.
+fn secs(d: Duration) -> String {
+    if d.as_secs() == 0 {
+        return "0s".into();
+    }
+    units::duration(Duration::from_secs(d.as_secs()))
+}
+
+/// The unfinished run in one line, as the command line says it.
+fn unfinished(rec: &Record) -> String {
+    format!(
+        "An unfinished {} run: {} (started {} by {}), {} of {} step(s) done{}.",
+        rec.op.command(),
+        escape(&rec.id),
+        crate::wizard::audit::rfc3339(rec.started),
+        escape(&rec.os_user),
+        rec.done.len(),
+        rec.plan.steps.len(),
+        rec.why
+            .as_deref()
+            .map(|w| format!("; it ended: {}", escape(w)))
+            .unwrap_or_default()
+    )
+}
+
+impl Run {
+    fn report(&mut self, at: Instant, r: Report) {
+        let current = |index: usize, cur: &mut Option<Current>| -> usize {
+            if cur.as_ref().is_none_or(|c| c.index != index) {
+                *cur = Some(Current {
+                    index,
+                    began: at,
+                    elapsed: Duration::ZERO,
+                    bytes: None,
+                    waiting: None,
+                });
+            }
+            index
+        };
+        match r {
+            Report::Begin { index } => {
+                self.current = None;
+                current(index, &mut self.current);
+            }
+            Report::Progress {
+                index,
+                elapsed,
+                bytes,
+            } => {
+                current(index, &mut self.current);
+                if let Some(c) = &mut self.current {
+                    c.elapsed = elapsed;
+                    if bytes.is_some() {
+                        c.bytes = bytes;
+                    }
+                }
+            }
+            Report::Waiting { index, why } => {
+                current(index, &mut self.current);
+                if let Some(c) = &mut self.current {
+                    c.waiting = Some(why);
+                }
+            }
+            Report::End {
+                index,
+                outcome,
+                detail,
+                took,
+            } => {
+                if let Some(s) = self.steps.get_mut(index) {
+                    *s = StepState::Ended {
+                        outcome,
+                        detail,
+                        took,
+                    };
+                }
+                if self.current.as_ref().is_some_and(|c| c.index == index) {
+                    self.current = None;
+                }
+            }
+        }
+    }
+
+    fn lines(&self, now: Instant, out: &mut Lines) {
+        let op = self.plan.op.command();
+        let id = self
+            .id
+            .as_deref()
+            .map(|i| format!(" {}", escape(i)))
+            .unwrap_or_default();
+        let n = self.plan.steps.len();
+        match &self.end {
+            None => {
+                out.push((
+                    Tone::Title,
+                    format!(
+                        "{op}{id}: running for {}",
+                        secs(now.saturating_duration_since(self.started))
+                    ),
+                ));
+                match &self.current {
+                    Some(c) => {
+                        let s = &self.plan.steps[c.index];
+                        let on = s
+                            .member
+                            .as_deref()
+                            .map(|m| format!(" on {}", escape(m)))
+                            .unwrap_or_default();
+                        let for_ = c.elapsed.max(now.saturating_duration_since(c.began));
+                        out.push((
+                            Tone::Accent,
+                            format!(
+                                "  step {} of {n}: {}{on}, for {}",
+                                c.index + 1,
+                                escape(&s.text),
+                                secs(for_)
+                            ),
+                        ));
+                        if let Some((done, all)) = c.bytes {
+                            out.push((
+                                Tone::Accent,
+                                format!(
+                                    "  {} of {} written",
+                                    units::bytes(done),
+                                    units::bytes(all)
+                                ),
+                            ));
+                        }
+                        if let Some(w) = &c.waiting {
+                            out.push((Tone::Warn, format!("  waiting: {}", escape(w))));
+                        }
+                    }
+                    None => out.push((Tone::Dim, "  between steps…".into())),
+                }
+            }
+            Some(end) => {
+                let (tone, words) = match &end.phase {
+                    Phase::Done => (Tone::Ok, format!("done in {}", secs(end.took))),
+                    Phase::Cancelled => (
+                        Tone::Warn,
+                        "cancelled between steps; nothing was cut in half".to_string(),
+                    ),
+                    Phase::Stopped(why) => (Tone::Warn, format!("stopped: {}", escape(why))),
+                    Phase::Failed(why) => (Tone::Error, format!("FAILED: {}", escape(why))),
+                    Phase::Confirming | Phase::Running => (Tone::Warn, "interrupted".into()),
+                };
+                out.push((tone, format!("{op}{id}: {words}")));
+                for a in &end.after {
+                    out.push((Tone::Normal, format!("  {a}")));
+                }
+                if let Some(j) = &self.journal {
+                    out.push((
+                        Tone::Dim,
+                        format!("  journal {}", escape(&j.display().to_string())),
+                    ));
+                }
+            }
+        }
+        out.push((Tone::Normal, String::new()));
+        for (i, (s, st)) in self.plan.steps.iter().zip(&self.steps).enumerate() {
+            let to = s
+                .member
+                .as_deref()
+                .map(|m| format!(" -> {}", escape(m)))
+                .unwrap_or_default();
+            let running = self.current.as_ref().is_some_and(|c| c.index == i);
+            let (tone, mark, tail) = match st {
+                _ if running => (Tone::Accent, "▶", String::new()),
+                StepState::Pending if self.end.is_some() => (Tone::Dim, "·", ": not run".into()),
+                StepState::Pending => (Tone::Dim, "·", String::new()),
+                StepState::DoneBefore => (Tone::Dim, "✓", ": done before".into()),
+                StepState::Ended {
+                    outcome,
+                    detail,
+                    took,
+                } => {
+                    let (tone, mark) = match outcome.as_str() {
+                        "done" | "was done" => (Tone::Ok, "✓"),
+                        "failed" => (Tone::Error, "✖"),
+                        _ => (Tone::Warn, "■"),
+                    };
+                    let detail = if detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", escape(detail))
+                    };
+                    (
+                        tone,
+                        mark,
+                        format!(": {outcome} in {:.1} s{detail}", took.as_secs_f64()),
+                    )
+                }
+            };
+            out.push((
+                tone,
+                format!("{mark} {:>2}. {}{to}{tail}", i + 1, escape(&s.text)),
+            ));
+        }
+    }
+}
+
+/// The scrolled part of the modal for a terminal of `size`: (columns, rows).
+pub fn text_area(size: (u16, u16)) -> (usize, usize) {
+    let body = size.1.saturating_sub(3);
+    let w = size.0.min(MODAL_WIDTH).saturating_sub(2);
+    let h = body.saturating_sub(2 + FOOT_ROWS);
+    (w as usize, h as usize)
+}
+
+/// Lines wrapped at word boundaries to `width` columns; a continuation is indented as its line
+/// was, plus four.
+pub fn wrap(lines: &[(Tone, String)], width: usize) -> Lines {
+    let width = width.max(8);
+    let mut out = Lines::new();
+    for (tone, line) in lines {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let cont = " ".repeat((indent + 4).min(width / 2));
+        let mut cur = String::new();
+        let mut cur_w = 0usize;
+        for (i, word) in line.trim_start_matches(' ').split(' ').enumerate() {
+            let ww = ratatui::text::Span::raw(word).width();
+            if i == 0 {
+                cur.push_str(&" ".repeat(indent));
+                cur_w = indent;
+            } else if cur_w + 1 + ww <= width {
+                cur.push(' ');
+                cur_w += 1;
+            } else {
+                out.push((*tone, std::mem::take(&mut cur)));
+                cur.push_str(&cont);
+                cur_w = cont.len();
+            }
+            // A word longer than a line is cut where the line ends.
+            let mut rest = word;
+            while cur_w + ratatui::text::Span::raw(rest).width() > width && cur_w < width {
+                let room = width - cur_w;
+                let cut = rest
+                    .char_indices()
+                    .map(|(i, _)| i)
+                    .chain(std::iter::once(rest.len()))
+                    .take_while(|&i| ratatui::text::Span::raw(&rest[..i]).width() <= room)
+                    .last()
+                    .unwrap_or(0);
+                if cut == 0 {
+                    break;
+                }
+                cur.push_str(&rest[..cut]);
+                out.push((*tone, std::mem::take(&mut cur)));
+                cur.push_str(&cont);
+                cur_w = cont.len();
+                rest = &rest[cut..];
+            }
+            cur.push_str(rest);
+            cur_w += ratatui::text::Span::raw(rest).width();
+        }
+        out.push((*tone, cur));
+    }
+    out
+}
+
+/// One look at the cluster made of what the store holds: the member list, each member's last
+/// Status while it answers, the alarms in their Status errors. `None` before the member list.
+pub fn cluster_status(store: &Store) -> Option<ClusterStatus> {
+    let cluster_id = store.cluster.id?;
+    let leader = store.cluster.leader;
+    let members: Vec<MemberStatus> = store
+        .cluster
+        .members
+        .iter()
+        .map(|m| member_status(m, leader))
+        .collect();
+    let alarms = store
+        .alarms()
+        .into_iter()
+        .map(|a| Alarm {
+            member_id: a.member_id,
+            member: store.name_of(a.member_id),
+            alarm: a.kind,
+        })
+        .collect();
+    let answering = members.iter().any(|m| m.reachable);
+    Some(ClusterStatus {
+        cluster_id,
+        leader,
+        alarms,
+        members,
+        member_list_from: "the console's member list".into(),
+        alarms_error: (!answering).then(|| "no member answers".into()),
+    })
+}
+
+fn member_status(m: &Member, leader: Option<u64>) -> MemberStatus {
+    let p = m.status.as_ref();
+    let (error, error_short) = match &m.reach {
+        Reach::Up => (None, None),
+        Reach::Down { why, .. } => (Some(why.text()), Some(why.short().to_string())),
+        Reach::Stalled { .. } => (
+            Some("its Status call does not return".to_string()),
+            Some("no answer".to_string()),
+        ),
+        Reach::Unknown => (
+            Some("not asked yet".to_string()),
+            Some("not asked yet".to_string()),
+        ),
+        Reach::Unstarted => (
+            Some("unstarted: added to the cluster but its etcd has not joined yet".to_string()),
+            Some("unstarted".to_string()),
+        ),
+    };
+    MemberStatus {
+        id: m.id,
+        name: m.name.clone(),
+        peer_urls: m.peer_urls.clone(),
+        client_urls: m.client_urls.clone(),
+        is_learner: crate::etcd::model::MemberFacts::is_learner(m),
+        is_leader: leader == Some(m.id),
+        started: m.started(),
+        reachable: m.reachable(),
+        version: p.map(|p| p.version.clone()).unwrap_or_default(),
+        db_size: p.map_or(0, |p| p.db_size),
+        db_size_in_use: p.map_or(0, |p| p.db_size_in_use),
+        raft_term: p.map_or(0, |p| p.raft_term),
+        raft_index: p.map_or(0, |p| p.raft_index),
+        raft_applied_index: p.map_or(0, |p| p.raft_applied_index),
+        revision: p.map_or(0, |p| p.revision),
+        db_size_quota: p.map_or(0, |p| p.db_size_quota),
+        sees_leader: p.map_or(0, |p| p.leader),
+        errors: p.map(|p| p.errors.clone()).unwrap_or_default(),
+        error,
+        error_short,
+        latency_ms: p.map(|p| p.latency.as_secs_f64() * 1000.0),
+    }
+}
+
+/// The backend quota for the NOSPACE recovery: what a member reports, else the figure from
+/// `/metrics` or `--quota`; never the default the DB bar assumes (a guess must not decide when
+/// to disarm).
+fn recovery_quota(store: &Store, status: &ClusterStatus) -> i64 {
+    if let Some(q) = status
+        .members
+        .iter()
+        .map(|m| m.db_size_quota)
+        .filter(|q| *q > 0)
+        .max()
+    {
+        return q;
+    }
+    if store.cluster.quota != Quota::default() {
+        return store.cluster.quota.bytes;
+    }
+    0
+}
+
+/// The plan for `kind` on the cluster as the store sees it at Unix second `now`, with the
+/// console's notes about it.
+pub fn plan(store: &Store, kind: &Kind, now: u64) -> (Result<Plan, Vec<Refusal>>, Vec<String>) {
+    let refuse = |why: String, fix: &str| (Err(vec![Refusal::new(why, fix)]), Vec::new());
+    let Some(state) = &store.state_dir else {
+        return refuse(
+            "etcdeck has no state directory: neither XDG_STATE_HOME nor HOME is set".into(),
+            "set one and start the console again: the wizards keep their journal, the audit log \
+             and their snapshots there",
+        );
+    };
+    if let Some(why) = &store.cluster.mixed {
+        return refuse(
+            format!("the endpoints are not one cluster: {why}"),
+            "fix the endpoints (--endpoints, ETCDCTL_ENDPOINTS, the inventory); nothing is \
+             changed meanwhile",
+        );
+    }
+    let Some(status) = cluster_status(store) else {
+        return refuse(
+            "the member list has not been read yet".into(),
+            "wait until the members show, then press the key again",
+        );
+    };
+    let common = Common {
+        snapshot: true,
+        snapshot_dir: snapshot::auto_dir(state),
+        now,
+        cluster_name: wizard::cluster_name(&status, None),
+    };
+    let settle = store.config.wizard_settle;
+    let defrag = |members: Vec<String>, all: bool| defrag::Options {
+        members,
+        all,
+        move_leader: true,
+        settle,
+        threshold_percent: DEFRAG_THRESHOLD,
+        common: common.clone(),
+    };
+    let current = store.revision().unwrap_or(0);
+    let mut notes = Vec::new();
+    let planned = match kind {
+        Kind::DefragAll => defrag::plan(&status, &defrag(Vec::new(), true)),
+        Kind::DefragMember(m) => defrag::plan(&status, &defrag(vec![m.clone()], false)),
+        Kind::MoveLeader(m) => move_leader::plan(&status, m),
+        Kind::Snapshot => {
+            let path = snapshot::auto_dir(state).join(format!(
+                "{:x}-{}-manual.db",
+                status.cluster_id,
+                snapshot::stamp(now)
+            ));
+            snapshot::plan(&status, &path)
+        }
+        Kind::Compact => {
+            let seen = &store.revisions.samples;
+            let target =
+                match compact::revision_at(seen, now.saturating_sub(COMPACT_KEEP.as_secs())) {
+                    Some(r) => {
+                        notes.push(format!(
+                            "the target is the revision of {} h ago, as etcdeck recorded it",
+                            COMPACT_KEEP.as_secs() / 3600
+                        ));
+                        r
+                    }
+                    None => {
+                        notes.push(format!(
+                            "etcdeck has no record of the revision {} h ago: the target is the \
+                             current revision (`etcdeck compact --revision R` picks another)",
+                            COMPACT_KEEP.as_secs() / 3600
+                        ));
+                        current
+                    }
+                };
+            // Only keys that can lose history count: the rest would be dropped by the planner.
+            let keys = store
+                .keys
+                .map
+                .iter()
+                .filter(|(_, e)| e.version > 1 && e.create_revision < target)
+                .map(|(k, e)| {
+                    (
+                        String::from_utf8_lossy(k).into_owned(),
+                        e.create_revision,
+                        e.version,
+                    )
+                })
+                .collect();
+            let facts = compact::Facts {
+                current,
+                compacted: store.compacted(),
+                seen: seen.clone(),
+                keys,
+                namespace: store.keys.prefix.trim_end_matches('/').to_string(),
+                now,
+            };
+            compact::plan(&status, &facts, compact::Target::Revision(target), &common)
+        }
+        Kind::AlarmRecover => {
+            let facts = alarm::Facts {
+                current,
+                quota: recovery_quota(store, &status),
+                prefixes: Vec::new(),
+            };
+            alarm::recover_plan(&status, &facts, settle, &common)
+        }
+    };
+    (planned, notes)
+}
+
+/// What follows a snapshot that is done: the file, and how to restore it (never run), as
+/// `etcdeck snapshot save` prints them.
+pub fn after_snapshot(store: &Store, plan: &Plan) -> Vec<String> {
+    let Some(StepKind::Snapshot { path, .. }) = plan.steps.first().map(|s| &s.kind) else {
+        return Vec::new();
+    };
+    let Some(status) = cluster_status(store) else {
+        return Vec::new();
+    };
+    let name = wizard::cluster_name(&status, None);
+    let mut out = vec![format!("snapshot: {}", path.display())];
+    out.extend(snapshot::restore_commands(&status, path, &name));
+    out
+}
