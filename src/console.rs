@@ -645,6 +645,7 @@ async fn drive_wizard(
         resumed,
         abandon,
         now,
+        args,
     } = start;
     let send = |news: WizardNews| {
         let _ = tx.send(Msg::Wizard {
@@ -670,7 +671,7 @@ async fn drive_wizard(
     }
     let record = match resumed {
         Some(r) => *r,
-        None => journal::record(plan.clone(), now),
+        None => journal::record(plan.clone(), &args, now),
     };
     let op_id = record.id.clone();
     let mut journal = match Journal::open(&state, record) {

@@ -144,6 +144,9 @@ pub struct WizardStart {
     pub abandon: Option<Box<Record>>,
     /// Unix seconds now (names the operation).
     pub now: u64,
+    /// The options that shaped the plan, as `etcdeck <verb>` would give them (the journal keeps
+    /// them, so the command line resumes a run the console began).
+    pub args: String,
 }
 
 /// How loud a flash message is.

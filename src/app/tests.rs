@@ -1292,6 +1292,8 @@ mod wizards {
                 resumed: None,
                 abandon: None,
                 now: WIZARD_NOW,
+                // As `etcdeck defrag --all` keeps them: the command line resumes this run.
+                args: "--all keep-leader=false threshold=10 snapshot=true".into(),
             }
         );
         assert!(Cmd::WizardRun(Box::new(start)).changes_cluster());
@@ -1550,7 +1552,11 @@ mod wizards {
         // A run of etcd-2 alone that stopped after its first step.
         let mut old = fresh.clone();
         old.steps.truncate(3);
-        let mut rec = crate::wizard::journal::record(old.clone(), WIZARD_NOW - 600);
+        let mut rec = crate::wizard::journal::record(
+            old.clone(),
+            "--all keep-leader=false threshold=10 snapshot=true",
+            WIZARD_NOW - 600,
+        );
         rec.done.insert("snapshot".into());
         rec.standing = crate::wizard::journal::Standing::Stopped;
         rec.why = Some("step 2: health gate failed".into());

@@ -1117,6 +1117,7 @@ fn confirm_wizard(store: &mut Store) -> Vec<Cmd> {
         (Earlier::Found(rec), false) => (None, Some(rec.clone())),
         _ => (None, None),
     };
+    let args = crate::app::wizard::args(&w.kind, &plan);
     let start = WizardStart {
         token: w.token,
         plan,
@@ -1125,6 +1126,7 @@ fn confirm_wizard(store: &mut Store) -> Vec<Cmd> {
         resumed,
         abandon,
         now: unix,
+        args,
     };
     w.start(now);
     vec![Cmd::WizardRun(Box::new(start))]

@@ -947,6 +947,37 @@ pub fn plan(store: &Store, kind: &Kind, now: u64) -> (Result<Plan, Vec<Refusal>>
     (planned, notes)
 }
 
+/// The options that shaped a plan of `kind`, in the words `etcdeck <verb>` keeps in the journal.
+pub fn args(kind: &Kind, plan: &Plan) -> String {
+    let defrag = |members: Vec<String>, all: bool| defrag::Options {
+        members,
+        all,
+        move_leader: true,
+        settle: Duration::ZERO,
+        threshold_percent: DEFRAG_THRESHOLD,
+        common: Common {
+            snapshot: true,
+            snapshot_dir: Default::default(),
+            now: 0,
+            cluster_name: String::new(),
+        },
+    };
+    match kind {
+        Kind::DefragAll => defrag(Vec::new(), true).args(),
+        Kind::DefragMember(m) => defrag(vec![m.clone()], false).args(),
+        Kind::MoveLeader(m) => m.clone(),
+        Kind::Snapshot => String::new(),
+        Kind::AlarmRecover => alarm::recover_args(true),
+        Kind::Compact => {
+            let r = plan.steps.iter().find_map(|s| match s.kind {
+                StepKind::Compact { revision } => Some(revision),
+                _ => None,
+            });
+            compact::args(&compact::Target::Revision(r.unwrap_or(0)), true)
+        }
+    }
+}
+
 /// What follows a snapshot that is done: the file, and how to restore it (never run), as
 /// `etcdeck snapshot save` prints them.
 pub fn after_snapshot(store: &Store, plan: &Plan) -> Vec<String> {

@@ -137,7 +137,7 @@ pub async fn recover(g: &Global, settle: Duration, w: &WizardFlags) -> Result<Co
         quota: q,
         prefixes,
     };
-    let args = format!("snapshot={}", !w.no_snapshot);
+    let args = alarm::recover_args(!w.no_snapshot);
     let plan = alarm::recover_plan(&p.status, &facts, settle, &common(&p, w));
     carry_out(g, p, Op::AlarmRecover, w, &args, plan, |_| Vec::new()).await
 }

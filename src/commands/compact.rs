@@ -64,7 +64,7 @@ pub async fn run(
         (None, Some(k)) => compact::Target::Keep(k),
         (None, None) => anyhow::bail!("give --keep DURATION or --revision R"),
     };
-    let args = format!("{target:?} snapshot={}", !w.no_snapshot);
+    let args = compact::args(&target, !w.no_snapshot);
     let plan = compact::plan(&p.status, &facts, target, &common(&p, w));
     carry_out(g, p, Op::Compact, w, &args, plan, |_| Vec::new()).await
 }

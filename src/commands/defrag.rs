@@ -19,17 +19,6 @@ pub struct Args {
 
 pub async fn run(g: &Global, a: Args, w: &WizardFlags) -> Result<Code> {
     let p = prepare(g).await?;
-    let args = format!(
-        "{} keep-leader={} threshold={} snapshot={}",
-        if a.all {
-            "--all".to_string()
-        } else {
-            a.members.join(",")
-        },
-        a.keep_leader,
-        a.threshold,
-        !w.no_snapshot
-    );
     let o = defrag::Options {
         members: a.members,
         all: a.all,
@@ -38,6 +27,7 @@ pub async fn run(g: &Global, a: Args, w: &WizardFlags) -> Result<Code> {
         threshold_percent: a.threshold,
         common: common(&p, w),
     };
+    let args = o.args();
     let plan = defrag::plan(&p.status, &o);
     carry_out(g, p, Op::Defrag, w, &args, plan, |_| Vec::new()).await
 }

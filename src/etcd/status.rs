@@ -142,11 +142,21 @@ fn opt_hex<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
 /// Ask the cluster: member list first (from any endpoint), then every member's Status and the
 /// alarm list at once.
 pub async fn gather(cluster: &Cluster) -> Result<ClusterStatus, EtcdError> {
+    look(cluster, true).await
+}
+
+/// [`gather`] without asking every endpoint again which cluster it belongs to: for the looks a
+/// wizard takes between its steps, on a cluster already identified.
+pub async fn observe(cluster: &Cluster) -> Result<ClusterStatus, EtcdError> {
+    look(cluster, false).await
+}
+
+async fn look(cluster: &Cluster, identify: bool) -> Result<ClusterStatus, EtcdError> {
     // Every configured endpoint must answer for the same cluster: asked alongside.
-    let identity = {
+    let identity = identify.then(|| {
         let c = cluster.clone();
         tokio::spawn(async move { c.identify().await })
-    };
+    });
     let (list, from) = cluster.member_list().await?;
     let list = model::MemberList::from(&list);
     let cluster_id = list.cluster_id;
@@ -257,8 +267,10 @@ pub async fn gather(cluster: &Cluster) -> Result<ClusterStatus, EtcdError> {
         Ok(Err(e)) => (Vec::new(), Some(e.to_string())),
         Err(e) => (Vec::new(), Some(e.to_string())),
     };
-    if let Ok(Err(mixed @ EtcdError::MixedClusters(_))) = identity.await {
-        return Err(mixed);
+    if let Some(identity) = identity {
+        if let Ok(Err(mixed @ EtcdError::MixedClusters(_))) = identity.await {
+            return Err(mixed);
+        }
     }
     let mut status = ClusterStatus {
         cluster_id,

@@ -24,6 +24,11 @@ pub const NOSPACE_MEANS: &str = "NOSPACE: the database reached its quota; etcd t
      reads, deletes and lease renewals. Each Patroni primary keeps its leader key, but no \
      failover or switchover can happen until the alarm is disarmed.";
 
+/// The options that shape the recovery's plan, as the journal keeps them.
+pub fn recover_args(snapshot: bool) -> String {
+    format!("snapshot={snapshot}")
+}
+
 /// The scratch key the verification writes and deletes.
 pub fn scratch_key(now: u64) -> String {
     format!("/etcdeck/scratch/verify-{now}")

@@ -33,6 +33,11 @@ pub struct Facts {
     pub now: u64,
 }
 
+/// The options that shape the plan, as the journal keeps them.
+pub fn args(t: &Target, snapshot: bool) -> String {
+    format!("{t:?} snapshot={snapshot}")
+}
+
 /// The revision the cluster had at Unix second `at`: the last one seen at or before it.
 pub fn revision_at(seen: &[(u64, i64)], at: u64) -> Option<i64> {
     seen.iter().rev().find(|(t, _)| *t <= at).map(|(_, r)| *r)

@@ -27,6 +27,24 @@ pub struct Options {
     pub common: Common,
 }
 
+impl Options {
+    /// The options that shape the plan, as the journal keeps them: a run with other options does
+    /// not resume this one (the pause between members may differ).
+    pub fn args(&self) -> String {
+        format!(
+            "{} keep-leader={} threshold={} snapshot={}",
+            if self.all {
+                "--all".to_string()
+            } else {
+                self.members.join(",")
+            },
+            !self.move_leader,
+            self.threshold_percent,
+            self.common.snapshot
+        )
+    }
+}
+
 /// Free pages of a member, as a percentage of its database.
 pub fn free_percent(m: &MemberStatus) -> u8 {
     if m.db_size <= 0 {

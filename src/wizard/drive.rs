@@ -85,7 +85,7 @@ pub async fn run(
                     }
                 };
                 let waited = began.elapsed();
-                action = match status::gather(&ctx.cluster).await {
+                action = match status::observe(&ctx.cluster).await {
                     Ok(s) => {
                         if let Err(why) = super::gate(&s, gate_tolerates_nospace(wiz, index)) {
                             rep.report(Report::Waiting { index, why });
@@ -252,7 +252,7 @@ async fn with_ticks<T>(
 }
 
 async fn fresh(ctx: &Context) -> Result<ClusterStatus, String> {
-    status::gather(&ctx.cluster)
+    status::observe(&ctx.cluster)
         .await
         .map_err(|e| e.to_string())
 }
