@@ -299,6 +299,20 @@ impl Engine {
                 });
             }
             Cmd::WizardRun(start) => self.run_wizard(start),
+            Cmd::WizardPrefixes { token, url } => {
+                let (tx, token, url) = (self.producers.tx.clone(), *token, url.clone());
+                let cluster = self.producers.cluster.clone();
+                tokio::spawn(async move {
+                    let found = crate::wizard::alarm::largest_prefixes(&cluster, &url)
+                        .await
+                        .map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::Wizard {
+                        at: Instant::now(),
+                        token,
+                        news: WizardNews::Prefixes(found),
+                    });
+                });
+            }
             Cmd::WizardCancel => {
                 if let Some((_, cancel, _)) = &self.wizard {
                     cancel.store(true, Ordering::SeqCst);

@@ -122,6 +122,8 @@ pub enum WizardNews {
     Opened { id: String, journal: PathBuf },
     /// What the driver reports (`drive::Report`).
     Step(Report),
+    /// The largest prefixes, read for the NOSPACE recovery's plan (after it is shown).
+    Prefixes(Result<Vec<(String, u64, u64)>, String>),
     /// The run ended: how, and what each step did.
     Finished {
         phase: Phase,
@@ -185,6 +187,9 @@ pub enum Cmd {
     WizardRun(Box<WizardStart>),
     /// Ask the running wizard to stop between steps.
     WizardCancel,
+    /// Read every key from the member at `url` for the NOSPACE recovery's largest prefixes; the
+    /// answer comes back as [`WizardNews::Prefixes`].
+    WizardPrefixes { token: u64, url: String },
     /// Read the revisions recorded for the cluster (off the loop): [`Msg::Revisions`].
     LoadRevisions { cluster_id: u64 },
     /// Record that the cluster was at `revision` at Unix second `at` (off the loop).
@@ -210,6 +215,7 @@ impl Cmd {
             | Cmd::Persist(_)
             | Cmd::WizardLookup { .. }
             | Cmd::WizardCancel
+            | Cmd::WizardPrefixes { .. }
             | Cmd::LoadRevisions { .. }
             | Cmd::RecordRevision { .. } => false,
         }

@@ -1626,11 +1626,30 @@ mod wizards {
             bytes: 1 << 20,
             source: "--quota".into(),
         };
-        press(&mut s, KeyCode::Char('A'));
+        let cmds = press(&mut s, KeyCode::Char('A'));
+        // The plan is shown at once; the largest prefixes are read from a member meanwhile.
+        let scan = cmds.iter().find_map(|c| match c {
+            Cmd::WizardPrefixes { token, url } => Some((*token, url.clone())),
+            _ => None,
+        });
+        let (token, url) = scan.expect("a prefix scan asked for");
+        assert!(url.ends_with(":2379"), "a client URL: {url}");
+        update(
+            &mut s,
+            Msg::Wizard {
+                at: t0,
+                token,
+                news: WizardNews::Prefixes(Ok(vec![("/fill/".into(), 900 << 10, 3)])),
+            },
+        );
         let v = open(&s);
         let plan = v.plan().unwrap();
         assert_eq!(plan.op, Op::AlarmRecover);
         let shown = text(v, &s);
+        assert!(
+            shown.contains("largest prefixes: /fill/ 900 KiB in 3 key(s)"),
+            "{shown}"
+        );
         assert!(
             shown.contains("NOSPACE: the database reached its quota"),
             "{shown}"

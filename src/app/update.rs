@@ -959,7 +959,7 @@ fn open_wizard(store: &mut Store, action: Action) -> Vec<Cmd> {
     store.ui.wizards_opened += 1;
     let token = store.ui.wizards_opened;
     let view = WizardView::open(store, token, kind);
-    let lookup = match (&view.earlier, view.cluster_id) {
+    let mut lookup = match (&view.earlier, view.cluster_id) {
         (Earlier::Checking, Some(cluster_id)) => vec![Cmd::WizardLookup {
             token,
             op: view.kind.op(),
@@ -967,6 +967,12 @@ fn open_wizard(store: &mut Store, action: Action) -> Vec<Cmd> {
         }],
         _ => Vec::new(),
     };
+    // The recovery's plan is shown at once; the largest prefixes join it when read.
+    if view.kind == Kind::AlarmRecover && view.fresh.is_ok() {
+        if let Some(url) = super::wizard::prefix_scan_source(store) {
+            lookup.push(Cmd::WizardPrefixes { token, url });
+        }
+    }
     store.ui.overlay = Some(Overlay::Wizard(Box::new(view)));
     lookup
 }
@@ -1229,7 +1235,7 @@ fn wizard_news(store: &mut Store, token: u64, news: WizardNews) -> Vec<Cmd> {
                 // Whatever happened, the cluster is read again at once.
                 cmds = vec![Cmd::RefreshNow, Cmd::ListNow];
             }
-            WizardNews::Earlier(_) | WizardNews::Step(_) => {}
+            WizardNews::Earlier(_) | WizardNews::Step(_) | WizardNews::Prefixes(_) => {}
         }
     }
     w.news(at, news);

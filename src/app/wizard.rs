@@ -298,6 +298,14 @@ impl WizardView {
 
     /// A report of the driver, or the run's end.
     pub fn news(&mut self, at: Instant, news: WizardNews) {
+        if let WizardNews::Prefixes(found) = news {
+            self.notes.push(match found {
+                Ok(p) if p.is_empty() => "largest prefixes: no keys".into(),
+                Ok(p) => alarm::prefixes_fact(&p),
+                Err(e) => format!("the largest prefixes could not be read: {e}"),
+            });
+            return;
+        }
         if let WizardNews::Earlier(found) = news {
             if self.run.is_none() {
                 self.earlier(found);
@@ -306,7 +314,7 @@ impl WizardView {
         }
         let Some(run) = &mut self.run else { return };
         match news {
-            WizardNews::Earlier(_) => {}
+            WizardNews::Earlier(_) | WizardNews::Prefixes(_) => {}
             WizardNews::Opened { id, journal } => {
                 run.id = Some(id);
                 run.journal = Some(journal);
@@ -945,6 +953,17 @@ pub fn plan(store: &Store, kind: &Kind, now: u64) -> (Result<Plan, Vec<Refusal>>
         }
     };
     (planned, notes)
+}
+
+/// The member the NOSPACE recovery reads the largest prefixes from (a follower that answers),
+/// unless the database is too large to read whole.
+pub fn prefix_scan_source(store: &Store) -> Option<String> {
+    let status = cluster_status(store)?;
+    let biggest = status.members.iter().map(|m| m.db_size).max().unwrap_or(0);
+    if biggest > alarm::PREFIX_SCAN_LIMIT {
+        return None;
+    }
+    wizard::snapshot_source(&status).and_then(|m| m.client_urls.first().cloned())
 }
 
 /// The options that shaped a plan of `kind`, in the words `etcdeck <verb>` keeps in the journal.

@@ -1,6 +1,5 @@
 //! `etcdeck alarm list | disarm | recover`.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -11,9 +10,6 @@ use super::Code;
 use crate::cli::{Global, WizardFlags};
 use crate::etcd::metrics;
 use crate::wizard::{alarm, Op};
-
-/// Databases larger than this are not read whole to find the largest prefixes.
-const PREFIX_SCAN_LIMIT: i64 = 1 << 30;
 
 fn meaning(alarm: &str) -> &'static str {
     match alarm {
@@ -105,21 +101,12 @@ pub async fn recover(g: &Global, settle: Duration, w: &WizardFlags) -> Result<Co
         .max()
         .unwrap_or(0);
     let mut prefixes = Vec::new();
-    if biggest <= PREFIX_SCAN_LIMIT && p.status.alarms.iter().any(|a| a.alarm == "NOSPACE") {
+    if biggest <= alarm::PREFIX_SCAN_LIMIT && p.status.alarms.iter().any(|a| a.alarm == "NOSPACE") {
         if let Some(url) =
             crate::wizard::snapshot_source(&p.status).and_then(|m| m.client_urls.first().cloned())
         {
-            let mut sizes: HashMap<Vec<u8>, (u64, u64)> = HashMap::new();
-            let read = crate::etcd::watch::read_prefix(&p.cluster, &url, b"", |kvs, _, _, _| {
-                for kv in kvs {
-                    let e = sizes.entry(alarm::prefix_of(&kv.key).to_vec()).or_default();
-                    e.0 += (kv.key.len() + kv.value.len()) as u64;
-                    e.1 += 1;
-                }
-            })
-            .await;
-            match read {
-                Ok(_) => prefixes = alarm::largest(sizes),
+            match alarm::largest_prefixes(&p.cluster, &url).await {
+                Ok(found) => prefixes = found,
                 Err(e) => {
                     eprintln!("etcdeck: warning: the largest prefixes could not be read: {e}")
                 }

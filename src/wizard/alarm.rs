@@ -148,6 +148,43 @@ pub fn largest(sizes: std::collections::HashMap<Vec<u8>, (u64, u64)>) -> Vec<(St
     v
 }
 
+/// Databases larger than this are not read whole to find the largest prefixes.
+pub const PREFIX_SCAN_LIMIT: i64 = 1 << 30;
+
+/// Read every key and value from the member at `url` (at one revision, in bounded chunks, none
+/// kept) and sum their bytes by [`prefix_of`]: the largest prefixes, biggest first.
+pub async fn largest_prefixes(
+    cluster: &crate::etcd::Cluster,
+    url: &str,
+) -> Result<Vec<(String, u64, u64)>, crate::etcd::EtcdError> {
+    let mut sizes: std::collections::HashMap<Vec<u8>, (u64, u64)> = Default::default();
+    crate::etcd::watch::read_prefix(cluster, url, b"", |kvs, _, _, _| {
+        for kv in kvs {
+            let e = sizes.entry(prefix_of(&kv.key).to_vec()).or_default();
+            e.0 += (kv.key.len() + kv.value.len()) as u64;
+            e.1 += 1;
+        }
+    })
+    .await?;
+    Ok(largest(sizes))
+}
+
+/// `largest prefixes: /pg/pg-meta/ 15.0 MiB in 3 key(s); ...` (the first five).
+pub fn prefixes_fact(prefixes: &[(String, u64, u64)]) -> String {
+    let top: Vec<String> = prefixes
+        .iter()
+        .take(5)
+        .map(|(p, b, n)| {
+            format!(
+                "{} {} in {n} key(s)",
+                crate::text::escape(p),
+                units::bytes(*b)
+            )
+        })
+        .collect();
+    format!("largest prefixes: {}", top.join("; "))
+}
+
 /// Members at or above the disarm threshold: (name, db size).
 pub fn above_threshold(s: &ClusterStatus, quota: i64) -> Vec<(String, i64)> {
     s.members
@@ -265,19 +302,7 @@ pub fn recover_plan(
         ));
     }
     if !f.prefixes.is_empty() {
-        let top: Vec<String> = f
-            .prefixes
-            .iter()
-            .take(5)
-            .map(|(p, b, n)| {
-                format!(
-                    "{} {} in {n} key(s)",
-                    crate::text::escape(p),
-                    units::bytes(*b)
-                )
-            })
-            .collect();
-        facts.push(format!("largest prefixes: {}", top.join("; ")));
+        facts.push(prefixes_fact(&f.prefixes));
     }
     let mut steps = Vec::new();
     if c.snapshot {
