@@ -590,6 +590,21 @@ mod wizard {
         assert!(out.contains("step 3 of 13: defragment etcd-2"), "{out}");
         assert!(out.contains("Esc asks to cancel between steps"), "{out}");
         snap!("wizard_progress_80x24", out);
+        // Further on, the step running stays in view without scrolling by hand.
+        for i in 2..11 {
+            wizard_news(
+                &mut s,
+                WizardNews::Step(Report::End {
+                    index: i,
+                    outcome: "done".into(),
+                    detail: String::new(),
+                    took: Duration::from_millis(20),
+                }),
+            );
+        }
+        wizard_news(&mut s, WizardNews::Step(Report::Begin { index: 11 }));
+        let out = screen(&s, 80, 24);
+        assert!(out.contains("▶ 12. defragment etcd-1"), "{out}");
     }
 
     #[test]

@@ -47,7 +47,14 @@ pub fn render(s: &Store, w: &WizardView, area: Rect, buf: &mut Buffer) {
     let lines = wrap(&w.lines(s.now), text.width as usize);
     let rows = text.height as usize;
     let max = lines.len().saturating_sub(rows);
-    let first = (w.scroll as usize).min(max);
+    // While a run goes on and the operator has not scrolled, the step running stays in view.
+    let following = w.scroll == 0 && w.stage() == Stage::Running;
+    let running = lines.iter().position(|(_, l)| l.starts_with('▶'));
+    let first = match (following, running) {
+        // From the top (the run's own lines) while the step fits, then with two steps after it.
+        (true, Some(at)) => (at + 3).saturating_sub(rows).min(max),
+        _ => (w.scroll as usize).min(max),
+    };
     let shown: Vec<Line> = lines
         .iter()
         .skip(first)
