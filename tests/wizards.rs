@@ -38,53 +38,6 @@ fn ended_ok(tc: &TestCluster, what: &str) -> Vec<String> {
         .collect()
 }
 
-/// Give every member free pages: write `n` values of `size` bytes, delete them, compact.
-async fn fragment(tc: &TestCluster, n: usize, size: usize) {
-    let cluster = tc.cluster(Duration::from_secs(5));
-    let url = tc.sandbox.client_urls()[0].clone();
-    let mut c = cluster.member(&url).await.unwrap();
-    let value = vec![b'x'; size];
-    for i in 0..n {
-        c.put(format!("/fill/{i:05}"), value.clone(), None)
-            .await
-            .unwrap();
-    }
-    c.delete(
-        "/fill/",
-        Some(etcd_client::DeleteOptions::new().with_prefix()),
-    )
-    .await
-    .unwrap();
-    let rev = c
-        .get("/none", None)
-        .await
-        .unwrap()
-        .header()
-        .unwrap()
-        .revision();
-    c.compact(
-        rev,
-        Some(etcd_client::CompactionOptions::new().with_physical()),
-    )
-    .await
-    .unwrap();
-    // The backend counts the freed pages at its next commit: write until every member says so.
-    let want = (n * size / 2) as i64;
-    let t = Instant::now();
-    loop {
-        c.put("/tick", "x", None).await.unwrap();
-        let s = status::gather(&cluster).await.unwrap();
-        if s.members
-            .iter()
-            .all(|m| m.db_size - m.db_size_in_use >= want)
-        {
-            return;
-        }
-        assert!(t.elapsed() < Duration::from_secs(30), "pages never freed");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 fn member_names(v: &Value, prefix: &str) -> Vec<String> {
     v["outcomes"]
         .as_array()
@@ -384,7 +337,7 @@ impl Load {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn defrag_of_every_member_keeps_patroni_alive_and_does_the_leader_last() {
     let tc = TestCluster::start(3).await;
-    fragment(&tc, 600, 16 << 10).await;
+    tc.fragment(600, 16 << 10, 600 * (16 << 10) / 2).await;
     let cluster = tc.cluster(Duration::from_secs(5));
     let before = status::gather(&cluster).await.unwrap();
     let first_leader = before.leader.unwrap();

@@ -831,13 +831,7 @@ fn member_status(m: &Member, leader: Option<u64>) -> MemberStatus {
 /// `/metrics` or `--quota`; never the default the DB bar assumes (a guess must not decide when
 /// to disarm).
 fn recovery_quota(store: &Store, status: &ClusterStatus) -> i64 {
-    if let Some(q) = status
-        .members
-        .iter()
-        .map(|m| m.db_size_quota)
-        .filter(|q| *q > 0)
-        .max()
-    {
+    if let Some(q) = alarm::reported_quota(status) {
         return q;
     }
     if store.cluster.quota != Quota::default() {

@@ -5,10 +5,9 @@ use std::time::Duration;
 use anyhow::Result;
 use serde_json::json;
 
-use super::wizard::{carry_out, common, prepare, Prepared};
+use super::wizard::{carry_out, common, metrics_page, prepare, Prepared};
 use super::Code;
 use crate::cli::{Global, WizardFlags};
-use crate::etcd::metrics;
 use crate::wizard::{alarm, Op};
 
 fn meaning(alarm: &str) -> &'static str {
@@ -58,29 +57,11 @@ pub async fn list(g: &Global, json_out: bool) -> Result<Code> {
 
 /// The backend quota: what a member says (etcd 3.6), else its `/metrics`, else --quota.
 pub async fn quota(g: &Global, p: &Prepared) -> i64 {
-    if let Some(q) = p
-        .status
-        .members
-        .iter()
-        .map(|m| m.db_size_quota)
-        .filter(|q| *q > 0)
-        .max()
-    {
+    if let Some(q) = alarm::reported_quota(&p.status) {
         return q;
     }
-    if let Ok(scraper) = metrics::Scraper::new(p.cluster.settings()) {
-        for m in p.status.members.iter().filter(|m| m.reachable) {
-            let Some(url) = m.client_urls.first() else {
-                continue;
-            };
-            if let Ok((page, _)) = metrics::scrape(&scraper, url).await {
-                if let Some(q) = metrics::parse(&page).ok().and_then(|s| s.quota_bytes) {
-                    return q as i64;
-                }
-            }
-        }
-    }
-    g.quota.unwrap_or(0)
+    let scraped = metrics_page(p).await.and_then(|s| s.quota_bytes);
+    scraped.map_or(g.quota.unwrap_or(0), |q| q as i64)
 }
 
 pub async fn disarm(g: &Global, w: &WizardFlags) -> Result<Code> {

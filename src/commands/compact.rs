@@ -4,20 +4,10 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::wizard::{carry_out, common, prepare, Prepared};
+use super::wizard::{carry_out, common, metrics_page, prepare};
 use super::Code;
 use crate::cli::{Global, WizardFlags};
-use crate::etcd::metrics;
 use crate::wizard::{self, compact, Op};
-
-/// The last compacted revision from a member's `/metrics`, if it says.
-pub async fn compacted(p: &Prepared) -> Option<i64> {
-    let scraper = metrics::Scraper::new(p.cluster.settings()).ok()?;
-    let m = wizard::leader(&p.status).or_else(|| wizard::snapshot_source(&p.status))?;
-    let url = m.client_urls.first()?;
-    let (page, _) = metrics::scrape(&scraper, url).await.ok()?;
-    metrics::parse(&page).ok()?.compact_revision
-}
 
 pub async fn run(
     g: &Global,
@@ -53,7 +43,7 @@ pub async fn run(
             .map(|m| m.revision)
             .max()
             .unwrap_or(0),
-        compacted: compacted(&p).await,
+        compacted: metrics_page(&p).await.and_then(|m| m.compact_revision),
         seen: wizard::revisions::load(&p.state, p.status.cluster_id),
         keys,
         namespace: g.namespace.clone(),

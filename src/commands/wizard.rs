@@ -45,6 +45,25 @@ pub async fn prepare(g: &Global) -> Result<Prepared> {
     })
 }
 
+/// The `/metrics` page of the first member that gives one (the leader first), parsed.
+pub async fn metrics_page(p: &Prepared) -> Option<crate::etcd::metrics::Snapshot> {
+    use crate::etcd::metrics;
+    let scraper = metrics::Scraper::new(p.cluster.settings()).ok()?;
+    let mut members: Vec<_> = p.status.members.iter().filter(|m| m.reachable).collect();
+    members.sort_by_key(|m| Some(m.id) != p.status.leader);
+    for m in members {
+        let Some(url) = m.client_urls.first() else {
+            continue;
+        };
+        if let Ok((page, _)) = metrics::scrape(&scraper, url).await {
+            if let Ok(s) = metrics::parse(&page) {
+                return Some(s);
+            }
+        }
+    }
+    None
+}
+
 /// The options every destructive plan shares.
 pub fn common(p: &Prepared, w: &WizardFlags) -> Common {
     Common {

@@ -185,6 +185,15 @@ pub fn prefixes_fact(prefixes: &[(String, u64, u64)]) -> String {
     format!("largest prefixes: {}", top.join("; "))
 }
 
+/// The backend quota the members report themselves (etcd 3.6 and later), if any does.
+pub fn reported_quota(s: &ClusterStatus) -> Option<i64> {
+    s.members
+        .iter()
+        .map(|m| m.db_size_quota)
+        .filter(|q| *q > 0)
+        .max()
+}
+
 /// Members at or above the disarm threshold: (name, db size).
 pub fn above_threshold(s: &ClusterStatus, quota: i64) -> Vec<(String, i64)> {
     s.members

@@ -251,6 +251,21 @@ async fn with_ticks<T>(
     }
 }
 
+/// A fresh look at the cluster and the leader's URL in it, or the event that ends the step: a
+/// look that failed, or no leader (nothing is sent then).
+async fn at_leader(ctx: &Context, index: usize) -> Result<(ClusterStatus, String), Event> {
+    let s = fresh(ctx)
+        .await
+        .map_err(|error| Event::StepFailed { index, error })?;
+    match leader_url(&s) {
+        Some(url) => Ok((s, url)),
+        None => Err(Event::StepStopped {
+            index,
+            why: "no leader answers: nothing was sent".into(),
+        }),
+    }
+}
+
 async fn fresh(ctx: &Context) -> Result<ClusterStatus, String> {
     status::observe(&ctx.cluster)
         .await
@@ -329,16 +344,13 @@ async fn run_step(
             }
         }
         StepKind::MoveLeader { to, .. } => {
-            let s = match fresh(ctx).await {
-                Ok(s) => s,
-                Err(e) => return failed(e),
+            let (s, via) = match at_leader(ctx, index).await {
+                Ok(found) => found,
+                Err(ev) => return ev,
             };
             if s.leader == Some(*to) {
                 return was(format!("{} leads already", s.name_of(*to)));
             }
-            let Some(via) = leader_url(&s) else {
-                return stopped("no leader answers: nothing was sent".into());
-            };
             let c = Change::MoveLeader { to: *to };
             match with_ticks(
                 index,
@@ -444,12 +456,9 @@ async fn run_step(
             }
         }
         StepKind::Compact { revision } => {
-            let s = match fresh(ctx).await {
-                Ok(s) => s,
-                Err(e) => return failed(e),
-            };
-            let Some(via) = leader_url(&s) else {
-                return stopped("no leader answers: nothing was sent".into());
+            let via = match at_leader(ctx, index).await {
+                Ok((_, via)) => via,
+                Err(ev) => return ev,
             };
             let c = Change::Compact {
                 revision: *revision,
@@ -488,9 +497,9 @@ async fn run_step(
             Err(e) => failed(e),
         },
         StepKind::Disarm { member } => {
-            let s = match fresh(ctx).await {
-                Ok(s) => s,
-                Err(e) => return failed(e),
+            let (s, via) = match at_leader(ctx, index).await {
+                Ok(found) => found,
+                Err(ev) => return ev,
             };
             if !s
                 .alarms
@@ -499,9 +508,6 @@ async fn run_step(
             {
                 return was(format!("no NOSPACE alarm on {}", s.name_of(*member)));
             }
-            let Some(via) = leader_url(&s) else {
-                return stopped("no leader answers: nothing was sent".into());
-            };
             let c = Change::DisarmNospace { member_id: *member };
             match change(ctx, audit, &step.text, &target, &via, &c).await {
                 Ok(done) => ok(done),
@@ -509,12 +515,9 @@ async fn run_step(
             }
         }
         StepKind::VerifyWrite { key } => {
-            let s = match fresh(ctx).await {
-                Ok(s) => s,
-                Err(e) => return failed(e),
-            };
-            let Some(via) = leader_url(&s) else {
-                return stopped("no leader answers: nothing was sent".into());
+            let via = match at_leader(ctx, index).await {
+                Ok((_, via)) => via,
+                Err(ev) => return ev,
             };
             let c = Change::ScratchWrite { key: key.clone() };
             match change(ctx, audit, &step.text, &target, &via, &c).await {

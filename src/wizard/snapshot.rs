@@ -10,19 +10,9 @@ use crate::etcd::status::ClusterStatus;
 /// How many automatic snapshots are kept per cluster (the oldest go first).
 pub const KEEP_SNAPSHOTS: usize = 3;
 
-/// `20261202T031200Z` for a Unix second.
+/// `20261202T031200Z` for a Unix second: RFC 3339 without its separators, so names sort by time.
 pub fn stamp(now: u64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(now as i64)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    super::audit::rfc3339(now).replace(['-', ':'], "")
 }
 
 /// The plan of `etcdeck snapshot save FILE`: one step, from a healthy follower.

@@ -53,59 +53,6 @@ fn etcdctl(tc: &TestCluster, args: &[&str]) -> Duration {
     took
 }
 
-/// Give every member `mib` MiB of free pages: write, delete, compact, let the backend commit.
-async fn fragment(tc: &TestCluster, mib: usize) {
-    let cluster = tc.cluster(Duration::from_secs(30));
-    let mut c = cluster
-        .balanced(&tc.sandbox.client_urls())
-        .await
-        .expect("client");
-    let value = vec![b'x'; 1 << 20];
-    for i in 0..mib {
-        c.put(format!("/bench/fill/{i:05}"), value.clone(), None)
-            .await
-            .expect("put");
-    }
-    c.delete(
-        "/bench/fill/",
-        Some(etcd_client::DeleteOptions::new().with_prefix()),
-    )
-    .await
-    .expect("delete");
-    let rev = c
-        .get("/none", None)
-        .await
-        .expect("get")
-        .header()
-        .unwrap()
-        .revision();
-    c.compact(
-        rev,
-        Some(etcd_client::CompactionOptions::new().with_physical()),
-    )
-    .await
-    .expect("compact");
-    // The backend counts the freed pages at its next commit: write until every member says so.
-    let want = (mib as i64 * 9 / 10) << 20;
-    let t = Instant::now();
-    loop {
-        c.put("/bench/tick", "x", None).await.expect("put");
-        let s = status::gather(&cluster).await.expect("status");
-        if s.members
-            .iter()
-            .all(|m| m.db_size - m.db_size_in_use >= want)
-        {
-            return;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "free pages: {:?}",
-            free_mib(&s)
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 fn free_mib(s: &status::ClusterStatus) -> Vec<(String, f64)> {
     s.members
         .iter()
@@ -147,7 +94,7 @@ fn main() {
     };
     for round in 0..rounds {
         // By hand: one member at a time, followers first, the leader last.
-        rt.block_on(fragment(&tc, 110));
+        rt.block_on(tc.fragment(110, 1 << 20, 100 << 20));
         let s = rt.block_on(status::gather(&cluster)).unwrap();
         println!(
             "round {}: free pages before etcdctl, MiB: {:?}",
@@ -170,7 +117,7 @@ fn main() {
 
         // The wizard on the same data, both ways.
         for keep_leader in [true, false] {
-            rt.block_on(fragment(&tc, 110));
+            rt.block_on(tc.fragment(110, 1 << 20, 100 << 20));
             let from = audit_lines(&tc);
             let mut args = vec![
                 "defrag",

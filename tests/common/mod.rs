@@ -213,6 +213,49 @@ impl TestCluster {
             .collect()
     }
 
+    /// Give every member at least `want_free` bytes of free pages: write `n` values of `size`
+    /// bytes under `/fill/`, delete them, compact, then write until every member's backend has
+    /// counted the pages it freed (it does at its next commit).
+    pub async fn fragment(&self, n: usize, size: usize, want_free: i64) {
+        let cluster = self.cluster(Duration::from_secs(30));
+        let mut c = cluster
+            .balanced(&self.sandbox.client_urls())
+            .await
+            .expect("client");
+        let value = vec![b'x'; size];
+        for i in 0..n {
+            c.put(format!("/fill/{i:05}"), value.clone(), None)
+                .await
+                .expect("put");
+        }
+        let prefix = etcd_client::DeleteOptions::new().with_prefix();
+        c.delete("/fill/", Some(prefix)).await.expect("delete");
+        let rev = c
+            .get("/none", None)
+            .await
+            .expect("get")
+            .header()
+            .expect("header")
+            .revision();
+        let physical = etcd_client::CompactionOptions::new().with_physical();
+        c.compact(rev, Some(physical)).await.expect("compact");
+        let t = std::time::Instant::now();
+        loop {
+            c.put("/tick", "x", None).await.expect("put");
+            let s = etcdeck::etcd::status::gather(&cluster)
+                .await
+                .expect("status");
+            if s.members
+                .iter()
+                .all(|m| m.db_size - m.db_size_in_use >= want_free)
+            {
+                return;
+            }
+            assert!(t.elapsed() < Duration::from_secs(30), "pages never freed");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Name of the member that leads now.
     pub async fn leader_name(&self) -> String {
         let s = etcdeck::etcd::status::gather(&self.cluster(Duration::from_secs(2)))
