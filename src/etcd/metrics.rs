@@ -96,8 +96,8 @@ pub struct Snapshot {
     pub version: Option<String>,
     /// Label `server_id` of `etcd_server_id` (hex, as `member list` shows it); etcd 3.4.x+.
     pub server_id: Option<String>,
-    /// `etcd_debugging_mvcc_compact_revision`: the revision of the last compaction (`-1` on the
-    /// page before the first; `None` here then).
+    /// `etcd_debugging_mvcc_compact_revision`: the revision of the last compaction; 0 when there
+    /// was none yet (the page says `-1`).
     pub compact_revision: Option<i64>,
     /// `etcd_disk_wal_fsync_duration_seconds`.
     pub wal_fsync: Option<Histogram>,
@@ -186,7 +186,7 @@ pub fn parse(text: &str) -> Result<Snapshot, MetricsError> {
             SERVER_ID => set(&mut snap.server_id, Some(label(s, "server_id")?)),
             COMPACT_REVISION => set(
                 &mut snap.compact_revision,
-                number(s).filter(|v| *v >= 0.0).map(|v| v as i64),
+                number(s).map(|v| v.max(0.0) as i64),
             ),
             _ => {
                 if let Value::Histogram(b) = &s.value {

