@@ -55,7 +55,8 @@ pub struct Global {
     /// Timeout of every etcd call, e.g. 2s, 500ms
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
-    /// Console: change nothing in the cluster; actions that would are hidden
+    /// Change nothing in the cluster: the console hides the actions that would, and the wizard
+    /// commands that would refuse (a snapshot, which changes nothing, is still allowed)
     #[arg(long, global = true)]
     pub read_only: bool,
     /// Console: how often members are asked (default 1s, or `refresh` in the config file)
