@@ -557,15 +557,16 @@ async fn console_defrag_wizard_plans_runs_and_tells_the_timeline() {
         s.contains("> etcd█")
     });
     tmux.keys(&["Enter"]);
-    let running = tmux.wait_for("the run's progress", Duration::from_secs(10), |s| {
-        s.contains("Defragment every voter: running") && s.contains("running for")
+    // A capture can fall in the middle of a redraw: wait for the whole frame, top and foot.
+    tmux.wait_for("the run's progress", Duration::from_secs(10), |s| {
+        s.contains("Defragment every voter: running")
+            && s.contains("running for")
+            && s.contains("Esc asks to cancel between steps")
     });
-    assert!(
-        running.contains("Esc asks to cancel between steps"),
-        "{running}"
-    );
     let result = tmux.wait_for("the run's result", Duration::from_secs(90), |s| {
         s.contains("Defragment every voter: result")
+            && s.contains(": done in")
+            && s.contains("Esc or Enter closes.")
     });
     assert!(result.contains(": done in"), "{result}");
     assert!(!result.contains("FAILED"), "{result}");
