@@ -95,13 +95,7 @@ pub async fn recover(g: &Global, settle: Duration, w: &WizardFlags) -> Result<Co
         }
     }
     let facts = alarm::Facts {
-        current: p
-            .status
-            .members
-            .iter()
-            .map(|m| m.revision)
-            .max()
-            .unwrap_or(0),
+        current: p.status.revision(),
         quota: q,
         prefixes,
     };

@@ -36,13 +36,7 @@ pub async fn run(
         }
     };
     let facts = compact::Facts {
-        current: p
-            .status
-            .members
-            .iter()
-            .map(|m| m.revision)
-            .max()
-            .unwrap_or(0),
+        current: p.status.revision(),
         compacted: metrics_page(&p).await.and_then(|m| m.compact_revision),
         seen: wizard::revisions::load(&p.state, p.status.cluster_id),
         keys,

@@ -35,8 +35,7 @@ pub async fn prepare(g: &Global) -> Result<Prepared> {
     let status = status::gather(&cluster).await?;
     let state = state_base().context("neither XDG_STATE_HOME nor HOME is set")?;
     let now = audit::now_unix();
-    let rev = status.members.iter().map(|m| m.revision).max().unwrap_or(0);
-    let _ = wizard::revisions::record(&state, status.cluster_id, now, rev);
+    let _ = wizard::revisions::record(&state, status.cluster_id, now, status.revision());
     Ok(Prepared {
         cluster,
         status,

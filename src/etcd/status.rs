@@ -118,6 +118,11 @@ impl ClusterStatus {
         Quorum::count(&self.members)
     }
 
+    /// The cluster's revision: the highest any member's answer gave (0 when none answered).
+    pub fn revision(&self) -> i64 {
+        self.members.iter().map(|m| m.revision).max().unwrap_or(0)
+    }
+
     /// The name of a member id, or its hex id when it has no name yet.
     pub fn name_of(&self, id: u64) -> String {
         self.members
