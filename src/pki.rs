@@ -3,7 +3,8 @@
 //! - A CA like Pigsty's `pigsty-ca`: CA:TRUE, pathlen 1, for key and CRL signing.
 //! - An existing CA is loaded whatever the form of its key: PKCS#8, PKCS#1 RSA
 //!   (`BEGIN RSA PRIVATE KEY`, as Pigsty's usually is) or SEC1 EC (`BEGIN EC PRIVATE KEY`).
-//! - Member certificates: CN `<cls>-<seq>`, SANs `IP:<ip>`, `IP:127.0.0.1`, `DNS:localhost`,
+//! - Member certificates: subject `O=pigsty, OU=etcd, CN=<cls>-<seq>` (the order Pigsty's
+//!   `openssl_csr` task writes it), SANs `IP:<ip>`, `IP:127.0.0.1`, `DNS:localhost`,
 //!   `DNS:<cls>-<seq>`, for both server and client auth (one certificate serves client and peer
 //!   traffic).
 //! - Key files are created with mode 0600 and no file is overwritten without `force`.
@@ -197,14 +198,18 @@ impl Ca {
         self.key.serialize_pem()
     }
 
-    /// Issue a member certificate: CN `name`, SANs IP:`ip`, IP:127.0.0.1, DNS:localhost,
-    /// DNS:`name`, server and client auth, valid 7300 days.
+    /// Issue a member certificate: subject O=pigsty, OU=etcd, CN=`name` (as Pigsty's etcd role
+    /// asks for it), SANs IP:`ip`, IP:127.0.0.1, DNS:localhost, DNS:`name`, server and client
+    /// auth, valid 7300 days.
     pub fn issue_member(&self, name: &str, ip: IpAddr) -> Result<IssuedCert, PkiError> {
         let issuer = Issuer::from_ca_cert_pem(&self.cert_pem, &self.key)?;
         let key = KeyPair::generate()?;
         let mut params = CertificateParams::new(Vec::<String>::new())?;
-        params.distinguished_name = DistinguishedName::new();
-        params.distinguished_name.push(DnType::CommonName, name);
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::OrganizationName, "pigsty");
+        dn.push(DnType::OrganizationalUnitName, "etcd");
+        dn.push(DnType::CommonName, name);
+        params.distinguished_name = dn;
         let localhost = IpAddr::V4(Ipv4Addr::LOCALHOST);
         params.subject_alt_names.push(SanType::IpAddress(ip));
         if ip != localhost {
@@ -447,5 +452,24 @@ mod tests {
             .unwrap();
         let err = Ca::from_pem(&member.cert_pem, &member.key_pem).unwrap_err();
         assert!(matches!(err, PkiError::NotCa { .. }), "{err}");
+    }
+
+    #[test]
+    fn member_subject_is_pigstys_o_ou_cn() {
+        let ca = Ca::create("pigsty-ca").unwrap();
+        let member = ca
+            .issue_member("etcd-4", "10.10.10.13".parse().unwrap())
+            .unwrap();
+        let der = CertificateDer::from_pem_slice(member.cert_pem.as_bytes()).unwrap();
+        let (_, x509) = x509_parser::parse_x509_certificate(&der).unwrap();
+        let subject = x509.subject();
+        let one = |it: &mut dyn Iterator<Item = &x509_parser::x509::AttributeTypeAndValue>| {
+            let v: Vec<String> = it.map(|a| a.as_str().unwrap().to_string()).collect();
+            v
+        };
+        assert_eq!(one(&mut subject.iter_common_name()), ["etcd-4"]);
+        assert_eq!(one(&mut subject.iter_organization()), ["pigsty"]);
+        assert_eq!(one(&mut subject.iter_organizational_unit()), ["etcd"]);
+        assert_eq!(subject.to_string(), "O=pigsty, OU=etcd, CN=etcd-4");
     }
 }

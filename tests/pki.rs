@@ -54,7 +54,8 @@ fn created_ca_is_like_pigstys_and_member_certs_verify() {
         assert!(text.contains(want), "missing {want}: {text}");
     }
     assert!(
-        text.contains("Subject: CN = etcd-4") || text.contains("Subject: CN=etcd-4"),
+        text.contains("Subject: O = pigsty, OU = etcd, CN = etcd-4")
+            || text.contains("Subject: O=pigsty, OU=etcd, CN=etcd-4"),
         "{text}"
     );
 }
