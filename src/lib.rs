@@ -6,6 +6,8 @@
 //! - [`etcd`]: the only code that talks to etcd (clients, status, errors in an operator's words).
 //! - [`health`]: one verdict on the cluster (healthy, degraded, unavailable) for scripts.
 //! - [`pki`]: the CA and member certificates, issued with rcgen.
+//! - [`provision`]: how a node gets its member started or purged (Pigsty's playbooks, or the
+//!   operator with the files etcdeck writes), and the references to refresh after a change.
 //! - [`render`]: `etcd.conf` and the etcdctl environment, rendered as Pigsty does.
 //! - [`sandbox`]: real local etcd members started from an inventory, on loopback.
 //! - [`input`]: files named on the command line, read bounded (regular files only, capped).
@@ -33,6 +35,7 @@ pub mod input;
 pub mod inventory;
 pub mod patroni;
 pub mod pki;
+pub mod provision;
 pub mod render;
 pub mod sandbox;
 pub mod state;

@@ -40,12 +40,19 @@ fn q(s: &str) -> String {
 /// `etcd.conf` for `host`, a member of `peers` (all members, `host` included), as Pigsty's
 /// `roles/etcd/templates/etcd.conf.j2` renders it.
 pub fn etcd_conf(host: &Host, peers: &[Host], opts: &ConfOptions<'_>) -> String {
-    let p = &host.params;
     let mut sorted: Vec<&Host> = peers.iter().collect();
     sorted.sort_by_key(|h| h.seq);
-    let initial: Vec<String> = sorted
+    let initial: Vec<(String, String)> = sorted.iter().map(|h| (h.name(), h.peer_url())).collect();
+    etcd_conf_with(host, &initial, opts)
+}
+
+/// [`etcd_conf`] with `initial-cluster` given as (name, peer URL) pairs, in the order given: the
+/// live member list for a member that joins a running cluster.
+pub fn etcd_conf_with(host: &Host, initial: &[(String, String)], opts: &ConfOptions<'_>) -> String {
+    let p = &host.params;
+    let initial: Vec<String> = initial
         .iter()
-        .map(|h| format!("{}={}", h.name(), h.peer_url()))
+        .map(|(name, url)| format!("{name}={url}"))
         .collect();
     let mut listen_client = vec![host.client_url()];
     if opts.listen_localhost {
@@ -129,6 +136,41 @@ impl EtcdctlEnv {
     }
 }
 
+/// Where Pigsty's admin node keeps its etcd client files (`infra.yml -t env_etcd`, in
+/// `roles/infra/tasks/env.yml`, Pigsty 2.x to 4.x): the CA and the admin's own certificate.
+pub const ADMIN_CACERT: &str = "/etc/pki/ca.crt";
+/// See [`ADMIN_CACERT`].
+pub const ADMIN_CERT: &str = "/etc/pki/infra.crt";
+/// See [`ADMIN_CACERT`].
+pub const ADMIN_KEY: &str = "/etc/pki/infra.key";
+/// Where Pigsty 4.x keeps etcd's root password on a member (`etcd.pass`, mode 0640 root:etcd);
+/// its `etcdctl.sh` reads it at login instead of writing the password into the profile.
+pub const ROOT_PASSWORD_FILE: &str = "/etc/etcd/etcd.pass";
+
+/// `/etc/profile.d/etcdctl.sh` as Pigsty writes it: the `e` and `em` aliases, then `env`'s
+/// exports. `comments` become `#` lines after the first (each is escaped: text from etcd can
+/// never end a comment and run as a command). With `password_file`, `ETCDCTL_USER` is read from
+/// that file at login, as Pigsty 4.x's etcd role does (`env.user` should then be `None`: a
+/// password never lands in a world-readable profile).
+pub fn etcdctl_sh(env: &EtcdctlEnv, comments: &[String], password_file: Option<&Path>) -> String {
+    let mut out = String::from("#!/bin/bash\n");
+    for c in comments {
+        for line in c.lines() {
+            let _ = writeln!(out, "# {}", crate::text::escape(line));
+        }
+    }
+    out.push_str("alias e=\"etcdctl\"\nalias em=\"etcdctl member\"\n");
+    out.push_str(&env.shell());
+    if let Some(f) = password_file {
+        let f = f.display().to_string().replace('\'', r"'\''");
+        let _ = writeln!(
+            out,
+            "[ -r '{f}' ] && export ETCDCTL_USER=\"root:$(cat '{f}')\""
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +215,33 @@ mod tests {
             v["client-transport-security"]["trusted-ca-file"],
             "/etc/etcd/ca.crt"
         );
+    }
+
+    #[test]
+    fn etcdctl_sh_comments_cannot_run_commands_and_the_password_stays_in_its_file() {
+        let env = EtcdctlEnv {
+            endpoints: vec!["https://10.10.10.10:2379".into()],
+            cacert: ADMIN_CACERT.into(),
+            cert: ADMIN_CERT.into(),
+            key: ADMIN_KEY.into(),
+            user: None,
+        };
+        let sh = etcdctl_sh(
+            &env,
+            &["learner etcd-4\nrm -rf / left out".into()],
+            Some(Path::new(ROOT_PASSWORD_FILE)),
+        );
+        assert!(
+            sh.starts_with("#!/bin/bash\n# learner etcd-4\n# rm -rf / left out\n"),
+            "{sh}"
+        );
+        let evil = etcdctl_sh(&env, &["etcd-\u{1b}[2J".into()], None);
+        assert!(evil.contains("# etcd-\\e[2J\n"), "{evil}");
+        assert!(sh.contains("alias e=\"etcdctl\"\n"));
+        assert!(sh.contains("export ETCDCTL_CERT='/etc/pki/infra.crt'\n"));
+        assert!(sh.ends_with(
+            "[ -r '/etc/etcd/etcd.pass' ] && export ETCDCTL_USER=\"root:$(cat '/etc/etcd/etcd.pass')\"\n"
+        ));
     }
 
     #[test]
