@@ -169,6 +169,9 @@ pub enum Command {
     /// Issue certificates as Pigsty does (rcgen)
     #[command(subcommand)]
     Cert(CertCommand),
+    /// Files rendered as Pigsty renders them, with the member lists of the live cluster
+    #[command(subcommand)]
+    Render(RenderCommand),
     /// Start a real local 3-member etcd sandbox from the inventory, with Patroni-shaped keys, and
     /// open the console on it
     Demo {
@@ -276,6 +279,31 @@ pub enum InventoryCommand {
         /// Print JSON
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RenderCommand {
+    /// The admin node's /etc/profile.d/etcdctl.sh: ETCDCTL_ENDPOINTS from the live member list
+    /// (started voters, in name order; a learner is left out and named in a comment), the admin
+    /// node's TLS files (/etc/pki/ca.crt, /etc/pki/infra.crt, /etc/pki/infra.key), and with
+    /// etcd_root_password ETCDCTL_USER read at login from /etc/etcd/etcd.pass
+    Env {
+        /// Render it from the inventory's etcd group instead (offline; as Pigsty does)
+        #[arg(long)]
+        from_inventory: bool,
+        /// Write it to FILE (mode 0644, replaced atomically) instead of printing it
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// A member's /etc/etcd/etcd.conf for joining the running cluster: initial-cluster from the
+    /// live member list (plus the member itself when it is not one yet), initial-cluster-state
+    /// existing, the rest from its inventory host (-i)
+    Conf {
+        /// The member, by name (<etcd_cluster>-<etcd_seq>): a member of the cluster, or a host of
+        /// the inventory about to be added
+        #[arg(long, value_name = "NAME")]
+        member: String,
     },
 }
 

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use etcdeck::cli::{AlarmCommand, Cli, Command, InventoryCommand, SnapshotCommand};
+use etcdeck::cli::{AlarmCommand, Cli, Command, InventoryCommand, RenderCommand, SnapshotCommand};
 use etcdeck::commands;
 
 #[tokio::main]
@@ -22,6 +22,13 @@ async fn main() -> ExitCode {
             commands::inventory_cmd::show(g, file.as_deref(), *json)
         }
         Some(Command::Cert(c)) => commands::cert::run(c),
+        Some(Command::Render(RenderCommand::Env {
+            from_inventory,
+            out,
+        })) => commands::render::env(g, *from_inventory, out.as_deref()).await,
+        Some(Command::Render(RenderCommand::Conf { member })) => {
+            commands::render::conf(g, member).await
+        }
         Some(Command::Keys { prefix, json }) => {
             commands::keys::run(g, prefix.as_deref(), *json).await
         }

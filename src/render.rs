@@ -148,16 +148,15 @@ pub const ADMIN_KEY: &str = "/etc/pki/infra.key";
 pub const ROOT_PASSWORD_FILE: &str = "/etc/etcd/etcd.pass";
 
 /// `/etc/profile.d/etcdctl.sh` as Pigsty writes it: the `e` and `em` aliases, then `env`'s
-/// exports. `comments` become `#` lines after the first (each is escaped: text from etcd can
-/// never end a comment and run as a command). With `password_file`, `ETCDCTL_USER` is read from
+/// exports. `comments` become `#` lines after the first, each escaped whole
+/// ([`crate::text::escape`]: a line break shows as `\n`), so text from etcd can never end a
+/// comment and run as a command; pass it unescaped. With `password_file`, `ETCDCTL_USER` is read from
 /// that file at login, as Pigsty 4.x's etcd role does (`env.user` should then be `None`: a
 /// password never lands in a world-readable profile).
 pub fn etcdctl_sh(env: &EtcdctlEnv, comments: &[String], password_file: Option<&Path>) -> String {
     let mut out = String::from("#!/bin/bash\n");
     for c in comments {
-        for line in c.lines() {
-            let _ = writeln!(out, "# {}", crate::text::escape(line));
-        }
+        let _ = writeln!(out, "# {}", crate::text::escape(c));
     }
     out.push_str("alias e=\"etcdctl\"\nalias em=\"etcdctl member\"\n");
     out.push_str(&env.shell());
@@ -232,7 +231,7 @@ mod tests {
             Some(Path::new(ROOT_PASSWORD_FILE)),
         );
         assert!(
-            sh.starts_with("#!/bin/bash\n# learner etcd-4\n# rm -rf / left out\n"),
+            sh.starts_with("#!/bin/bash\n# learner etcd-4\\nrm -rf / left out\n"),
             "{sh}"
         );
         let evil = etcdctl_sh(&env, &["etcd-\u{1b}[2J".into()], None);

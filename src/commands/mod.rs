@@ -47,6 +47,7 @@ pub mod inventory_cmd;
 pub mod keys;
 pub mod move_leader;
 pub mod patroni;
+pub mod render;
 pub mod snapshot;
 pub mod status;
 pub mod timeline;
