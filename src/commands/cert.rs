@@ -26,7 +26,7 @@ pub fn run(c: &CertCommand) -> Result<Code> {
             let issued = ca.issue_member(name, *ip)?;
             let (crt, key) = issued.write(out, *force)?;
             outln!(
-                "wrote {} (CN={name}, SANs IP:{ip}, IP:127.0.0.1, DNS:localhost, DNS:{name})",
+                "wrote {} (O=pigsty, OU=etcd, CN={name}, SANs IP:{ip}, IP:127.0.0.1, DNS:localhost, DNS:{name})",
                 crt.display()
             );
             outln!("wrote {} (mode 0600)", key.display());
