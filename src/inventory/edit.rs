@@ -584,6 +584,9 @@ fn flow_delete(lines: &Lines, hosts: &Hosts, i: usize) -> Result<Vec<Range<usize
     let alone_after = text[end..lines.content_end(line)].trim().is_empty();
     let host = if alone_before && alone_after {
         lines.start(line)..lines.end(line)
+    } else if alone_before {
+        // `    B: {..} }`: the indent stays before the closing brace.
+        key_off..end
     } else {
         let ws = text[lines.start(line)..key_off]
             .trim_end_matches([' ', '\t'])
@@ -993,7 +996,8 @@ fn seq_in(s: &str) -> Option<u32> {
 /// Hosts commented out in the `etcd` group, by an earlier edit or by hand: comment lines shaped
 /// `# <ip>: { etcd_seq: N ... }` (also `#<ip>:` as Pigsty's templates write them), or a comment
 /// line `# <ip>:` followed by deeper comment lines holding `etcd_seq: N`. Searched from the
-/// comment lines just above the group's key to the group's end. In file order; a text whose
+/// group's key to its end, and in the comment lines etcdeck wrote just above the key (see
+/// [`Edit::Comment`] in flow style). In file order; a text whose
 /// group is not found gives none. The wizard takes these into account so that an `etcd_seq` is
 /// never reused.
 pub fn commented_seqs(text: &str) -> Vec<(String, u32)> {
@@ -1004,8 +1008,14 @@ pub fn commented_seqs(text: &str) -> Vec<(String, u32)> {
     let Some((key, value)) = doc.group() else {
         return Vec::new();
     };
-    let mut first = doc.nodes[key].start.0;
-    while first > 1 && lines.content(first - 1).trim_start().starts_with('#') {
+    // Above the group's key, only the lines etcdeck wrote there (flow style): a comment above a
+    // group may be about the group before it.
+    let key_line = doc.nodes[key].start.0;
+    let mut first = key_line;
+    while first > 1 && {
+        let c = lines.content(first - 1).trim_start();
+        c.starts_with('#') && c.ends_with(COMMENT_MARK)
+    } {
         first -= 1;
     }
     let v = &doc.nodes[value];
@@ -1163,4 +1173,789 @@ pub fn diff_for_terminal(diff: &str) -> String {
         let _ = writeln!(out, "{}", crate::text::escape(l));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn add(a: &str, seq: u32) -> Edit {
+        Edit::Add { ip: ip(a), seq }
+    }
+
+    fn comment(a: &str) -> Edit {
+        Edit::Comment { ip: ip(a) }
+    }
+
+    fn remove(a: &str) -> Edit {
+        Edit::Remove { ip: ip(a) }
+    }
+
+    fn after(text: &str, edit: &Edit) -> String {
+        match apply(text, "pigsty.yml", edit) {
+            Ok(e) => e.after,
+            Err(e) => panic!("{edit:?}: {e}"),
+        }
+    }
+
+    fn refused(text: &str, edit: &Edit) -> EditError {
+        match apply(text, "pigsty.yml", edit) {
+            Ok(e) => panic!("{edit:?} was made:\n{}", e.diff),
+            Err(e) => e,
+        }
+    }
+
+    /// The lines taken out and put in, as a line-by-line comparison sees them.
+    fn changed(before: &str, after: &str) -> (Vec<String>, Vec<String>) {
+        let diff = similar::TextDiff::from_lines(before, after);
+        let (mut gone, mut new) = (Vec::new(), Vec::new());
+        for c in diff.iter_all_changes() {
+            match c.tag() {
+                similar::ChangeTag::Delete => gone.push(c.value().to_string()),
+                similar::ChangeTag::Insert => new.push(c.value().to_string()),
+                similar::ChangeTag::Equal => {}
+            }
+        }
+        (gone, new)
+    }
+
+    fn hosts(text: &str) -> Vec<(IpAddr, u32)> {
+        let inv = parse(text, "pigsty.yml", &[]).expect("parses");
+        let mut h: Vec<_> = inv.hosts.iter().map(|h| (h.ip, h.seq)).collect();
+        h.sort();
+        h
+    }
+
+    const TOP: &str = "\
+# the etcd members
+etcd:
+  hosts:
+    10.10.10.10: { etcd_seq: 1 }   # first, 'quoted' \"text\"
+    \"10.10.10.11\":    {etcd_seq: 2}
+    10.10.10.12: { etcd_seq: 3 }
+
+  # keep this comment
+  vars: { etcd_cluster: etcd,  etcd_port: 2379 }
+";
+
+    #[test]
+    fn block_add_goes_after_the_last_host_at_its_indent_without_its_comment() {
+        let out = after(TOP, &add("10.10.10.13", 4));
+        assert_eq!(
+            out,
+            TOP.replace(
+                "    10.10.10.12: { etcd_seq: 3 }\n",
+                "    10.10.10.12: { etcd_seq: 3 }\n    10.10.10.13: { etcd_seq: 4 }\n"
+            )
+        );
+        let e = apply(TOP, "pigsty.yml", &add("10.10.10.13", 4)).unwrap();
+        assert_eq!(e.summary, "add 10.10.10.13 (etcd_seq 4) to the etcd group");
+        assert_eq!(e.before, TOP);
+        assert!(
+            e.diff
+                .starts_with("--- a/pigsty.yml\n+++ b/pigsty.yml\n@@ "),
+            "{}",
+            e.diff
+        );
+        assert!(
+            e.diff.contains("\n+    10.10.10.13: { etcd_seq: 4 }\n"),
+            "{}",
+            e.diff
+        );
+        // 3 lines of context each side.
+        assert!(
+            e.diff
+                .contains("\n     \"10.10.10.11\":    {etcd_seq: 2}\n"),
+            "{}",
+            e.diff
+        );
+        assert!(!e.diff.contains("# the etcd members"), "{}", e.diff);
+
+        // After a last host with a trailing comment, the comment stays on its line.
+        let text = "etcd:\n  hosts:\n    10.10.10.10: { etcd_seq: 1 }  # only one\n";
+        assert_eq!(
+            after(text, &add("10.10.10.11", 2)),
+            "etcd:\n  hosts:\n    10.10.10.10: { etcd_seq: 1 }  # only one\n    10.10.10.11: { etcd_seq: 2 }\n"
+        );
+    }
+
+    #[test]
+    fn block_comment_and_remove_touch_only_that_hosts_line() {
+        let out = after(TOP, &comment("10.10.10.11"));
+        assert_eq!(
+            changed(TOP, &out),
+            (
+                vec!["    \"10.10.10.11\":    {etcd_seq: 2}\n".to_string()],
+                vec![
+                    "    # \"10.10.10.11\":    {etcd_seq: 2}  (etcd member removed by etcdeck)\n"
+                        .to_string()
+                ]
+            )
+        );
+        assert_eq!(
+            hosts(&out),
+            [(ip("10.10.10.10"), 1), (ip("10.10.10.12"), 3)]
+        );
+        assert_eq!(commented_seqs(&out), [("10.10.10.11".to_string(), 2)]);
+
+        let out = after(TOP, &remove("10.10.10.10"));
+        assert_eq!(
+            out,
+            TOP.replace(
+                "    10.10.10.10: { etcd_seq: 1 }   # first, 'quoted' \"text\"\n",
+                ""
+            )
+        );
+        let e = apply(TOP, "pigsty.yml", &remove("10.10.10.12")).unwrap();
+        assert_eq!(
+            e.summary,
+            "remove 10.10.10.12 (etcd_seq 3) from the etcd group"
+        );
+        assert_eq!(
+            e.after,
+            TOP.replace("    10.10.10.12: { etcd_seq: 3 }\n", "")
+        );
+        let e = apply(TOP, "pigsty.yml", &comment("10.10.10.12")).unwrap();
+        assert_eq!(
+            e.summary,
+            "comment out 10.10.10.12 (etcd_seq 3) in the etcd group"
+        );
+    }
+
+    const NESTED: &str = "\
+all:
+  children:
+    infra: { hosts: { 10.10.10.10: { infra_seq: 1 } } }
+    etcd:
+      hosts:
+        10.10.10.10: { etcd_seq: 1 }
+        10.10.10.17:
+          etcd_seq: 8
+          etcd_learner: true   # joined later
+
+        10.10.10.12: { etcd_seq: 3 }
+        10.10.10.18:
+          etcd_seq: 9
+      vars:
+        etcd_cluster: etcd
+  vars:
+    admin_ip: 10.10.10.10
+";
+
+    #[test]
+    fn a_host_over_several_lines_is_commented_and_removed_whole() {
+        let out = after(NESTED, &comment("10.10.10.17"));
+        assert_eq!(
+            out,
+            NESTED.replace(
+                "        10.10.10.17:\n          etcd_seq: 8\n          etcd_learner: true   # joined later\n",
+                "        # 10.10.10.17:  (etcd member removed by etcdeck)\n        #   etcd_seq: 8\n        #   etcd_learner: true   # joined later\n"
+            )
+        );
+        assert_eq!(commented_seqs(&out), [("10.10.10.17".to_string(), 8)]);
+        assert_eq!(
+            hosts(&out),
+            [
+                (ip("10.10.10.10"), 1),
+                (ip("10.10.10.12"), 3),
+                (ip("10.10.10.18"), 9)
+            ]
+        );
+
+        let out = after(NESTED, &remove("10.10.10.17"));
+        assert_eq!(
+            out,
+            NESTED.replace(
+                "        10.10.10.17:\n          etcd_seq: 8\n          etcd_learner: true   # joined later\n",
+                ""
+            ),
+            "the blank line after the host is not the host's"
+        );
+        // The last host over two lines: the new host goes after both.
+        let out = after(NESTED, &add("10.10.10.19", 10));
+        assert_eq!(
+            out,
+            NESTED.replace(
+                "          etcd_seq: 9\n",
+                "          etcd_seq: 9\n        10.10.10.19: { etcd_seq: 10 }\n"
+            )
+        );
+        let out = after(NESTED, &remove("10.10.10.18"));
+        assert_eq!(
+            out,
+            NESTED.replace("        10.10.10.18:\n          etcd_seq: 9\n", "")
+        );
+    }
+
+    const FLOW: &str = "all:\n  children:\n    etcd:  { hosts: { 10.10.10.10: { etcd_seq: 1  }, 10.10.10.11: {etcd_seq: 2}} ,vars: { etcd_cluster: etcd  }}\n    minio: { hosts: { 10.10.10.10: { minio_seq: 1 } } }\n";
+
+    #[test]
+    fn flow_style_on_one_line() {
+        assert_eq!(
+            after(FLOW, &add("10.10.10.12", 3)),
+            FLOW.replace(
+                "{etcd_seq: 2}}",
+                "{etcd_seq: 2}, 10.10.10.12: { etcd_seq: 3 }}"
+            )
+        );
+        assert_eq!(
+            after(FLOW, &remove("10.10.10.10")),
+            FLOW.replace("10.10.10.10: { etcd_seq: 1  }, 10.10.10.11", "10.10.10.11")
+        );
+        assert_eq!(
+            after(FLOW, &remove("10.10.10.11")),
+            FLOW.replace(", 10.10.10.11: {etcd_seq: 2}", "")
+        );
+        // A comment cannot stand inside the braces: the host leaves them and a comment line
+        // above the group's line keeps it, at that line's indent.
+        assert_eq!(
+            after(FLOW, &comment("10.10.10.11")),
+            "all:\n  children:\n    # 10.10.10.11: {etcd_seq: 2}  (etcd member removed by etcdeck)\n    etcd:  { hosts: { 10.10.10.10: { etcd_seq: 1  }} ,vars: { etcd_cluster: etcd  }}\n    minio: { hosts: { 10.10.10.10: { minio_seq: 1 } } }\n"
+        );
+        let out = after(FLOW, &comment("10.10.10.10"));
+        assert_eq!(commented_seqs(&out), [("10.10.10.10".to_string(), 1)]);
+        assert_eq!(hosts(&out), [(ip("10.10.10.11"), 2)]);
+        // Add then remove gives the file back.
+        let added = after(FLOW, &add("10.10.10.12", 3));
+        assert_eq!(after(&added, &remove("10.10.10.12")), FLOW);
+    }
+
+    const FLOW_LINES: &str = "\
+etcd:
+  hosts: {
+    10.10.10.10: { etcd_seq: 1 },   # one
+    10.10.10.11: { etcd_seq: 2 },
+    10.10.10.12: { etcd_seq: 3 } }
+  vars: { etcd_cluster: etcd }
+";
+
+    #[test]
+    fn flow_style_over_several_lines() {
+        assert_eq!(
+            after(FLOW_LINES, &remove("10.10.10.11")),
+            FLOW_LINES.replace("    10.10.10.11: { etcd_seq: 2 },\n", "")
+        );
+        assert_eq!(
+            after(FLOW_LINES, &remove("10.10.10.12")),
+            FLOW_LINES.replace(
+                "{ etcd_seq: 2 },\n    10.10.10.12: { etcd_seq: 3 } }",
+                "{ etcd_seq: 2 }\n     }"
+            )
+        );
+        assert_eq!(
+            after(FLOW_LINES, &add("10.10.10.13", 4)),
+            FLOW_LINES.replace(
+                "{ etcd_seq: 3 } }",
+                "{ etcd_seq: 3 }, 10.10.10.13: { etcd_seq: 4 } }"
+            )
+        );
+        let out = after(FLOW_LINES, &comment("10.10.10.10"));
+        assert_eq!(
+            out,
+            "etcd:\n  # 10.10.10.10: { etcd_seq: 1 }  (etcd member removed by etcdeck)\n  hosts: {\n    10.10.10.11: { etcd_seq: 2 },\n    10.10.10.12: { etcd_seq: 3 } }\n  vars: { etcd_cluster: etcd }\n"
+        );
+        assert_eq!(commented_seqs(&out), [("10.10.10.10".to_string(), 1)]);
+
+        // The last host on a line of its own, the brace on the next.
+        let own = "etcd:\n  hosts: {\n    10.10.10.10: { etcd_seq: 1 },  # one\n    10.10.10.11: { etcd_seq: 2 }\n    }\n";
+        assert_eq!(
+            after(own, &remove("10.10.10.11")),
+            "etcd:\n  hosts: {\n    10.10.10.10: { etcd_seq: 1 }  # one\n    }\n"
+        );
+    }
+
+    #[test]
+    fn crlf_stays_crlf() {
+        let text = TOP.replace('\n', "\r\n");
+        let out = after(&text, &add("10.10.10.13", 4));
+        assert_eq!(
+            out,
+            text.replace(
+                "    10.10.10.12: { etcd_seq: 3 }\r\n",
+                "    10.10.10.12: { etcd_seq: 3 }\r\n    10.10.10.13: { etcd_seq: 4 }\r\n"
+            )
+        );
+        let out = after(&text, &comment("10.10.10.12"));
+        assert_eq!(
+            out,
+            text.replace(
+                "    10.10.10.12: { etcd_seq: 3 }\r\n",
+                "    # 10.10.10.12: { etcd_seq: 3 }  (etcd member removed by etcdeck)\r\n"
+            )
+        );
+        assert_eq!(commented_seqs(&out), [("10.10.10.12".to_string(), 3)]);
+        let nested = NESTED.replace('\n', "\r\n");
+        let out = after(&nested, &remove("10.10.10.17"));
+        assert_eq!(
+            out,
+            nested.replace(
+                "        10.10.10.17:\r\n          etcd_seq: 8\r\n          etcd_learner: true   # joined later\r\n",
+                ""
+            )
+        );
+        let flow = FLOW.replace('\n', "\r\n");
+        let out = after(&flow, &comment("10.10.10.10"));
+        assert!(out.starts_with("all:\r\n  children:\r\n    # 10.10.10.10: { etcd_seq: 1 }  (etcd member removed by etcdeck)\r\n    etcd:"), "{out:?}");
+        assert!(!out.replace("\r\n", "").contains('\n'), "{out:?}");
+    }
+
+    #[test]
+    fn a_file_without_a_final_newline_keeps_none() {
+        let text = "etcd:\n  vars: { etcd_cluster: etcd }\n  hosts:\n    10.10.10.10: { etcd_seq: 1 }\n    10.10.10.11: { etcd_seq: 2 }";
+        assert_eq!(
+            after(text, &add("10.10.10.12", 3)),
+            format!("{text}\n    10.10.10.12: {{ etcd_seq: 3 }}")
+        );
+        assert_eq!(
+            after(text, &remove("10.10.10.11")),
+            "etcd:\n  vars: { etcd_cluster: etcd }\n  hosts:\n    10.10.10.10: { etcd_seq: 1 }"
+        );
+        assert_eq!(
+            after(text, &comment("10.10.10.11")),
+            format!(
+                "{}  (etcd member removed by etcdeck)",
+                text.replace("    10.10.10.11", "    # 10.10.10.11")
+            )
+        );
+        let crlf = text.replace('\n', "\r\n");
+        assert_eq!(
+            after(&crlf, &add("10.10.10.12", 3)),
+            format!("{crlf}\r\n    10.10.10.12: {{ etcd_seq: 3 }}")
+        );
+        let flow = "etcd: { hosts: { 10.10.10.10: { etcd_seq: 1 } } }";
+        assert_eq!(
+            after(flow, &add("10.10.10.11", 2)),
+            "etcd: { hosts: { 10.10.10.10: { etcd_seq: 1 }, 10.10.10.11: { etcd_seq: 2 } } }"
+        );
+    }
+
+    #[test]
+    fn ipv6_hosts_are_written_quoted_and_found_again() {
+        let text = "etcd:\n  hosts:\n    \"fd00::10\": { etcd_seq: 1 }\n";
+        let out = after(text, &add("fd00::11", 2));
+        assert_eq!(out, format!("{text}    \"fd00::11\": {{ etcd_seq: 2 }}\n"));
+        assert_eq!(hosts(&out), [(ip("fd00::10"), 1), (ip("fd00::11"), 2)]);
+        let out = after(&out, &comment("fd00::11"));
+        assert_eq!(commented_seqs(&out), [("fd00::11".to_string(), 2)]);
+    }
+
+    #[test]
+    fn refusals_say_why_and_what_to_do() {
+        let e = refused(TOP, &add("10.10.10.11", 4));
+        assert!(matches!(e, EditError::AlreadyHost { line: 5, .. }), "{e:?}");
+        let e = refused(TOP, &add("10.10.10.13", 2));
+        assert!(
+            matches!(
+                e,
+                EditError::SeqTaken {
+                    seq: 2,
+                    free: 4,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("use --seq 4"), "{e}");
+        let e = refused(TOP, &remove("10.10.10.99"));
+        assert_eq!(
+            e.to_string(),
+            "10.10.10.99 is not a host of the etcd group (its hosts: 10.10.10.10, 10.10.10.11, 10.10.10.12); check the address"
+        );
+        assert!(matches!(
+            refused(TOP, &comment("10.10.10.99")),
+            EditError::NotAHost { .. }
+        ));
+
+        let one = "etcd:\n  hosts:\n    10.10.10.10: { etcd_seq: 1 }\n";
+        for edit in [comment("10.10.10.10"), remove("10.10.10.10")] {
+            let e = refused(one, &edit);
+            assert!(matches!(e, EditError::LastHost { .. }), "{e:?}");
+            assert!(
+                e.to_string()
+                    .contains("an empty etcd group makes the inventory invalid"),
+                "{e}"
+            );
+        }
+
+        for no_hosts in [
+            "etcd:\n  vars: { etcd_cluster: etcd }\n",
+            "etcd:\n  hosts:\n  vars: { etcd_cluster: etcd }\n",
+            "all: { children: { etcd: { hosts: {} } } }\n",
+        ] {
+            let e = refused(no_hosts, &add("10.10.10.10", 1));
+            assert!(matches!(e, EditError::NoHosts { .. }), "{no_hosts}: {e:?}");
+        }
+        let e = refused(
+            "all:\n  children:\n    pg-meta: { hosts: { 10.10.10.10: { pg_seq: 1 } } }\n",
+            &add("10.10.10.10", 1),
+        );
+        assert!(matches!(e, EditError::NoGroup { .. }), "{e:?}");
+
+        // An inventory with errors is fixed first.
+        let bad =
+            "etcd:\n  hosts:\n    10.10.10.10: { etcd_seq: 1 }\n    10.10.10.11: { etcd_seq: 1 }\n";
+        let e = refused(bad, &add("10.10.10.12", 3));
+        assert_eq!(
+            e.to_string(),
+            "pigsty.yml has 1 error(s), first at line 4:30: duplicate etcd_seq 1: host 10.10.10.10 on line 3 has it too; fix them first (`etcdeck inventory check`), then edit"
+        );
+    }
+
+    #[test]
+    fn layouts_the_locator_does_not_follow_are_refused() {
+        let cases = [
+            // A host key with a YAML tag.
+            ("etcd:\n  hosts:\n    !!str 10.10.10.10: { etcd_seq: 1 }\n    10.10.10.11: { etcd_seq: 2 }\n", "YAML tag"),
+            // A complex key.
+            ("etcd:\n  hosts:\n    10.10.10.10: { etcd_seq: 1 }\n    ? 10.10.10.11\n    : { etcd_seq: 2 }\n", "does not start its line"),
+            // Hosts merged in from an anchor.
+            ("base: &base\n  10.10.10.10: { etcd_seq: 1 }\netcd:\n  hosts:\n    <<: *base\n    10.10.10.11: { etcd_seq: 2 }\n", "merged in"),
+            // The whole hosts mapping through an alias.
+            ("base: &base\n  10.10.10.10: { etcd_seq: 1 }\n  10.10.10.11: { etcd_seq: 2 }\netcd:\n  hosts: *base\n", "alias"),
+        ];
+        for (text, why) in cases {
+            assert!(
+                parse(text, "pigsty.yml", &[]).is_ok(),
+                "a valid inventory: {text}"
+            );
+            for edit in [
+                add("10.10.10.12", 3),
+                comment("10.10.10.11"),
+                remove("10.10.10.11"),
+            ] {
+                let e = refused(text, &edit);
+                assert!(
+                    matches!(&e, EditError::Unsupported { why: w, .. } if w.contains(why)),
+                    "{text}: {edit:?}: {e:?}"
+                );
+                assert!(e.to_string().ends_with("make this change by hand"), "{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_text_edit_that_would_change_more_than_the_host_is_caught_and_gives_nothing_to_write() {
+        // Removing the host that carries an anchor another group uses would break the alias.
+        let anchored = "etcd:\n  hosts:\n    10.10.10.10: &node { etcd_seq: 1 }\n    10.10.10.11: { etcd_seq: 2 }\nmonitor:\n  hosts:\n    10.10.10.10: *node\n";
+        for edit in [remove("10.10.10.10"), comment("10.10.10.10")] {
+            let e = refused(anchored, &edit);
+            let EditError::Mismatch { why } = &e else {
+                panic!("{e:?}")
+            };
+            assert!(why.contains("unknown anchor"), "{why}");
+        }
+        // The hosts mapping is shared through an anchor: adding to it adds to `monitor` too.
+        let shared = "etcd:\n  hosts: &members\n    10.10.10.10: { etcd_seq: 1 }\n    10.10.10.11: { etcd_seq: 2 }\nmonitor:\n  hosts: *members\n";
+        let e = refused(shared, &add("10.10.10.12", 3));
+        let EditError::Mismatch { why } = &e else {
+            panic!("{e:?}")
+        };
+        assert!(why.contains("`monitor.hosts`"), "{why}");
+        // A block scalar whose text looks like a comment: the line goes between the `|` and its
+        // text, which the host list alone would not show.
+        let scalar = "etcd:\n  hosts:\n    10.10.10.10: { etcd_seq: 1 }\n    10.10.10.11:\n      etcd_seq: 2\n      note: |\n        # rack 4\n  vars: { etcd_cluster: etcd }\n";
+        let e = refused(scalar, &add("10.10.10.12", 3));
+        let EditError::Mismatch { why } = &e else {
+            panic!("{e:?}")
+        };
+        assert!(why.contains("`etcd.hosts.10.10.10.11.note`"), "{why}");
+        assert!(
+            e.to_string()
+                .starts_with("the edit was checked and refused, nothing is written"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn commented_hosts_of_the_group_are_found_and_no_others() {
+        let text = "\
+infra:
+  hosts:
+    #10.10.10.20: { infra_seq: 2, etcd_seq: 7 }
+# 10.10.10.9: { etcd_seq: 11 }  (etcd member removed by etcdeck)
+etcd:
+  hosts:
+    10.10.10.10: { etcd_seq: 1 }
+    #10.10.10.11: { etcd_seq: 2 }  # assign from 1 ~ n
+    # \"10.10.10.12\": { etcd_seq : 5, etcd_port: 2379 }
+    # fd00::1: { etcd_seq: 6 }
+    #10.10.10.13:
+    #  etcd_seq: 12
+    # 10.10.10.14: a note, not a host
+    # etcd_seq: 99 is not a host either
+  vars: { etcd_cluster: etcd }
+pg-meta:
+  hosts:
+    # 10.10.10.30: { etcd_seq: 30 }
+";
+        assert_eq!(
+            commented_seqs(text),
+            [
+                ("10.10.10.9".to_string(), 11),
+                ("10.10.10.11".to_string(), 2),
+                ("10.10.10.12".to_string(), 5),
+                ("fd00::1".to_string(), 6),
+                ("10.10.10.13".to_string(), 12),
+            ]
+        );
+        let inv = parse(text, "pigsty.yml", &[]).unwrap();
+        assert_eq!(next_seq(&inv, text), 13);
+        let plain =
+            "etcd:\n  hosts:\n    10.10.10.10: { etcd_seq: 1 }\n    10.10.10.11: { etcd_seq: 2 }\n";
+        assert_eq!(next_seq(&parse(plain, "p", &[]).unwrap(), plain), 3);
+        assert!(commented_seqs("not: [yaml").is_empty());
+    }
+
+    #[test]
+    fn an_edit_is_stored_as_json_with_its_op() {
+        for (edit, json) in [
+            (
+                add("10.10.10.13", 4),
+                r#"{"op":"add","ip":"10.10.10.13","seq":4}"#,
+            ),
+            (
+                comment("10.10.10.12"),
+                r#"{"op":"comment","ip":"10.10.10.12"}"#,
+            ),
+            (remove("fd00::1"), r#"{"op":"remove","ip":"fd00::1"}"#),
+        ] {
+            assert_eq!(serde_json::to_string(&edit).unwrap(), json);
+            assert_eq!(serde_json::from_str::<Edit>(json).unwrap(), edit);
+        }
+    }
+
+    #[test]
+    fn the_same_edit_gives_the_same_bytes() {
+        for edit in [
+            add("10.10.10.13", 4),
+            comment("10.10.10.11"),
+            remove("10.10.10.11"),
+        ] {
+            assert_eq!(
+                apply(TOP, "pigsty.yml", &edit).unwrap(),
+                apply(TOP, "pigsty.yml", &edit).unwrap()
+            );
+        }
+    }
+
+    // ---- real Pigsty inventories ----
+
+    fn pigsty(name: &str) -> String {
+        std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/inventory/pigsty")
+                .join(name),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn pigsty_ha_trio_block_style_with_comments() {
+        let text = pigsty("ha-trio.yml");
+        let inv = parse(&text, "ha-trio.yml", &[]).unwrap();
+        assert_eq!(next_seq(&inv, &text), 4);
+        let out = after(&text, &add("10.10.10.13", 4));
+        assert_eq!(
+            changed(&text, &out),
+            (
+                vec![],
+                vec!["        10.10.10.13: { etcd_seq: 4 }\n".to_string()]
+            )
+        );
+        assert_eq!(hosts(&out).len(), 4);
+        let out = after(&text, &comment("10.10.10.12"));
+        assert_eq!(
+            changed(&text, &out),
+            (
+                vec!["        10.10.10.12: { etcd_seq: 3 }  # three-member cluster keeps an odd voter count\n".to_string()],
+                vec!["        # 10.10.10.12: { etcd_seq: 3 }  # three-member cluster keeps an odd voter count  (etcd member removed by etcdeck)\n".to_string()]
+            )
+        );
+        assert_eq!(
+            hosts(&out),
+            [(ip("10.10.10.10"), 1), (ip("10.10.10.11"), 2)]
+        );
+        assert_eq!(
+            next_seq(&parse(&out, "t", &[]).unwrap(), &out),
+            4,
+            "3 is not reused"
+        );
+        let out = after(&text, &remove("10.10.10.11"));
+        assert_eq!(
+            changed(&text, &out),
+            (
+                vec!["        10.10.10.11: { etcd_seq: 2 }  # assign from 1 ~ n\n".to_string()],
+                vec![]
+            )
+        );
+        assert_eq!(
+            hosts(&out),
+            [(ip("10.10.10.10"), 1), (ip("10.10.10.12"), 3)]
+        );
+    }
+
+    #[test]
+    fn pigsty_slim_with_hosts_commented_out_by_hand() {
+        let text = pigsty("slim.yml");
+        assert_eq!(
+            commented_seqs(&text),
+            [
+                ("10.10.10.11".to_string(), 2),
+                ("10.10.10.12".to_string(), 3)
+            ]
+        );
+        let inv = parse(&text, "slim.yml", &[]).unwrap();
+        assert_eq!(
+            next_seq(&inv, &text),
+            4,
+            "the commented seqs 2 and 3 are skipped"
+        );
+        let out = after(&text, &add("10.10.10.13", 4));
+        assert_eq!(
+            changed(&text, &out),
+            (
+                vec![],
+                vec!["        10.10.10.13: { etcd_seq: 4 }\n".to_string()]
+            )
+        );
+        assert_eq!(
+            hosts(&out),
+            [(ip("10.10.10.10"), 1), (ip("10.10.10.13"), 4)]
+        );
+        assert!(matches!(
+            refused(&text, &remove("10.10.10.10")),
+            EditError::LastHost { .. }
+        ));
+        assert!(matches!(
+            refused(&text, &comment("10.10.10.10")),
+            EditError::LastHost { .. }
+        ));
+        // Once the new member is in, the first can go.
+        let out = after(&out, &comment("10.10.10.10"));
+        assert_eq!(hosts(&out), [(ip("10.10.10.13"), 4)]);
+        assert_eq!(commented_seqs(&out).len(), 3);
+        let out = after(
+            &after(&text, &add("10.10.10.13", 4)),
+            &remove("10.10.10.10"),
+        );
+        assert_eq!(hosts(&out), [(ip("10.10.10.13"), 4)]);
+    }
+
+    #[test]
+    fn pigsty_one_line_groups() {
+        for (name, line) in [
+            ("ha-dual.yml", "    etcd: { hosts: { 10.10.10.10: { etcd_seq: 1 } }, vars: { etcd_cluster: etcd } }\n"),
+            ("pgsql.yml", "    etcd:  { hosts: { 10.10.10.10: { etcd_seq: 1  }} ,vars: { etcd_cluster: etcd  }}\n"),
+        ] {
+            let text = pigsty(name);
+            assert!(text.contains(line), "{name}");
+            let grown = after(&text, &add("10.10.10.11", 2));
+            let (gone, new) = changed(&text, &grown);
+            assert_eq!(gone, [line.to_string()], "{name}");
+            assert_eq!(new.len(), 1, "{name}");
+            assert!(new[0].contains("{ etcd_seq: 1 }, 10.10.10.11: { etcd_seq: 2 }") || new[0].contains("{ etcd_seq: 1  }, 10.10.10.11: { etcd_seq: 2 }"), "{name}: {new:?}");
+            assert_eq!(hosts(&grown), [(ip("10.10.10.10"), 1), (ip("10.10.10.11"), 2)]);
+            assert!(matches!(refused(&text, &comment("10.10.10.10")), EditError::LastHost { .. }));
+            assert!(matches!(refused(&text, &remove("10.10.10.10")), EditError::LastHost { .. }));
+            // Comment the first out: the line loses it, a comment line above keeps it.
+            let out = after(&grown, &comment("10.10.10.10"));
+            let (gone, new) = changed(&grown, &out);
+            assert_eq!(gone.len(), 1, "{name}");
+            assert_eq!(new[0], "    # 10.10.10.10: { etcd_seq: 1 }  (etcd member removed by etcdeck)\n", "{name}");
+            assert_eq!(hosts(&out), [(ip("10.10.10.11"), 2)]);
+            assert_eq!(commented_seqs(&out), [("10.10.10.10".to_string(), 1)]);
+            // Removing what was added gives Pigsty's file back, byte for byte.
+            assert_eq!(after(&grown, &remove("10.10.10.11")), text, "{name}");
+        }
+    }
+
+    // ---- writing ----
+
+    fn edited(dir: &Path, mode: u32) -> (PathBuf, Edited) {
+        let path = dir.join("pigsty.yml");
+        fs::write(&path, TOP).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+        let e = apply(TOP, "pigsty.yml", &add("10.10.10.13", 4)).unwrap();
+        (path, e)
+    }
+
+    #[test]
+    fn write_keeps_mode_and_a_backup_of_the_old_bytes() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let (path, e) = edited(dir.path(), 0o640);
+        let backup = write(&path, &e).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), e.after);
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o7777, 0o640);
+        assert_eq!(fs::read(&backup).unwrap(), TOP.as_bytes());
+        assert_eq!(fs::metadata(&backup).unwrap().mode() & 0o7777, 0o640);
+        let name = backup.file_name().unwrap().to_str().unwrap().to_string();
+        assert!(
+            name.starts_with("pigsty.yml.etcdeck-") && name.ends_with(".bak"),
+            "{name}"
+        );
+        assert_eq!(
+            backup.parent(),
+            fs::canonicalize(dir.path()).ok().as_deref()
+        );
+        // Nothing else is left in the directory (no temporary file).
+        let mut names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|d| d.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["pigsty.yml".to_string(), name.clone()]);
+
+        // A second edit in the same second gets a backup of its own.
+        let again = apply(&e.after, "pigsty.yml", &remove("10.10.10.13")).unwrap();
+        let second = write(&path, &again).unwrap();
+        assert_ne!(second, backup);
+        assert_eq!(
+            fs::read(&backup).unwrap(),
+            TOP.as_bytes(),
+            "the first backup is kept"
+        );
+        assert_eq!(fs::read_to_string(&second).unwrap(), e.after);
+        assert_eq!(fs::read_to_string(&path).unwrap(), TOP);
+    }
+
+    #[test]
+    fn write_refuses_a_file_changed_meanwhile_and_leaves_it_alone() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let (path, e) = edited(dir.path(), 0o600);
+        let theirs = format!("{TOP}# saved by someone else\n");
+        fs::write(&path, &theirs).unwrap();
+        let err = write(&path, &e).unwrap_err();
+        assert!(matches!(err, EditError::Changed { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains("changed since it was read"),
+            "{err}"
+        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), theirs);
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no backup, no temporary file"
+        );
+    }
+
+    #[test]
+    fn write_through_a_link_edits_the_file_it_points_to() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let real = dir.path().join("conf");
+        fs::create_dir(&real).unwrap();
+        let (path, e) = edited(&real, 0o644);
+        let link = dir.path().join("pigsty.yml");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        let backup = write(&link, &e).unwrap();
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read_to_string(&path).unwrap(), e.after);
+        assert_eq!(backup.parent(), fs::canonicalize(&real).ok().as_deref());
+    }
 }
