@@ -563,7 +563,7 @@ fn flow_delete(lines: &Lines, hosts: &Hosts, i: usize) -> Result<Vec<Range<usize
         // Everything up to the next host: the entry, its comma, and what stands between.
         let next_off = lines.offset(next.key);
         if text[end..next_off].trim_start().starts_with(',') {
-            return Ok(vec![key_off..next_off]);
+            return Ok(std::iter::once(key_off..next_off).collect());
         }
         return Err(missing_comma());
     }
@@ -576,7 +576,7 @@ fn flow_delete(lines: &Lines, hosts: &Hosts, i: usize) -> Result<Vec<Range<usize
     let between = &text[prev_end..key_off];
     if !between.contains('\n') {
         // One line: `A: {..}, B: {..}` loses `, B: {..}`.
-        return Ok(vec![prev_end..end]);
+        return Ok(std::iter::once(prev_end..end).collect());
     }
     // Over lines: the comma goes, and the host's own line when it holds nothing else.
     let line = e.key.0;
