@@ -56,7 +56,8 @@ pub struct Global {
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
     /// Change nothing in the cluster: the console hides the actions that would, and the wizard
-    /// commands that would refuse (a snapshot, which changes nothing, is still allowed)
+    /// commands that would refuse (a snapshot, which changes nothing, is still allowed); `inventory
+    /// add|comment|remove` show their diff but do not write the file
     #[arg(long, global = true)]
     pub read_only: bool,
     /// Console: how often members are asked (default 1s, or `refresh` in the config file)
@@ -163,7 +164,7 @@ pub enum Command {
         #[command(flatten)]
         w: WizardFlags,
     },
-    /// Read and validate the inventory's etcd group
+    /// Read and validate the inventory's etcd group; add, comment out or remove one of its hosts
     #[command(subcommand)]
     Inventory(InventoryCommand),
     /// Issue certificates as Pigsty does (rcgen)
@@ -265,6 +266,30 @@ pub enum AlarmCommand {
     },
 }
 
+/// What the inventory edits' help ends with.
+pub const EDIT_HELP: &str = "The inventory is -i FILE, else $ETCDECK_INVENTORY, ./pigsty.yml, \
+~/pigsty/pigsty.yml. Only the host's lines change: comments, order, quoting, blank lines and line \
+endings stay as they are. The edit is checked by reading the inventory before and after it (the \
+group must read as the old one with only that host added or gone, the rest of the file the same); \
+a layout etcdeck cannot edit safely is refused and nothing is written. The diff is shown first; \
+on a terminal, type yes to write (anything else cancels). The old file is kept beside it as \
+FILE.etcdeck-<unix-seconds>.bak; the new one replaces it atomically, with the same mode and \
+owner. Exit 0 written (or --dry-run), 1 refused or cancelled, 2 a failure.";
+
+/// Flags every inventory edit shares.
+#[derive(Debug, Clone, Args)]
+pub struct EditFlags {
+    /// Print the diff; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write without asking (for scripts); refusals still refuse
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print one JSON object: file, edit, summary, diff, written, backup
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum InventoryCommand {
     /// Validate: every error with FILE:LINE:COLUMN and how to fix it; exit 1 on errors
@@ -279,6 +304,36 @@ pub enum InventoryCommand {
         /// Print JSON
         #[arg(long)]
         json: bool,
+    },
+    /// Add a host to the etcd group: a line `IP: { etcd_seq: N }` after the last host (or an
+    /// entry in the braces of a one-line group)
+    #[command(after_help = EDIT_HELP)]
+    Add {
+        /// The new member's IP address
+        ip: IpAddr,
+        /// Its etcd_seq (default: 1 + the highest in the group, hosts commented out included,
+        /// so that a seq is never reused)
+        #[arg(long, value_name = "N")]
+        seq: Option<u32>,
+        #[command(flatten)]
+        e: EditFlags,
+    },
+    /// Comment a host of the etcd group out (`# IP: ...  (etcd member removed by etcdeck)`), so
+    /// the file still tells it was a member; a one-line group gets the comment on the line above
+    #[command(after_help = EDIT_HELP)]
+    Comment {
+        /// The member's IP address
+        ip: IpAddr,
+        #[command(flatten)]
+        e: EditFlags,
+    },
+    /// Remove a host from the etcd group: its line(s), or its entry and comma in the braces
+    #[command(after_help = EDIT_HELP)]
+    Remove {
+        /// The member's IP address
+        ip: IpAddr,
+        #[command(flatten)]
+        e: EditFlags,
     },
 }
 

@@ -1,7 +1,8 @@
 //! etcdeck: a terminal operations console for the etcd clusters behind Patroni in Pigsty.
 //!
 //! The library holds everything the binary and the tests share:
-//! - [`inventory`]: the Pigsty inventory's `etcd` group, its parameters and validation.
+//! - [`inventory`]: the Pigsty inventory's `etcd` group, its parameters and validation, and the
+//!   edit of one host that keeps the rest of the file.
 //! - [`connect`]: endpoints, TLS files and auth, from flags, `ETCDCTL_*` and the inventory.
 //! - [`etcd`]: the only code that talks to etcd (clients, status, errors in an operator's words).
 //! - [`health`]: one verdict on the cluster (healthy, degraded, unavailable) for scripts.

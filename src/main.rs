@@ -7,6 +7,7 @@ use clap::Parser;
 
 use etcdeck::cli::{AlarmCommand, Cli, Command, InventoryCommand, RenderCommand, SnapshotCommand};
 use etcdeck::commands;
+use etcdeck::inventory;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -20,6 +21,15 @@ async fn main() -> ExitCode {
         }
         Some(Command::Inventory(InventoryCommand::Show { file, json })) => {
             commands::inventory_cmd::show(g, file.as_deref(), *json)
+        }
+        Some(Command::Inventory(InventoryCommand::Add { ip, seq, e })) => {
+            commands::inventory_cmd::add(g, *ip, *seq, e)
+        }
+        Some(Command::Inventory(InventoryCommand::Comment { ip, e })) => {
+            commands::inventory_cmd::edit(g, inventory::Edit::Comment { ip: *ip }, e)
+        }
+        Some(Command::Inventory(InventoryCommand::Remove { ip, e })) => {
+            commands::inventory_cmd::edit(g, inventory::Edit::Remove { ip: *ip }, e)
         }
         Some(Command::Cert(c)) => commands::cert::run(c),
         Some(Command::Render(RenderCommand::Env {

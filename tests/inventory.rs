@@ -361,3 +361,269 @@ fn hostile_text_in_the_file_and_in_extra_vars_is_escaped_in_check_show_and_json(
     assert!(err.contains("got \"new\\e[2J\\x07\""), "{err}");
     no_raw(&err);
 }
+
+// ---- `etcdeck inventory add|comment|remove` ----
+
+fn pigsty_fixture(name: &str) -> String {
+    std::fs::read_to_string(fixture("pigsty").join(name)).unwrap()
+}
+
+/// A directory holding `pigsty.yml` with `text`.
+fn inventory_dir(text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("pigsty.yml");
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn text_of(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn add_dry_run_shows_the_diff_with_the_next_unused_seq_and_writes_nothing() {
+    // Pigsty's slim.yml: one member, 10.10.10.11 and .12 commented out with seqs 2 and 3.
+    let text = pigsty_fixture("slim.yml");
+    let (dir, path) = inventory_dir(&text);
+    let out = etcdeck(
+        &["inventory", "add", "10.10.10.13", "--dry-run"],
+        dir.path(),
+    );
+    let (stdout, stderr) = text_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stdout.starts_with("--- a/pigsty.yml\n+++ b/pigsty.yml\n@@ "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\n+        10.10.10.13: { etcd_seq: 4 }\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("add 10.10.10.13 (etcd_seq 4) to the etcd group"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("dry run: pigsty.yml is not written"),
+        "{stdout}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    assert_eq!(files_in(dir.path()), ["pigsty.yml"]);
+}
+
+#[test]
+fn comment_with_yes_writes_the_file_and_keeps_the_old_one() {
+    let text = pigsty_fixture("ha-trio.yml");
+    let (dir, path) = inventory_dir(&text);
+    let file = path.to_str().unwrap();
+    let out = etcdeck(
+        &["-i", file, "inventory", "comment", "10.10.10.12", "--yes"],
+        dir.path(),
+    );
+    let (stdout, stderr) = text_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let now = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        now,
+        text.replace(
+            "        10.10.10.12: { etcd_seq: 3 }  # three-member cluster keeps an odd voter count\n",
+            "        # 10.10.10.12: { etcd_seq: 3 }  # three-member cluster keeps an odd voter count  (etcd member removed by etcdeck)\n"
+        )
+    );
+    let names = files_in(dir.path());
+    assert_eq!(names.len(), 2, "{names:?}");
+    let backup = dir.path().join(&names[1]);
+    assert!(
+        names[1].starts_with("pigsty.yml.etcdeck-") && names[1].ends_with(".bak"),
+        "{names:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), text);
+    assert!(stdout.contains("the old file is kept as "), "{stdout}");
+    assert!(stdout.contains(&names[1]), "{stdout}");
+    assert!(
+        stdout.trim_end().ends_with("inventory check: ok"),
+        "{stdout}"
+    );
+    // The members are now the two left; the seq 3 is not offered again.
+    let inv = inventory::load(&path, &[]).unwrap();
+    let ips: Vec<String> = inv.hosts.iter().map(|h| h.ip.to_string()).collect();
+    assert_eq!(ips, ["10.10.10.10", "10.10.10.11"]);
+    let out = etcdeck(
+        &["-i", file, "inventory", "add", "10.10.10.14", "--dry-run"],
+        dir.path(),
+    );
+    assert!(
+        text_of(&out).0.contains("(etcd_seq 4)"),
+        "{}",
+        text_of(&out).0
+    );
+}
+
+#[test]
+fn remove_json_is_one_object_with_the_diff_and_the_backup() {
+    let text = pigsty_fixture("ha-trio.yml");
+    let (dir, path) = inventory_dir(&text);
+    let file = path.to_str().unwrap();
+    let out = etcdeck(
+        &[
+            "-i",
+            file,
+            "inventory",
+            "remove",
+            "10.10.10.11",
+            "--json",
+            "--yes",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text_of(&out).1);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["file"], file);
+    assert_eq!(
+        v["edit"],
+        serde_json::json!({"op": "remove", "ip": "10.10.10.11"})
+    );
+    assert_eq!(
+        v["summary"],
+        "remove 10.10.10.11 (etcd_seq 2) from the etcd group"
+    );
+    assert!(
+        v["diff"]
+            .as_str()
+            .unwrap()
+            .contains("\n-        10.10.10.11: { etcd_seq: 2 }  # assign from 1 ~ n\n"),
+        "{v}"
+    );
+    assert_eq!(v["written"], true);
+    assert_eq!(v["check_errors"], 0);
+    let backup = PathBuf::from(v["backup"].as_str().unwrap());
+    assert_eq!(std::fs::read_to_string(backup).unwrap(), text);
+    assert!(!std::fs::read_to_string(&path)
+        .unwrap()
+        .contains("10.10.10.11: { etcd_seq"));
+
+    // A dry run in JSON: nothing written, no backup.
+    let out = etcdeck(
+        &[
+            "-i",
+            file,
+            "inventory",
+            "add",
+            "10.10.10.11",
+            "--seq",
+            "5",
+            "--json",
+            "--dry-run",
+        ],
+        dir.path(),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["written"].clone(), v["backup"].clone()),
+        (false.into(), serde_json::Value::Null)
+    );
+    assert_eq!(
+        v["edit"],
+        serde_json::json!({"op": "add", "ip": "10.10.10.11", "seq": 5})
+    );
+}
+
+#[test]
+fn without_a_terminal_or_with_read_only_nothing_is_written() {
+    let text = pigsty_fixture("ha-dual.yml");
+    let (dir, path) = inventory_dir(&text);
+    // No --yes, and standard input is not a terminal.
+    let out = etcdeck(&["inventory", "add", "10.10.10.11"], dir.path());
+    let (stdout, stderr) = text_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stdout.contains("+    etcd: { hosts: { 10.10.10.10: { etcd_seq: 1 }, 10.10.10.11: { etcd_seq: 2 } }, vars: { etcd_cluster: etcd } }"), "{stdout}");
+    assert!(
+        stderr.contains("run on a terminal to confirm, or pass --yes"),
+        "{stderr}"
+    );
+    let out = etcdeck(
+        &["--read-only", "inventory", "add", "10.10.10.11", "--yes"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text_of(&out)
+            .1
+            .contains("--read-only: pigsty.yml is not written"),
+        "{}",
+        text_of(&out).1
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    assert_eq!(files_in(dir.path()), ["pigsty.yml"]);
+}
+
+#[test]
+fn refusals_leave_the_file_alone() {
+    let cases: [(&str, &[&str], &str); 4] = [
+        (
+            "etcd:\n  hosts:\n    10.10.10.10: { etcd_seq: 1 }\n",
+            &["remove", "10.10.10.10"],
+            "is the last host of the etcd group",
+        ),
+        (
+            "etcd:\n  hosts:\n    10.10.10.10: { etcd_seq: 1 }\n",
+            &["add", "10.10.10.11", "--seq", "1"],
+            "use --seq 2",
+        ),
+        (
+            "etcd:\n  hosts:\n    10.10.10.10: { etcd_seq: 1 }\n    10.10.10.11: { etcd_seq: 2 }\n",
+            &["comment", "10.10.10.12"],
+            "10.10.10.12 is not a host of the etcd group",
+        ),
+        // The verification refuses what the text edit would get wrong: here the new line would
+        // cut a block scalar short.
+        (
+            "etcd:\n  hosts:\n    10.10.10.10: { etcd_seq: 1 }\n    10.10.10.11:\n      etcd_seq: 2\n      note: |\n        # rack 4\n",
+            &["add", "10.10.10.12"],
+            "the edit was checked and refused, nothing is written",
+        ),
+    ];
+    for (text, args, says) in cases {
+        let (dir, path) = inventory_dir(text);
+        let mut all = vec!["inventory"];
+        all.extend_from_slice(args);
+        all.push("--yes");
+        let out = etcdeck(&all, dir.path());
+        let (stdout, stderr) = text_of(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        assert_eq!(files_in(dir.path()), ["pigsty.yml"]);
+    }
+}
+
+#[test]
+fn the_diff_is_escaped_for_the_terminal() {
+    // YAML refuses control characters; these are allowed, and reorder or hide text.
+    let text = "etcd:\n  hosts:\n    10.10.10.10: { etcd_seq: 1 }  # \u{202e}kcar\u{200b} 4\n    10.10.10.11: { etcd_seq: 2 }\n";
+    let (dir, _) = inventory_dir(text);
+    let out = etcdeck(
+        &["inventory", "remove", "10.10.10.11", "--dry-run"],
+        dir.path(),
+    );
+    let (stdout, stderr) = text_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains(" # \\u{202e}kcar\\u{200b} 4\n"), "{stdout}");
+    assert!(
+        !stdout.contains('\u{202e}') && !stdout.contains('\u{200b}'),
+        "{stdout:?}"
+    );
+}

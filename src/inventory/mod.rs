@@ -7,11 +7,13 @@
 //! `etcd.vars` > `all.vars` > defaults.
 //!
 //! Values come from serde_yaml; positions from yaml-rust2's marked events (`locate.rs`). The
-//! rules live in `validate.rs`, the `inventory show` table in `show.rs`.
+//! rules live in `validate.rs`, the `inventory show` table in `show.rs`, the membership edits that
+//! keep the rest of the file byte for byte in `edit.rs`.
 //!
 //! Findings about `-e` values have the file `-e` and line and column 0 (no position); they print
 //! as `-e: error: MESSAGE`.
 
+pub mod edit;
 mod locate;
 mod show;
 mod validate;
@@ -27,6 +29,7 @@ use serde_yaml::Value;
 
 use crate::text::escape;
 
+pub use edit::{apply, commented_seqs, next_seq, write, Edit, EditError, Edited};
 pub use show::{show_text, value_of};
 
 /// The example inventory shipped with etcdeck (three members, Pigsty defaults); the demo starts it.
