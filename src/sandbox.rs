@@ -399,6 +399,8 @@ impl Sandbox {
             });
         }
         let child = cmd.spawn().map_err(io_err(&self.etcd_bin))?;
+        let pid_path = pid_file(&self.members[i].dir);
+        std::fs::write(&pid_path, format!("{}\n", child.id())).map_err(io_err(&pid_path))?;
         self.members[i].child = Some(child);
         Ok(())
     }
@@ -469,6 +471,7 @@ impl Sandbox {
         for name in names {
             let _ = self.stop_member(&name);
         }
+        stop_adopted(&self.dir);
     }
 
     /// Members whose process has exited since start (with their exit status and log tail).
@@ -620,7 +623,117 @@ impl Drop for Sandbox {
                 let _ = child.wait();
             }
         }
+        stop_adopted(&self.dir);
     }
+}
+
+/// `<member dir>/etcd.pid`: the process of a sandbox member, whoever started it.
+pub fn pid_file(member_dir: &Path) -> PathBuf {
+    member_dir.join("etcd.pid")
+}
+
+/// The process of the sandbox member in `member_dir`, if one runs: the pid file names a live
+/// process whose command line names the member's `etcd.conf` (a pid reused by another process
+/// is never taken for the member).
+pub fn running_pid(member_dir: &Path) -> Option<u32> {
+    let pid: u32 = std::fs::read_to_string(pid_file(member_dir))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let conf = member_dir.join("etcd.conf");
+    let conf = conf.as_os_str().as_encoded_bytes();
+    let names_it = cmdline.split(|b| *b == 0).any(|arg| arg == conf);
+    // A zombie (exited, not reaped yet) is not running.
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let zombie = state
+        .rsplit_once(')')
+        .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+    (names_it && !zombie).then_some(pid)
+}
+
+/// Start the member whose `etcd.conf` is in `member_dir` as a process of its own: it outlives
+/// the etcdeck that started it (`etcdeck member add` ends, the member runs on), and the sandbox
+/// that owns the directory stops it with the others. Its pid goes to the pid file.
+pub fn spawn_member(member_dir: &Path) -> Result<u32, SandboxError> {
+    let bin = find_etcd()?;
+    let conf = member_dir.join("etcd.conf");
+    let mut cmd = Command::new(&bin);
+    cmd.arg("--config-file")
+        .arg(&conf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("ETCD_") {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd.spawn().map_err(io_err(&bin))?;
+    let pid = child.id();
+    let pid_path = pid_file(member_dir);
+    std::fs::write(&pid_path, format!("{pid}\n")).map_err(io_err(&pid_path))?;
+    // Reap it if it ends while this process lives (no zombie in a long-lived console).
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
+    Ok(pid)
+}
+
+/// Stop a process: SIGTERM, then SIGKILL after 5 s.
+pub fn stop_pid(pid: u32) {
+    let alive = || {
+        // SAFETY: signal 0 only checks that the process exists.
+        let exists = unsafe { libc::kill(pid as i32, 0) == 0 };
+        exists
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .unwrap_or_default()
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+    };
+    // SAFETY: plain syscalls on a pid checked to be the member's process.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGCONT);
+        libc::kill(pid as i32, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if !alive() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: as above.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGKILL);
+    }
+}
+
+/// Stop the members of the sandbox in `dir` that were started by another etcdeck (a member
+/// added by `etcdeck member add`): the sandbox stops with all its members.
+pub fn stop_adopted(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if let Some(pid) = running_pid(&e.path()) {
+            stop_pid(pid);
+        }
+    }
+}
+
+/// The `quota-backend-bytes` the sandbox's members run with (read from a member's etcd.conf),
+/// so that a member added later gets the same.
+pub fn configured_quota(dir: &Path) -> Option<u64> {
+    let entries = std::fs::read_dir(dir).ok()?;
+    entries.flatten().find_map(|e| {
+        let text = std::fs::read_to_string(e.path().join("etcd.conf")).ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix("quota-backend-bytes:"))
+            .and_then(|v| v.trim().parse().ok())
+    })
 }
 
 /// Fail early when an address the sandbox needs is taken.

@@ -151,6 +151,13 @@ impl Cluster {
             Ok(Ok(c)) => return Ok(c),
             Ok(Err(e)) => match classify(url, ctx, &e) {
                 err @ EtcdError::Timeout { .. } => err,
+                // A learner refuses the login ("rpc not supported for learner"); what it
+                // serves (Status, serializable reads) needs none: ask it without a user.
+                EtcdError::Learner { .. } => {
+                    return Client::from_channel(etcd_client::Channel::Tonic(channel), None)
+                        .await
+                        .map_err(|e| classify(url, ctx, &e));
+                }
                 err => return Err(self.closed_means(url, err).await),
             },
             Err(_) => EtcdError::timeout(url, t),
