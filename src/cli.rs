@@ -164,6 +164,10 @@ pub enum Command {
         #[command(flatten)]
         w: WizardFlags,
     },
+    /// Membership: add a member (a learner, started, caught up, promoted), promote a learner,
+    /// remove a member, replace a dead one
+    #[command(subcommand)]
+    Member(MemberCommand),
     /// Read and validate the inventory's etcd group; add, comment out or remove one of its hosts
     #[command(subcommand)]
     Inventory(InventoryCommand),
@@ -224,6 +228,112 @@ pub struct WizardFlags {
     /// How long a health gate waits for the cluster to pass before the wizard stops
     #[arg(long, default_value = "20s", value_parser = parse_duration, value_name = "DURATION")]
     pub gate_wait: Duration,
+}
+
+/// How a node gets its member started or purged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProvisionKind {
+    /// Local etcd processes in a sandbox directory (`etcdeck demo`, tests)
+    Sandbox,
+    /// Pigsty's playbooks in the Pigsty home (the inventory's folder): ./etcd.yml, ./etcd-rm.yml
+    Pigsty,
+    /// etcdeck writes the member's files to --out DIR and waits while you start it
+    Manual,
+}
+
+/// Where a membership wizard's member is started or purged, and the CA for its certificate.
+#[derive(Debug, Clone, Args)]
+pub struct ProvisionFlags {
+    /// How the member is started or purged (default: pigsty when the inventory's folder holds
+    /// etcd.yml, sandbox when it holds a sandbox, manual when --out is given)
+    #[arg(long, value_enum)]
+    pub provision: Option<ProvisionKind>,
+    /// manual: the directory for the member's files (etcd.conf, certificates, etcdctl.sh)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// manual: how long etcdeck waits for you to start the member
+    #[arg(long, default_value = "30m", value_parser = parse_duration, value_name = "DURATION")]
+    pub start_wait: Duration,
+    /// sandbox: its directory (default: the inventory's folder)
+    #[arg(long, value_name = "DIR")]
+    pub sandbox_dir: Option<PathBuf>,
+    /// The CA certificate that signs the member's (default: files/pki/ca/ca.crt in the Pigsty
+    /// home, pki/ca.crt in a sandbox)
+    #[arg(long, value_name = "FILE", requires = "ca_key")]
+    pub ca_cert: Option<PathBuf>,
+    /// The CA key (default: beside the CA certificate)
+    #[arg(long, value_name = "FILE", requires = "ca_cert")]
+    pub ca_key: Option<PathBuf>,
+}
+
+pub const MEMBER_HELP: &str = "The plan is shown first (quorum before, during and after, every \
+step, the inventory diff); nothing changes until you type the member's name. A run that stops \
+(a crash, a gate, Ctrl-C) resumes with the same command: steps done are never done twice. \
+--dry-run prints the runbook: the same steps as etcdctl and Pigsty commands. Every change is in \
+the audit log ($XDG_STATE_HOME/etcdeck/audit.log) and `etcdeck timeline`.";
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Add a member: snapshot, inventory, certificate, config, `member add --learner`, start,
+    /// catch-up, promote (sent to the leader), references, health gate
+    #[command(after_help = MEMBER_HELP)]
+    Add {
+        /// The new member's IP address (a host of the inventory not yet a member, or a new one)
+        #[arg(long)]
+        ip: IpAddr,
+        /// Its etcd_seq (default: the inventory's for that host, else one above every seq ever
+        /// used: a seq is never reused)
+        #[arg(long)]
+        seq: Option<u32>,
+        #[command(flatten)]
+        p: ProvisionFlags,
+        #[command(flatten)]
+        w: WizardFlags,
+    },
+    /// Promote a learner added elsewhere (Pigsty's etcd_learner never promotes): catch-up shown,
+    /// the promote sent to the leader
+    #[command(after_help = MEMBER_HELP)]
+    Promote {
+        /// The learner, by name or hex id
+        member: String,
+        #[command(flatten)]
+        p: ProvisionFlags,
+        #[command(flatten)]
+        w: WizardFlags,
+    },
+    /// Remove a member: snapshot, leadership moved away, the host commented out of the
+    /// inventory, references, `member remove`, and only then stop and purge it
+    #[command(after_help = MEMBER_HELP)]
+    Remove {
+        /// The member, by name or hex id (an unstarted learner: rolls a failed add back)
+        member: String,
+        /// Remove a member that etcd_safeguard protects: name it again here
+        #[arg(long, value_name = "NAME")]
+        override_safeguard: Option<String>,
+        #[command(flatten)]
+        p: ProvisionFlags,
+        #[command(flatten)]
+        w: WizardFlags,
+    },
+    /// Replace a member (a node that died): remove it first, then add the new one, in one plan
+    #[command(after_help = MEMBER_HELP)]
+    Replace {
+        /// The member to replace, by name or hex id
+        old: String,
+        /// The new member's IP address (may be the old one's, on a reinstalled node)
+        #[arg(long)]
+        ip: IpAddr,
+        /// The new member's etcd_seq (default: one above every seq ever used)
+        #[arg(long)]
+        seq: Option<u32>,
+        /// Replace a member that etcd_safeguard protects: name it again here
+        #[arg(long, value_name = "NAME")]
+        override_safeguard: Option<String>,
+        #[command(flatten)]
+        p: ProvisionFlags,
+        #[command(flatten)]
+        w: WizardFlags,
+    },
 }
 
 #[derive(Debug, Subcommand)]

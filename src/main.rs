@@ -74,6 +74,7 @@ async fn main() -> ExitCode {
             commands::alarm::recover(g, *settle, w).await
         }
         Some(Command::MoveLeader { member, w }) => commands::move_leader::run(g, member, w).await,
+        Some(Command::Member(c)) => commands::member::run(g, c).await,
         Some(Command::Demo {
             state_dir,
             fresh,

@@ -550,10 +550,12 @@ impl Run {
                     }
                 }
             }
-            Report::Waiting { index, why } => {
+            Report::Waiting { index, why: text }
+            | Report::Status { index, text }
+            | Report::Output { index, line: text } => {
                 current(index, &mut self.current);
                 if let Some(c) = &mut self.current {
-                    c.waiting = Some(why);
+                    c.waiting = Some(text);
                 }
             }
             Report::End {

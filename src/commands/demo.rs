@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use super::console::{console_config, console_store, open_console};
-use super::{extra_vars, load_inventory, print_diagnostics, state_base, Code};
+use super::{load_inventory, state_base, Code};
 use crate::app::msg::Msg;
 use crate::app::store::{InventoryState, Quota, Target};
 use crate::cli::Global;
@@ -57,25 +57,26 @@ pub async fn run(g: &Global, o: Options) -> Result<Code> {
     } else {
         Some(console_config(g)?)
     };
-    let (mut inv, inv_file) = match &g.inventory {
-        Some(p) => (load_inventory(g, None)?, p.display().to_string()),
-        None => (
-            inventory::parse(inventory::EXAMPLE, "inventory.example.yml", &extra_vars(g)?)
-                .map_err(|d| {
-                    print_diagnostics(&d);
-                    anyhow::anyhow!("the embedded inventory.example.yml does not parse")
-                })?,
-            "inventory.example.yml (embedded)".to_string(),
-        ),
-    };
+    let dir = demo_state_dir(state_dir)?;
+    // Without -i, the demo's inventory is a copy of the embedded example in its directory: the
+    // membership wizards edit it (and find the sandbox beside it) as they would a Pigsty home.
+    let own_inventory = dir.join("inventory.yml");
+    if g.inventory.is_none() && (fresh || !own_inventory.exists()) {
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::write(&own_inventory, inventory::EXAMPLE)
+            .with_context(|| format!("writing {}", own_inventory.display()))?;
+    }
+    let inv_path = g.inventory.clone().unwrap_or_else(|| own_inventory.clone());
+    let mut inv = load_inventory(g, Some(&inv_path))?;
+    let inv_file = inv_path.display().to_string();
     if auth {
         demo::with_auth(&mut inv);
     }
-    let dir = demo_state_dir(state_dir)?;
     if fresh {
-        for h in &inv.hosts {
-            let data = dir.join(h.name()).join("data");
-            if data.exists() {
+        // Every member's data, those added since the first start included.
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let data = e.path().join("data");
+            if data.is_dir() {
                 std::fs::remove_dir_all(&data)
                     .with_context(|| format!("removing {}", data.display()))?;
             }
@@ -120,13 +121,21 @@ pub async fn run(g: &Global, o: Options) -> Result<Code> {
 
     let env = sandbox.etcdctl_env();
     let env_file = dir.join("etcdctl.sh");
-    std::fs::write(&env_file, env.shell())
+    let inventory_line = format!(
+        "export ETCDECK_INVENTORY='{}'\n",
+        inv_path.display().to_string().replace('\'', r"'\''")
+    );
+    std::fs::write(&env_file, env.shell() + &inventory_line)
         .with_context(|| format!("writing {}", env_file.display()))?;
     outln!("\nFrom another shell, use the sandbox with etcdctl or etcdeck:\n");
-    out!("{}", env.shell());
+    out!("{}{inventory_line}", env.shell());
     let exe =
         std::env::current_exe().map_or_else(|_| "etcdeck".to_string(), |p| p.display().to_string());
     outln!("\n(or: source {})\n    {exe} status", env_file.display());
+    outln!(
+        "    {exe} member add --ip 10.10.10.13   # a 4th member: learner, start, promote \
+         (the sandbox runs it on 127.10.10.13)"
+    );
     if quota_backend.is_some() {
         outln!(
             "\nquota-backend-bytes is {}: fill it until NOSPACE with history, then recover:\n    \

@@ -89,6 +89,7 @@ struct CliReporter {
     cancel: Arc<AtomicBool>,
     tty: bool,
     last_wait: Option<String>,
+    last_status: Option<std::time::Instant>,
     json: bool,
 }
 
@@ -132,6 +133,24 @@ impl Reporter for CliReporter {
                     let _ = std::io::stderr().flush();
                 } else if elapsed.as_secs() % 10 == 0 {
                     eprintln!("      ... {what}");
+                }
+            }
+            Report::Output { line, .. } => {
+                if self.tty {
+                    eprint!("\r\x1b[K");
+                }
+                eprintln!("      | {}", esc(&line));
+            }
+            Report::Status { text, .. } => {
+                if self.tty {
+                    eprint!("\r\x1b[K      {}", esc(&text));
+                    let _ = std::io::stderr().flush();
+                } else if self
+                    .last_status
+                    .is_none_or(|t| t.elapsed() >= Duration::from_secs(5))
+                {
+                    self.last_status = Some(std::time::Instant::now());
+                    eprintln!("      {}", esc(&text));
                 }
             }
             Report::Waiting { why, .. } => {
@@ -336,6 +355,7 @@ pub async fn carry_out(
         cancel,
         tty: std::io::stderr().is_terminal(),
         last_wait: None,
+        last_status: None,
         json: w.json,
     };
     let ctx = drive::Context {

@@ -636,6 +636,7 @@ mod wizard {
                 text: step.text.clone(),
                 outcome: "done".into(),
                 detail: detail.into(),
+                took_ms: Some(100),
             });
         }
         update(&mut s, Msg::Tick(at(t0, 14_000)));

@@ -8,6 +8,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+mod members;
+
 use super::audit::AuditLog;
 use super::journal::{Journal, Standing};
 use super::{alarm, Action, Event, Phase, StepKind, Wizard};
@@ -34,8 +36,12 @@ pub enum Report {
         detail: String,
         took: Duration,
     },
-    /// A gate has not passed yet.
+    /// A gate has not passed yet, or a step waits for something.
     Waiting { index: usize, why: String },
+    /// A line of a provisioner's output (a playbook's), or a command to run by hand.
+    Output { index: usize, line: String },
+    /// Where a long step stands now (a learner's catch-up): replaces the one before.
+    Status { index: usize, text: String },
 }
 
 /// Where the driver reports, and how it hears of a cancel. `Sync` too, so that a run can go on
@@ -87,7 +93,8 @@ pub async fn run(
                 let waited = began.elapsed();
                 action = match status::observe(&ctx.cluster).await {
                     Ok(s) => {
-                        if let Err(why) = super::gate(&s, gate_tolerates_nospace(wiz, index)) {
+                        let (nospace, except) = gate_options(wiz, index);
+                        if let Err(why) = super::gate_except(&s, nospace, &except) {
                             rep.report(Report::Waiting { index, why });
                         }
                         let a = wiz.advance(Event::Observed {
@@ -147,7 +154,11 @@ pub async fn run(
                         action = Action::Finish;
                     }
                 }
-                rep.report(end_report(wiz, index, started.elapsed()));
+                let took = started.elapsed();
+                if let Some(o) = wiz.outcomes.last_mut().filter(|o| o.key == key) {
+                    o.took_ms = Some(took.as_millis() as u64);
+                }
+                rep.report(end_report(wiz, index, took));
             }
         }
     }
@@ -161,13 +172,14 @@ pub async fn run(
     let _ = journal.finish(standing, why);
 }
 
-fn gate_tolerates_nospace(wiz: &Wizard, index: usize) -> bool {
-    matches!(
-        wiz.plan.steps[index].kind,
+fn gate_options(wiz: &Wizard, index: usize) -> (bool, Vec<u64>) {
+    match &wiz.plan.steps[index].kind {
         StepKind::Gate {
-            tolerate_nospace: true
-        }
-    )
+            tolerate_nospace,
+            except,
+        } => (*tolerate_nospace, except.clone()),
+        _ => (false, Vec::new()),
+    }
 }
 
 fn end_report(wiz: &Wizard, index: usize, took: Duration) -> Report {
@@ -286,7 +298,50 @@ async fn run_step(
     let was = |detail: String| Event::StepWasDone { index, detail };
     let stopped = |why: String| Event::StepStopped { index, why };
     let target = step.member.clone().unwrap_or_default();
+    let here = members::Here { index, step: &step };
     match &step.kind {
+        StepKind::InventoryEdit { file, change } => {
+            members::inventory_edit(&here, file, change, audit, journal)
+        }
+        StepKind::Certificate {
+            member,
+            provision,
+            ca_cert,
+            ca_key,
+        } => members::certificate(&here, member, provision, ca_cert, ca_key),
+        StepKind::Config { member, provision } => {
+            members::config(ctx, &here, member, provision).await
+        }
+        StepKind::AddLearner { member } => {
+            members::add_learner(ctx, &here, member, audit, journal).await
+        }
+        StepKind::StartMember { member, provision } => {
+            members::start_member(ctx, &here, member, provision, audit, rep).await
+        }
+        StepKind::CatchUp { peer_url } => members::catch_up(ctx, &here, peer_url, rep).await,
+        StepKind::Promote { peer_url } => members::promote(ctx, &here, peer_url, audit, rep).await,
+        StepKind::References {
+            member,
+            added,
+            provision,
+        } => members::references(ctx, &here, member, *added, provision, audit, rep).await,
+        StepKind::RemoveMember { id, .. } => members::remove_member(ctx, &here, *id, audit).await,
+        StepKind::Purge {
+            member,
+            provision,
+            override_safeguard,
+        } => {
+            members::purge(
+                ctx,
+                &here,
+                member,
+                provision,
+                *override_safeguard,
+                audit,
+                rep,
+            )
+            .await
+        }
         StepKind::Gate { .. } => ok(String::new()),
         StepKind::Settle { ms } => {
             sleep_unless_cancelled(Duration::from_millis(*ms), rep).await;

@@ -21,6 +21,7 @@ pub mod compact;
 pub mod defrag;
 pub mod drive;
 pub mod journal;
+pub mod member;
 pub mod move_leader;
 pub mod revisions;
 pub mod runbook;
@@ -52,6 +53,10 @@ pub enum Op {
     AlarmDisarm,
     AlarmRecover,
     MoveLeader,
+    MemberAdd,
+    MemberPromote,
+    MemberRemove,
+    MemberReplace,
 }
 
 impl Op {
@@ -64,6 +69,10 @@ impl Op {
             Op::AlarmDisarm => "alarm disarm",
             Op::AlarmRecover => "alarm recover",
             Op::MoveLeader => "move-leader",
+            Op::MemberAdd => "member add",
+            Op::MemberPromote => "member promote",
+            Op::MemberRemove => "member remove",
+            Op::MemberReplace => "member replace",
         }
     }
 
@@ -76,6 +85,10 @@ impl Op {
             Op::AlarmDisarm => "alarm-disarm",
             Op::AlarmRecover => "alarm-recover",
             Op::MoveLeader => "move-leader",
+            Op::MemberAdd => "member-add",
+            Op::MemberPromote => "member-promote",
+            Op::MemberRemove => "member-remove",
+            Op::MemberReplace => "member-replace",
         }
     }
 }
@@ -86,8 +99,13 @@ impl Op {
 pub enum StepKind {
     /// Stream a snapshot from `member` into `path` (verified, fsynced, mode 0600).
     Snapshot { member: u64, path: PathBuf },
-    /// The health gate; NOSPACE tolerated inside the NOSPACE recovery only.
-    Gate { tolerate_nospace: bool },
+    /// The health gate; NOSPACE tolerated inside the NOSPACE recovery only. The members in
+    /// `except` are left out (a dead member about to be removed).
+    Gate {
+        tolerate_nospace: bool,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        except: Vec<u64>,
+    },
     /// A pause that lets the cluster settle between members.
     Settle { ms: u64 },
     /// Hand leadership from the leader to `to`.
@@ -108,6 +126,52 @@ pub enum StepKind {
     VerifyWrite { key: String },
     /// Wait until every member names `leader` as the leader.
     VerifyLeader { leader: u64 },
+    /// Add, comment out or delete one host of the inventory's `etcd` group (diffed, verified,
+    /// written atomically with a backup).
+    InventoryEdit {
+        file: PathBuf,
+        change: member::InventoryChange,
+    },
+    /// Issue the member's certificate from the CA (Pigsty's subject and SANs).
+    Certificate {
+        member: member::MemberSpec,
+        provision: member::Provision,
+        ca_cert: PathBuf,
+        ca_key: PathBuf,
+    },
+    /// Render the member's `etcd.conf` (initial-cluster from the live member list, state
+    /// `existing`) and its `etcdctl.sh`.
+    Config {
+        member: member::MemberSpec,
+        provision: member::Provision,
+    },
+    /// Add the member to the cluster as a learner (sent to the leader).
+    AddLearner { member: member::MemberSpec },
+    /// Start the member through the provisioner.
+    StartMember {
+        member: member::MemberSpec,
+        provision: member::Provision,
+    },
+    /// Wait until the learner at `peer_url` has caught up with the leader.
+    CatchUp { peer_url: String },
+    /// Promote the learner at `peer_url` (sent to the leader; retried while not in sync).
+    Promote { peer_url: String },
+    /// Walk the places that name the cluster's members (etcd.conf, etcdctl.sh, Patroni,
+    /// vip-manager, monitoring) after `member` was added or removed.
+    References {
+        member: member::MemberSpec,
+        added: bool,
+        provision: member::Provision,
+    },
+    /// Remove the member at `peer_url` (`id` when planned) from the cluster.
+    RemoveMember { id: u64, peer_url: String },
+    /// Stop the removed member and delete its data, through the provisioner; only once the
+    /// member list no longer has it.
+    Purge {
+        member: member::MemberSpec,
+        provision: member::Provision,
+        override_safeguard: bool,
+    },
 }
 
 /// One step of a plan.
@@ -311,7 +375,10 @@ pub fn snapshot_step(status: &ClusterStatus, c: &Common) -> Result<Step, Refusal
 pub fn gate_step(key: impl Into<String>, tolerate_nospace: bool, tolerates: usize) -> Step {
     Step {
         key: key.into(),
-        kind: StepKind::Gate { tolerate_nospace },
+        kind: StepKind::Gate {
+            tolerate_nospace,
+            except: Vec::new(),
+        },
         text: if tolerate_nospace {
             "health gate (NOSPACE tolerated)".into()
         } else {
@@ -326,8 +393,22 @@ pub fn gate_step(key: impl Into<String>, tolerate_nospace: bool, tolerates: usiz
 
 /// The health gate over one look at the cluster: `Ok` when it may go on, else why not.
 pub fn gate(s: &ClusterStatus, tolerate_nospace: bool) -> Result<(), String> {
+    gate_except(s, tolerate_nospace, &[])
+}
+
+/// [`gate`] with the members in `except` left out (a dead member about to be removed): every
+/// other voter must answer, so quorum holds without them.
+pub fn gate_except(
+    s: &ClusterStatus,
+    tolerate_nospace: bool,
+    except: &[u64],
+) -> Result<(), String> {
     let esc = crate::text::escape;
-    let voters: Vec<&MemberStatus> = s.members.iter().filter(|m| !m.is_learner).collect();
+    let voters: Vec<&MemberStatus> = s
+        .members
+        .iter()
+        .filter(|m| !m.is_learner && !except.contains(&m.id))
+        .collect();
     if let Some(m) = voters.iter().find(|m| !m.started) {
         return Err(format!("voter {} has not started", esc(&name(m))));
     }
@@ -341,10 +422,9 @@ pub fn gate(s: &ClusterStatus, tolerate_nospace: bool) -> Result<(), String> {
     let Some(leader) = s.leader else {
         return Err("no leader".into());
     };
-    if let Some(m) = s
-        .members
+    if let Some(m) = voters
         .iter()
-        .filter(|m| m.reachable && !m.is_learner)
+        .filter(|m| m.reachable)
         .find(|m| m.sees_leader != leader)
     {
         return Err(format!(
@@ -371,7 +451,7 @@ pub fn gate(s: &ClusterStatus, tolerate_nospace: bool) -> Result<(), String> {
             hi - lo
         ));
     }
-    for a in &s.alarms {
+    for a in s.alarms.iter().filter(|a| !except.contains(&a.member_id)) {
         if a.alarm == "NOSPACE" && tolerate_nospace {
             continue;
         }
@@ -523,6 +603,9 @@ pub struct StepOutcome {
     /// `done`, `was done`, `failed`, `stopped`, `skipped (done before)`.
     pub outcome: String,
     pub detail: String,
+    /// How long the step took, when the driver ran it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub took_ms: Option<u64>,
 }
 
 /// A plan being carried out.
@@ -560,6 +643,7 @@ impl Wizard {
                 text: s.text.clone(),
                 outcome: "skipped (done before)".into(),
                 detail: String::new(),
+                took_ms: None,
             })
             .collect();
         Wizard {
@@ -627,6 +711,7 @@ impl Wizard {
             text: s.text.clone(),
             outcome: outcome.into(),
             detail,
+            took_ms: None,
         });
     }
 
@@ -699,10 +784,14 @@ impl Wizard {
                     waited,
                 },
             ) if self.current == Some(index) => {
-                let StepKind::Gate { tolerate_nospace } = self.plan.steps[index].kind else {
+                let StepKind::Gate {
+                    tolerate_nospace,
+                    ref except,
+                } = self.plan.steps[index].kind
+                else {
                     return Action::Wait;
                 };
-                match gate(&status, tolerate_nospace) {
+                match gate_except(&status, tolerate_nospace, except) {
                     // Gates are not journaled as done: record the pass, go on.
                     Ok(()) => {
                         let detail = format!("passed after {:.1} s", waited.as_secs_f64());

@@ -640,7 +640,9 @@ fn recovery_compacts_defragments_every_member_leader_last_then_disarms_and_write
     );
     // Gates inside tolerate NOSPACE; the last one does not.
     let tol = |k: &str| match p.steps.iter().find(|s| s.key == k).unwrap().kind {
-        StepKind::Gate { tolerate_nospace } => tolerate_nospace,
+        StepKind::Gate {
+            tolerate_nospace, ..
+        } => tolerate_nospace,
         _ => unreachable!(),
     };
     assert!(tol("gate:start") && tol("gate:after:1") && !tol("gate:end"));

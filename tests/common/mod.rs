@@ -74,12 +74,18 @@ pub fn fresh_inventory(n: u8) -> String {
 
 /// [`fresh_inventory`] with auth on or off whatever the run says.
 pub fn fresh_inventory_auth(n: u8, auth: bool) -> String {
+    fresh_inventory_reserving(n, n, auth)
+}
+
+/// [`fresh_inventory_auth`] with the addresses of `reserve` hosts free (`reserve` >= `n`): the
+/// hosts after the `n`th are spares a test adds as members (`10.B.C.<n+1>`...).
+pub fn fresh_inventory_reserving(n: u8, reserve: u8, auth: bool) -> String {
     // B from the process id keeps concurrent test binaries apart, C from a counter keeps the tests
     // of one binary apart; an address already in use is skipped.
     let b = 100 + (std::process::id() % 150) as u8;
     loop {
         let c = NEXT.fetch_add(1, Ordering::SeqCst);
-        let free = (1..=n).all(|i| {
+        let free = (1..=reserve.max(n)).all(|i| {
             [2379, 2380]
                 .iter()
                 .all(|port| TcpListener::bind(format!("127.{b}.{c}.{i}:{port}")).is_ok())
@@ -120,6 +126,29 @@ impl TestCluster {
     /// Start from inventory text in `dir` (a CA may already be placed in `dir/pki`).
     pub async fn start_from(text: &str, dir: TempDir) -> TestCluster {
         Self::start_with_quota(text, dir, None).await
+    }
+
+    /// An `n`-member cluster with the addresses of `spare` more hosts free
+    /// ([`TestCluster::spare_ip`]), its inventory written to [`TestCluster::inventory_file`] in the
+    /// sandbox directory (where the membership wizards find the sandbox).
+    pub async fn start_spare(n: u8, spare: u8) -> TestCluster {
+        let text = fresh_inventory_reserving(n, n + spare, auth_on());
+        let tc = Self::start_from(&text, TempDir::new().expect("temp dir")).await;
+        std::fs::write(tc.inventory_file(), &text).expect("inventory written");
+        tc
+    }
+
+    /// `10.B.C.<k>`: the inventory address of host `k` of this cluster's address block (a spare
+    /// when `k` > the member count).
+    pub fn spare_ip(&self, k: u8) -> String {
+        let first = self.sandbox.members()[0].inventory_ip.to_string();
+        let (block, _) = first.rsplit_once('.').expect("an IPv4 address");
+        format!("{block}.{k}")
+    }
+
+    /// The inventory file of [`TestCluster::start_spare`]: `inventory.yml` in the sandbox directory.
+    pub fn inventory_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("inventory.yml")
     }
 
     /// [`TestCluster::start`] with the members' `quota-backend-bytes` set (e.g. 16 MiB, to reach
