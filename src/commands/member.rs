@@ -1,18 +1,19 @@
 //! `etcdeck member add|promote|remove|replace`: the membership wizards, headless.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::Result;
 
 use super::wizard::{carry_out, prepare, Prepared};
-use super::{extra_vars, print_diagnostics, Code};
+use super::{extra_vars, Code};
 use crate::cli::{Global, MemberCommand, ProvisionFlags, ProvisionKind, WizardFlags};
 use crate::inventory;
-use crate::wizard::member::{self, AddOptions, InventoryFile, Provision, Setting};
+use crate::wizard::member::{self, AddOptions, InventoryFile, Provision};
+use crate::wizard::setup;
 use crate::wizard::{self, Common, Op};
 
 pub async fn run(g: &Global, c: &MemberCommand) -> Result<Code> {
-    let inv = read_inventory(g)?;
+    let inventory = inventory::resolve_path(g.inventory.as_deref()).ok();
     let p = prepare(g).await?;
     let (pf, w) = match c {
         MemberCommand::Add { p, w, .. }
@@ -20,10 +21,15 @@ pub async fn run(g: &Global, c: &MemberCommand) -> Result<Code> {
         | MemberCommand::Remove { p, w, .. }
         | MemberCommand::Replace { p, w, .. } => (p, w),
     };
-    let provision = provision(&p, pf, inv.as_ref())?;
-    let ca = find_ca(pf, &provision, inv.as_ref());
-    let used = member::used_seqs(&p.state, p.status.cluster_id);
-    let common = common(&p, w, inv.as_ref());
+    let facts = setup::gather(
+        &p.state,
+        p.status.cluster_id,
+        inventory.as_deref(),
+        &extra_vars(g)?,
+        &asked(pf),
+    )
+    .map_err(anyhow::Error::msg)?;
+    let common = common(&p, w, facts.inventory.as_ref());
     let safeguard = match c {
         MemberCommand::Remove {
             override_safeguard, ..
@@ -34,15 +40,8 @@ pub async fn run(g: &Global, c: &MemberCommand) -> Result<Code> {
         _ => None,
     };
     let status = p.status.clone();
-    let x = Setting {
-        status: &status,
-        inventory: inv.as_ref(),
-        provision: &provision,
-        ca: &ca,
-        used: &used,
-        common: &common,
-        override_safeguard: safeguard,
-    };
+    let x = facts.setting(&status, &common, safeguard);
+    let provision = facts.provision.clone();
     let kind = provision.kind();
     let (op, args, plan) = match c {
         MemberCommand::Add { ip, seq, .. } => {
@@ -133,136 +132,18 @@ fn after(wiz: &wizard::Wizard, p: &Provision) -> Vec<String> {
     out
 }
 
-/// The inventory, if one is found: its text, parsed (errors refuse: an inventory with errors
-/// is never edited), and the hosts commented out of it.
-fn read_inventory(g: &Global) -> Result<Option<InventoryFile>> {
-    let Ok(path) = inventory::resolve_path(g.inventory.as_deref()) else {
-        return Ok(None);
-    };
-    let bytes = crate::input::read(&path, crate::input::INVENTORY_LIMIT, "an inventory")
-        .with_context(|| format!("reading {}", path.display()))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", path.display()))?;
-    let parsed = match inventory::parse(&text, &path.display().to_string(), &extra_vars(g)?) {
-        Ok(inv) => inv,
-        Err(d) => {
-            let errors = print_diagnostics(&d);
-            bail!(
-                "{}: {errors} error(s); fix them first (`etcdeck inventory check`): an inventory \
-                 with errors is never edited",
-                path.display()
-            );
-        }
-    };
-    let commented = inventory::edit::commented_seqs(&text);
-    Ok(Some(InventoryFile {
-        path,
-        text,
-        parsed,
-        commented,
-    }))
-}
-
-/// The inventory's folder: the Pigsty home.
-fn home_of(inv: Option<&InventoryFile>) -> Option<PathBuf> {
-    let p = inv?.path.parent()?;
-    Some(if p.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        p.to_path_buf()
-    })
-}
-
-fn is_sandbox(dir: &Path) -> bool {
-    dir.join("pki").join("ca.crt").is_file() && dir.join("pki").join("ca.key").is_file()
-}
-
-fn provision(p: &Prepared, f: &ProvisionFlags, inv: Option<&InventoryFile>) -> Result<Provision> {
-    let home = home_of(inv);
-    let files = p
-        .state
-        .join("members")
-        .join(format!("{:x}", p.status.cluster_id));
-    let kind = match f.provision {
-        Some(k) => k,
-        None => {
-            if f.out.is_some() {
-                ProvisionKind::Manual
-            } else if f.sandbox_dir.is_some() {
-                ProvisionKind::Sandbox
-            } else if home
-                .as_deref()
-                .is_some_and(|h| h.join("etcd.yml").is_file())
-            {
-                ProvisionKind::Pigsty
-            } else if home.as_deref().is_some_and(is_sandbox) {
-                ProvisionKind::Sandbox
-            } else {
-                bail!(
-                    "say how the member is started and purged: --provision pigsty (the \
-                     inventory's folder must hold Pigsty's etcd.yml), --provision sandbox, or \
-                     --out DIR (manual: etcdeck writes the member's files there and waits)"
-                )
-            }
-        }
-    };
-    Ok(match kind {
-        ProvisionKind::Sandbox => {
-            let dir = f
-                .sandbox_dir
-                .clone()
-                .or(home)
-                .context("--provision sandbox needs --sandbox-dir DIR")?;
-            if !is_sandbox(&dir) {
-                bail!(
-                    "{} is not a sandbox (no pki/ca.crt and pki/ca.key): name the directory \
-                     `etcdeck demo` runs in with --sandbox-dir",
-                    dir.display()
-                );
-            }
-            Provision::Sandbox { dir }
-        }
-        ProvisionKind::Pigsty => {
-            let home = home.context("--provision pigsty needs the Pigsty inventory (-i FILE)")?;
-            if !home.join("etcd.yml").is_file() {
-                bail!(
-                    "{} holds no etcd.yml: the inventory's folder must be the Pigsty home",
-                    home.display()
-                );
-            }
-            Provision::Pigsty { home, files }
-        }
-        ProvisionKind::Manual => Provision::Manual {
-            out: f
-                .out
-                .clone()
-                .context("--provision manual needs --out DIR for the member's files")?,
-            wait_secs: f.start_wait.as_secs().max(1),
-        },
-    })
-}
-
-/// The CA that signs the member's certificate: the flags, else where the provisioner keeps it.
-fn find_ca(
-    f: &ProvisionFlags,
-    p: &Provision,
-    inv: Option<&InventoryFile>,
-) -> Result<(PathBuf, PathBuf), String> {
-    if let (Some(c), Some(k)) = (&f.ca_cert, &f.ca_key) {
-        return Ok((c.clone(), k.clone()));
-    }
-    let dir = match p {
-        Provision::Sandbox { dir } => dir.join("pki"),
-        _ => match home_of(inv) {
-            Some(h) => h.join("files").join("pki").join("ca"),
-            None => return Err("no inventory, so no Pigsty home to look in".into()),
-        },
-    };
-    let (c, k) = (dir.join("ca.crt"), dir.join("ca.key"));
-    if c.is_file() && k.is_file() {
-        Ok((c, k))
-    } else {
-        Err(format!("{} and {} not found", c.display(), k.display()))
+/// The flags, as the setup takes them.
+fn asked(f: &ProvisionFlags) -> setup::Asked {
+    setup::Asked {
+        choice: f.provision.map(|k| match k {
+            ProvisionKind::Sandbox => setup::Choice::Sandbox,
+            ProvisionKind::Pigsty => setup::Choice::Pigsty,
+            ProvisionKind::Manual => setup::Choice::Manual,
+        }),
+        out: f.out.clone(),
+        start_wait: Some(f.start_wait),
+        sandbox_dir: f.sandbox_dir.clone(),
+        ca: f.ca_cert.clone().zip(f.ca_key.clone()),
     }
 }
 

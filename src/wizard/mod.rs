@@ -25,6 +25,7 @@ pub mod member;
 pub mod move_leader;
 pub mod revisions;
 pub mod runbook;
+pub mod setup;
 pub mod snapshot;
 
 use std::collections::BTreeSet;
