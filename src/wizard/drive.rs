@@ -103,6 +103,7 @@ pub async fn run(
                             waited,
                         });
                         if !matches!(a, Action::Observe { .. }) {
+                            stamp(wiz, index, began.elapsed());
                             rep.report(end_report(wiz, index, waited));
                         }
                         a
@@ -155,9 +156,7 @@ pub async fn run(
                     }
                 }
                 let took = started.elapsed();
-                if let Some(o) = wiz.outcomes.last_mut().filter(|o| o.key == key) {
-                    o.took_ms = Some(took.as_millis() as u64);
-                }
+                stamp(wiz, index, took);
                 rep.report(end_report(wiz, index, took));
             }
         }
@@ -170,6 +169,14 @@ pub async fn run(
         Phase::Confirming | Phase::Running => (Standing::Stopped, Some("interrupted".into())),
     };
     let _ = journal.finish(standing, why);
+}
+
+/// Record how long the step at `index` took, on its outcome.
+fn stamp(wiz: &mut Wizard, index: usize, took: Duration) {
+    let key = &wiz.plan.steps[index].key;
+    if let Some(o) = wiz.outcomes.last_mut().filter(|o| &o.key == key) {
+        o.took_ms = Some(took.as_millis() as u64);
+    }
 }
 
 fn gate_options(wiz: &Wizard, index: usize) -> (bool, Vec<u64>) {

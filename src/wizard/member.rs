@@ -1123,7 +1123,7 @@ fn remove_steps(x: &Setting<'_>, m: &MemberStatus, prefix: &str, t: usize) -> Ve
         t,
     ));
     let peer_url = m.peer_urls.first().cloned().unwrap_or_default();
-    let mut rm = step(
+    let rm = step(
         &k("remove"),
         StepKind::RemoveMember { id: m.id, peer_url },
         format!(
@@ -1134,7 +1134,6 @@ fn remove_steps(x: &Setting<'_>, m: &MemberStatus, prefix: &str, t: usize) -> Ve
         t,
         true,
     );
-    rm.member = Some(name(m));
     steps.push(rm);
     steps.push(step(
         &k("purge"),

@@ -837,3 +837,30 @@ fn the_seq_record_remembers_members_added() {
     assert!(used[&4].contains("etcd-4"));
     assert!(used_seqs(dir.path(), 0xc2).is_empty());
 }
+
+#[test]
+fn the_inventory_diff_is_in_the_plan_and_an_inventory_it_cannot_edit_refuses() {
+    let p = World::new().add("127.0.0.4").unwrap();
+    let facts = p.facts.join("\n");
+    assert!(facts.contains("the inventory edit (diff):"), "{facts}");
+    assert!(facts.contains("+    127.0.0.4: { etcd_seq: 4 }"), "{facts}");
+    // Hosts given through an alias: the editor cannot say which bytes to change, so nothing
+    // is planned (and nothing would be written).
+    let aliased = "x-hosts: &hosts
+  127.0.0.1: { etcd_seq: 1 }
+  127.0.0.2: { etcd_seq: 2 }
+  127.0.0.3: { etcd_seq: 3 }
+etcd:
+  hosts: *hosts
+  vars: { etcd_cluster: etcd }
+";
+    let mut w = World::new();
+    w.inventory = Some(inventory(aliased));
+    let why = whys(w.add("127.0.0.4"));
+    assert!(why.contains("the inventory cannot take 127.0.0.4"), "{why}");
+    let why = whys(w.remove("etcd-3"));
+    assert!(
+        why.contains("the inventory cannot comment 127.0.0.3 out"),
+        "{why}"
+    );
+}

@@ -188,15 +188,22 @@ pub fn runbook(plan: &Plan, s: &Settings) -> Vec<String> {
                 } else {
                     crate::provision::references::Change::Removed(provision_member(member))
                 };
-                for r in crate::provision::references::checklist(&change, &[]) {
-                    match (provision, &r.pigsty) {
-                        (Provision::Pigsty { home, .. }, Some(argv)) => out.push(format!(
-                            "(cd {} && {})   # {}",
-                            sh(&home.display().to_string()),
-                            crate::provision::display_argv(argv),
-                            r.consumer
-                        )),
-                        _ => out.push(format!("# {}: {}", r.consumer, r.file)),
+                // The other members' etcd.conf is refreshed with the members as they are when
+                // the step runs; the runbook names the rest.
+                if let Provision::Pigsty { home, .. } = provision {
+                    out.push(format!(
+                        "(cd {} && ./etcd.yml -l <the other members' IPs> -t etcd_conf)",
+                        sh(&home.display().to_string())
+                    ));
+                    for r in crate::provision::references::checklist(&change, &[]) {
+                        if let Some(argv) = &r.pigsty {
+                            out.push(format!(
+                                "(cd {} && {})   # {}",
+                                sh(&home.display().to_string()),
+                                crate::provision::display_argv(argv),
+                                r.consumer
+                            ));
+                        }
                     }
                 }
             }

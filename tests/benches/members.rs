@@ -85,6 +85,7 @@ fn main() {
             .collect();
         let total = sum(&t, &until_promoted);
         let etcd = sum(&t, &["start", "catchup"]);
+        let gates = sum(&t, &["gate:start"]);
         let promote = sum(&t, &["promote"]);
         let overhead = total - etcd;
         worst_overhead = worst_overhead.max(overhead);
@@ -92,8 +93,8 @@ fn main() {
         let name = v["plan"]["confirm"].as_str().unwrap().to_string();
         println!(
             "  add {name} (round {}): {:.2} s to promoted = etcd {:.2} s (start {} ms, \
-             catch-up {} ms) + etcdeck {:.2} s (snapshot {} ms, add call {} ms, promote {} ms, \
-             inventory {} ms, files {} ms)",
+             catch-up {} ms) + etcdeck {:.2} s (snapshot {} ms, gate {} ms, add call {} ms, \
+             promote {} ms, inventory {} ms, files {} ms); the whole run {:.2} s",
             round + 1,
             total as f64 / 1000.0,
             etcd as f64 / 1000.0,
@@ -101,10 +102,12 @@ fn main() {
             sum(&t, &["catchup"]),
             overhead as f64 / 1000.0,
             sum(&t, &["snapshot"]),
+            gates,
             sum(&t, &["add"]),
             promote,
             sum(&t, &["inventory"]),
             sum(&t, &["cert", "config"]),
+            v["took_ms"].as_u64().unwrap_or(0) as f64 / 1000.0,
         );
         let v = run(&tc, &["member", "remove", &name, "--yes"]);
         let t = took(&v);

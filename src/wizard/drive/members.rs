@@ -119,11 +119,11 @@ pub fn inventory_edit(
     }) {
         Ok(backup) => {
             let _ = journal.artefact("inventory_backup", backup.display().to_string());
+            // The diff was in the plan.
             h.ok(format!(
-                "{}; the old file is kept as {}\n{}",
+                "{}; the old file is kept as {}",
                 edited.summary,
-                backup.display(),
-                edited.diff.trim_end()
+                backup.display()
             ))
         }
         Err(e) => h.failed(e),
