@@ -785,3 +785,123 @@ async fn pigsty_playbooks_start_and_purge_the_member_in_order() {
     assert!(rm < purge, "{steps:?}");
     assert!(!tc.dir.path().join(format!("node-{ip}/data")).exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_every_step_of_a_remove_then_the_same_command_finishes_it() {
+    let tc = TestCluster::start_spare(3, 1).await;
+    let ip4 = tc.spare_ip(4);
+    let add = [
+        "member",
+        "add",
+        "--ip",
+        ip4.as_str(),
+        "--yes",
+        "--no-snapshot",
+    ];
+    ok(&tc, &add);
+    let plan = run(
+        &tc,
+        &[
+            "member",
+            "remove",
+            "etcd-4",
+            "--dry-run",
+            "--no-snapshot",
+            "--json",
+        ],
+    );
+    let v: Value = serde_json::from_str(stdout(&plan).trim()).unwrap();
+    let steps = v["plan"]["steps"].as_array().unwrap().len();
+    for (seq, k) in (4..).zip(2..=steps) {
+        let name = format!("etcd-{seq}");
+        let args = ["member", "remove", name.as_str(), "--yes", "--no-snapshot"];
+        let seen = kill_at_step(&tc, &args, k);
+        assert!(seen.contains(&format!("[{k}/")), "step {k} began:\n{seen}");
+        let out = ok(&tc, &args);
+        assert!(out.contains("member remove: done"), "{out}");
+        all_voters(&tc, &["etcd-1", "etcd-2", "etcd-3"]).await;
+        assert!(
+            !tc.dir.path().join(&name).join("data").exists(),
+            "{name} purged"
+        );
+        // Nothing was done twice: one remove, one purge, one inventory edit.
+        let counts = ok_counts(&tc);
+        for what in [
+            format!("remove {name} ("),
+            format!("stop {name} and delete"),
+            format!("comment {ip4} ({name})"),
+        ] {
+            let n: usize = counts
+                .iter()
+                .filter(|(s, _)| s.starts_with(&what))
+                .map(|(_, n)| n)
+                .sum();
+            assert_eq!(n, 1, "{what} after a kill at step {k}: {counts:?}");
+        }
+        if k < steps {
+            ok(&tc, &add);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_learner_left_unpromoted_is_promoted_at_the_leader() {
+    let tc = TestCluster::start_spare(3, 1).await;
+    let ip4 = tc.spare_ip(4);
+    let args = [
+        "member",
+        "add",
+        "--ip",
+        ip4.as_str(),
+        "--yes",
+        "--no-snapshot",
+    ];
+    let plan = run(
+        &tc,
+        &[
+            "member",
+            "add",
+            "--ip",
+            &ip4,
+            "--dry-run",
+            "--no-snapshot",
+            "--json",
+        ],
+    );
+    let v: Value = serde_json::from_str(stdout(&plan).trim()).unwrap();
+    let promote = v["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|s| s["key"] == "promote")
+        .unwrap()
+        + 1;
+    // Stopped before its promote: a started learner, as Pigsty's etcd_learner leaves one.
+    kill_at_step(&tc, &args, promote);
+    let s = look(&tc).await;
+    let l = s.members.iter().find(|m| m.is_learner).expect("a learner");
+    assert!(l.started, "{:?}", l.name);
+    let out = ok(&tc, &["member", "promote", "etcd-4", "--yes", "--json"]);
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["phase"]["phase"], "done", "{v}");
+    all_voters(&tc, &["etcd-1", "etcd-2", "etcd-3", "etcd-4"]).await;
+    // The promote went to the leader; a voter is refused.
+    let o = run(&tc, &["member", "promote", "etcd-4", "--yes"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("etcd-4 is a voter already"),
+        "{}",
+        stderr(&o)
+    );
+    // The add it interrupted finds its remaining steps done.
+    let out = ok(&tc, &args);
+    assert!(out.contains("etcd-4 is a voter already"), "{out}");
+    assert_eq!(
+        ok_counts(&tc)
+            .iter()
+            .filter(|(s, _)| s.starts_with("promote etcd-4"))
+            .map(|(_, n)| n)
+            .sum::<usize>(),
+        1
+    );
+}
