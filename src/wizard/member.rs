@@ -450,6 +450,7 @@ struct NewMember {
     /// The inventory edit, when the inventory lacks the host, and its diff.
     edit: Option<(PathBuf, InventoryChange, String)>,
     ca: (PathBuf, PathBuf),
+    warnings: Vec<String>,
 }
 
 /// The edit of `change` on the inventory as it is now: its diff and the inventory after it, or
@@ -587,12 +588,21 @@ fn check_add(
             "add a member on another node, or replace that one (`etcdeck member replace`)",
         ));
     }
+    // Pigsty renders initial-cluster from the inventory: it must list every member.
+    let missing: Vec<String> = others()
+        .filter(|m| !m.name.is_empty() && !inv.parsed.hosts.iter().any(|h| h.name() == m.name))
+        .map(name)
+        .collect();
+    let mut warnings = Vec::new();
+    if !missing.is_empty() && !matches!(x.provision, Provision::Pigsty { .. }) {
+        // etcdeck renders the new member's from the member list; the inventory is still wrong.
+        warnings.push(format!(
+            "the inventory lacks member(s) {}: Pigsty's playbooks would render a wrong \
+             initial-cluster from it; put them in (`etcdeck inventory add`)",
+            missing.join(", ")
+        ));
+    }
     if let Provision::Pigsty { .. } = x.provision {
-        // Pigsty renders initial-cluster from the inventory: it must list every member.
-        let missing: Vec<String> = others()
-            .filter(|m| !m.name.is_empty() && !inv.parsed.hosts.iter().any(|h| h.name() == m.name))
-            .map(name)
-            .collect();
         if !missing.is_empty() {
             r.push(Refusal::new(
                 format!(
@@ -619,7 +629,12 @@ fn check_add(
     if !r.is_empty() {
         return Err(r);
     }
-    Ok(NewMember { spec, edit, ca })
+    Ok(NewMember {
+        spec,
+        edit,
+        ca,
+        warnings,
+    })
 }
 
 /// The steps that add `m`: the inventory, the files, the learner, its start, catch-up, promote,
@@ -777,7 +792,7 @@ pub fn add_plan(x: &Setting<'_>, o: &AddOptions) -> Result<Plan, Vec<Refusal>> {
     let q = s.quorum();
     let t = q.tolerates_now();
     let after = q.after_promote();
-    let mut warnings = Vec::new();
+    let mut warnings = m.warnings.clone();
     count_warnings(after.voters, &mut warnings);
     let mut steps = Vec::new();
     if x.common.snapshot {
@@ -1289,6 +1304,7 @@ pub fn replace_plan(x: &Setting<'_>, old: &str, o: &AddOptions) -> Result<Plan, 
     let t = q.tolerates_now();
     let mid = q.after_remove(m.is_learner, m.started, m.reachable);
     let end = mid.after_promote();
+    warnings.extend(new.warnings.iter().cloned());
     count_warnings(end.voters, &mut warnings);
     let mut steps = Vec::new();
     if x.common.snapshot {

@@ -375,9 +375,16 @@ fn pigsty_needs_every_member_in_the_inventory() {
         "{why}"
     );
     assert!(why.contains("initial-cluster"), "{why}");
-    // The manual provisioner renders initial-cluster from the member list: no refusal.
+    // The manual provisioner renders initial-cluster from the member list: a warning only.
     w.provision = manual();
-    w.add("127.0.0.4").expect("plans");
+    let p = w.add("127.0.0.4").expect("plans");
+    assert!(
+        p.warnings
+            .join(" ")
+            .contains("the inventory lacks member(s) etcd-3"),
+        "{:?}",
+        p.warnings
+    );
 }
 
 #[test]
