@@ -666,8 +666,9 @@ if [ "$3" = "-e" ] && [ "$4" = "etcd_init=existing" ]; then
       -e "s#\"/data/etcd\"#\"$node/data\"#" \
       -e "s#,https://127.0.0.1:2379##" "$conf" > "$node/etcd.conf"
   # Started as systemd would: outside the playbook's process group.
-  setsid -f @ETCD@ --config-file "$node/etcd.conf" > "$node/etcd.log" 2>&1
-  sleep 0.3; pgrep -f "config-file $node/etcd.conf" > "$node/etcd.pid"
+  setsid -f sh -c 'echo $$ > "$1/etcd.pid"; exec "$2" --config-file "$1/etcd.conf"' \
+    sh "$node" @ETCD@ > "$node/etcd.log" 2>&1 < /dev/null
+  sleep 0.2
   echo "started $name on $ip"
 fi
 exit 0
