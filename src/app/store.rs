@@ -233,6 +233,9 @@ pub struct InventoryState {
     /// Inventory address -> the address the member really listens on (the demo runs
     /// 10.10.10.10 as 127.10.10.10).
     pub address_map: Vec<(IpAddr, IpAddr)>,
+    /// The `-e KEY=VALUE` values it was loaded with (the membership wizards read it again with
+    /// them).
+    pub extra_vars: Vec<(String, String)>,
 }
 
 /// Screen state: focus, per-pane cursor and filter, the overlay, the flash line.
@@ -313,6 +316,62 @@ pub enum Overlay {
     },
     /// A maintenance wizard: its plan, the confirmation, then its progress and result (modal).
     Wizard(Box<super::wizard::WizardView>),
+    /// One line typed before a membership wizard opens: the new member's IP.
+    Prompt(Prompt),
+}
+
+/// What an IP typed is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptFor {
+    /// A new member (`member add --ip`).
+    Add,
+    /// The member replacing this one (`member replace OLD --ip`).
+    Replace(String),
+}
+
+/// The one-line prompt: what it asks for, what is typed, why the last Enter was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    pub purpose: PromptFor,
+    pub typed: String,
+    pub error: Option<String>,
+}
+
+impl Prompt {
+    pub fn new(purpose: PromptFor) -> Prompt {
+        Prompt {
+            purpose,
+            typed: String::new(),
+            error: None,
+        }
+    }
+
+    pub fn title(&self) -> String {
+        match &self.purpose {
+            PromptFor::Add => "Add a member".into(),
+            PromptFor::Replace(old) => format!("Replace {}", crate::text::escape(old)),
+        }
+    }
+
+    /// The question, before what is typed.
+    pub const QUESTION: &'static str = "IP of the new member: ";
+
+    /// The address typed, or why it is not one.
+    pub fn ip(&self) -> Result<IpAddr, String> {
+        let t = self.typed.trim();
+        if t.is_empty() {
+            return Err("type the new member's IP address (as in the inventory), or Esc".into());
+        }
+        t.trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse()
+            .map_err(|_| {
+                format!(
+                    "{} is not an IP address: type one like 10.10.10.13 or fd00::13",
+                    crate::text::escape(t)
+                )
+            })
+    }
 }
 
 /// A message on the last line that clears itself.
@@ -762,6 +821,13 @@ impl Store {
             });
         }
         rows
+    }
+
+    /// The inventory row under the cursor.
+    pub fn selected_inventory_row(&self) -> Option<InventoryRow<'_>> {
+        let mut rows = self.inventory_rows();
+        let i = self.ui.inventory.selected.min(rows.len().checked_sub(1)?);
+        Some(rows.swap_remove(i))
     }
 
     /// The client and peer URL where an inventory host's member really listens.
