@@ -362,6 +362,14 @@ impl Engine {
                     });
                 });
             }
+            Cmd::ReloadInventory { path, extra_vars } => {
+                let (tx, path, extra_vars) =
+                    (self.producers.tx.clone(), path.clone(), extra_vars.clone());
+                tokio::task::spawn_blocking(move || {
+                    let state = crate::app::store::InventoryState::read(&path, &extra_vars);
+                    let _ = tx.send(Msg::Inventory(Box::new(state)));
+                });
+            }
             Cmd::RecordRevision {
                 cluster_id,
                 at,

@@ -107,6 +107,8 @@ pub enum Msg {
         token: u64,
         news: WizardNews,
     },
+    /// The inventory read again (after a membership wizard, which may have edited it).
+    Inventory(Box<crate::app::store::InventoryState>),
     /// A background task failed in a way the operator should hear about.
     Flash(Level, String),
     /// Leave now (SIGTERM, SIGHUP).
@@ -207,6 +209,12 @@ pub enum Cmd {
         state: PathBuf,
         manual_out: PathBuf,
     },
+    /// Read the inventory again (off the loop), with the `-e` values it was loaded with:
+    /// [`Msg::Inventory`].
+    ReloadInventory {
+        path: PathBuf,
+        extra_vars: Vec<(String, String)>,
+    },
     /// Read the revisions recorded for the cluster (off the loop): [`Msg::Revisions`].
     LoadRevisions { cluster_id: u64 },
     /// Record that the cluster was at `revision` at Unix second `at` (off the loop).
@@ -234,6 +242,7 @@ impl Cmd {
             | Cmd::WizardCancel
             | Cmd::WizardPrefixes { .. }
             | Cmd::WizardMemberFacts { .. }
+            | Cmd::ReloadInventory { .. }
             | Cmd::LoadRevisions { .. }
             | Cmd::RecordRevision { .. } => false,
         }

@@ -238,6 +238,37 @@ pub struct InventoryState {
     pub extra_vars: Vec<(String, String)>,
 }
 
+impl InventoryState {
+    /// Read the inventory at `path` (a file read: never on the console's loop once it runs). An
+    /// inventory in a sandbox's directory (`etcdeck demo`, the membership wizards' sandbox) has
+    /// its members on the loopback twins of its addresses.
+    pub fn read(path: &std::path::Path, extra_vars: &[(String, String)]) -> InventoryState {
+        let mut state = InventoryState {
+            file: Some(path.display().to_string()),
+            extra_vars: extra_vars.to_vec(),
+            ..InventoryState::default()
+        };
+        match crate::inventory::load(path, extra_vars) {
+            Ok(inv) => {
+                let dir = match path.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                    _ => PathBuf::from("."),
+                };
+                if crate::wizard::setup::is_sandbox(&dir) {
+                    state.address_map = inv
+                        .hosts
+                        .iter()
+                        .filter_map(|h| Some((h.ip, crate::sandbox::loopback_for(h.ip).ok()?)))
+                        .collect();
+                }
+                state.loaded = Some(inv);
+            }
+            Err(diags) => state.errors = diags,
+        }
+        state
+    }
+}
+
 /// Screen state: focus, per-pane cursor and filter, the overlay, the flash line.
 #[derive(Debug, Clone, Default)]
 pub struct Ui {

@@ -1995,13 +1995,25 @@ mod wizards {
         assert_eq!(v.plan().unwrap().confirm.as_deref(), Some("etcd-2"));
         let start = confirm_word(&mut s, "etcd-2");
         assert_eq!(start.args, "etcd-2 --provision manual");
-        // Done: what to know after it (no files for a remove; the etcdctl.sh).
-        wizard_news(
+        // Done: what to know after it (no files for a remove; the etcdctl.sh); the cluster and
+        // the inventory (it may have been edited) are read again.
+        let cmds = wizard_news(
             &mut s,
             WizardNews::Finished {
                 phase: Phase::Done,
                 outcomes: Vec::new(),
             },
+        );
+        assert_eq!(
+            cmds,
+            vec![
+                Cmd::RefreshNow,
+                Cmd::ListNow,
+                Cmd::ReloadInventory {
+                    path: "pigsty/pigsty.yml".into(),
+                    extra_vars: vec![("etcd_port".into(), "2379".into())],
+                }
+            ]
         );
         wizard_news(
             &mut s,

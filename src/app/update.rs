@@ -109,6 +109,12 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
             flash(store, level, text);
             Vec::new()
         }
+        Msg::Inventory(state) => {
+            store.inventory = *state;
+            clamp_cursors(store);
+            store.dirty = true;
+            Vec::new()
+        }
         Msg::Revisions {
             cluster_id,
             samples,
@@ -1383,6 +1389,15 @@ fn wizard_news(store: &mut Store, token: u64, news: WizardNews) -> Vec<Cmd> {
                 }
                 // Whatever happened, the cluster is read again at once.
                 cmds = vec![Cmd::RefreshNow, Cmd::ListNow];
+                // A membership wizard may have edited the inventory: the pane reads it again.
+                if w.kind.needs_facts() {
+                    if let Some(path) = &store.inventory.file {
+                        cmds.push(Cmd::ReloadInventory {
+                            path: path.into(),
+                            extra_vars: store.inventory.extra_vars.clone(),
+                        });
+                    }
+                }
             }
             WizardNews::Earlier(_)
             | WizardNews::Step(_)

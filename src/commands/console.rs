@@ -39,29 +39,7 @@ fn console_inventory(g: &Global) -> Result<InventoryState> {
     let mut state = InventoryState::default();
     match inventory::resolve_path(g.inventory.as_deref()) {
         Err(why) => state.missing = Some(format!("No inventory: {why}")),
-        Ok(path) => {
-            state.file = Some(path.display().to_string());
-            state.extra_vars = extra_vars(g)?;
-            match inventory::load(&path, &state.extra_vars) {
-                Ok(inv) => {
-                    // An inventory in a sandbox's directory (`etcdeck demo`, the membership
-                    // wizards' sandbox): its members listen on the loopback twins.
-                    let dir = match path.parent() {
-                        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-                        _ => std::path::PathBuf::from("."),
-                    };
-                    if crate::wizard::setup::is_sandbox(&dir) {
-                        state.address_map = inv
-                            .hosts
-                            .iter()
-                            .filter_map(|h| Some((h.ip, crate::sandbox::loopback_for(h.ip).ok()?)))
-                            .collect();
-                    }
-                    state.loaded = Some(inv);
-                }
-                Err(diags) => state.errors = diags,
-            }
-        }
+        Ok(path) => state = InventoryState::read(&path, &extra_vars(g)?),
     }
     Ok(state)
 }
