@@ -1867,6 +1867,26 @@ mod wizards {
         let start = confirm_word(&mut s, "etcd-4");
         assert_eq!(start.plan, plan);
         assert_eq!(start.args, "--ip 10.10.10.13 --provision manual");
+        // An unfinished add of another address is offered for resuming, saying so.
+        let mut s2 = spare_store();
+        press(&mut s2, KeyCode::Char('2'));
+        press(&mut s2, KeyCode::Char('G'));
+        press(&mut s2, KeyCode::Char('a'));
+        wizard_news(&mut s2, WizardNews::Facts(Ok(Box::new(facts()))));
+        let rec = crate::wizard::journal::record(
+            plan.clone(),
+            "--ip 10.10.10.99 --provision manual",
+            WIZARD_NOW - 600,
+        );
+        wizard_news(&mut s2, WizardNews::Earlier(Ok(Some(Box::new(rec)))));
+        let shown = text(open(&s2), &s2);
+        assert!(
+            shown.contains(
+                "that run was for other options (--ip 10.10.10.99 --provision manual), not \
+                 --ip 10.10.10.13 --provision manual"
+            ),
+            "{shown}"
+        );
         // Facts that come late (after the run began) change nothing.
         let f = facts();
         wizard_news(&mut s, WizardNews::Facts(Err("late".into())));

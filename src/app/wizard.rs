@@ -471,6 +471,20 @@ impl WizardView {
                 Earlier::Found(rec) if self.kind.resumable() => {
                     out.push((Tone::Normal, String::new()));
                     out.push((Tone::Warn, unfinished(rec)));
+                    // A membership run for another member (or address) than the key asked for.
+                    if let Ok(fresh) = &self.fresh {
+                        let wanted = args(&self.kind, fresh, self.provision.as_ref());
+                        if self.kind.needs_facts() && rec.args != wanted {
+                            out.push((
+                                Tone::Warn,
+                                format!(
+                                    "  that run was for other options ({}), not {}",
+                                    escape(&rec.args),
+                                    escape(&wanted)
+                                ),
+                            ));
+                        }
+                    }
                     out.push((
                         Tone::Warn,
                         if self.resume {
