@@ -2,7 +2,9 @@
 //! plan, made at once from what the store already holds (no etcd call), then the typed
 //! confirmation, then the run's progress and its result. The planners, the machine and the
 //! driver are the ones `etcdeck defrag` and its siblings use (`crate::wizard`); here are only the
-//! facts the store gives them and the modal's state and text.
+//! facts the store gives them and the modal's state and text. The membership wizards (add,
+//! promote, remove, replace) also need the inventory, the provisioner and the CA: those are read
+//! off the loop when the modal opens (`Stage::Reading`), and the plan follows them.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
