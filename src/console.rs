@@ -331,6 +331,45 @@ impl Engine {
                     });
                 });
             }
+            Cmd::WizardMemberFacts {
+                token,
+                cluster_id,
+                inventory,
+                extra_vars,
+                state,
+                manual_out,
+            } => {
+                let (tx, token, cluster_id) = (self.producers.tx.clone(), *token, *cluster_id);
+                let (inventory, extra_vars, state, manual_out) = (
+                    inventory.clone(),
+                    extra_vars.clone(),
+                    state.clone(),
+                    manual_out.clone(),
+                );
+                tokio::task::spawn_blocking(move || {
+                    let found = crate::wizard::setup::gather_found_or_manual(
+                        &state,
+                        cluster_id,
+                        inventory.as_deref(),
+                        &extra_vars,
+                        &manual_out,
+                    )
+                    .map(Box::new);
+                    let _ = tx.send(Msg::Wizard {
+                        at: Instant::now(),
+                        token,
+                        news: WizardNews::Facts(found),
+                    });
+                });
+            }
+            Cmd::ReloadInventory { path, extra_vars } => {
+                let (tx, path, extra_vars) =
+                    (self.producers.tx.clone(), path.clone(), extra_vars.clone());
+                tokio::task::spawn_blocking(move || {
+                    let state = crate::app::store::InventoryState::read(&path, &extra_vars);
+                    let _ = tx.send(Msg::Inventory(Box::new(state)));
+                });
+            }
             Cmd::RecordRevision {
                 cluster_id,
                 at,
@@ -719,6 +758,24 @@ async fn drive_wizard(
     };
     drive::run(&ctx, &mut wiz, first, &mut journal, &mut audit, &mut rep).await;
     send(finished(wiz.phase.clone(), wiz.outcomes.clone()));
+    // As `etcdeck member remove` does: an unfinished add of the member removed is rolled back.
+    if wiz.phase == Phase::Done && plan.op == crate::wizard::Op::MemberRemove {
+        for s in &plan.steps {
+            if let crate::wizard::StepKind::RemoveMember { peer_url, .. } = &s.kind {
+                let by = "the console's member remove";
+                for id in crate::wizard::member::roll_back_adds(
+                    &ctx.state_dir,
+                    plan.cluster_id,
+                    peer_url,
+                    by,
+                ) {
+                    send(WizardNews::Note(format!(
+                        "the unfinished add {id} is rolled back: its learner was removed"
+                    )));
+                }
+            }
+        }
+    }
 }
 
 /// Ask the member at `url` how long `lease` has left.
@@ -799,6 +856,7 @@ pub fn frame_log_hook(path: &std::path::Path) -> std::io::Result<FrameHook<'stat
         let overlay = match &store.ui.overlay {
             Some(crate::app::store::Overlay::Wizard(_)) => "wizard",
             Some(crate::app::store::Overlay::Help { .. }) => "help",
+            Some(crate::app::store::Overlay::Prompt(_)) => "prompt",
             None => "-",
         };
         let _ = writeln!(file, "{n} {us} {filled} {overlay}");

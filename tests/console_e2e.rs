@@ -661,3 +661,140 @@ async fn read_only_console_has_no_wizard_that_changes_the_cluster() {
     tmux.keys(&["q"]);
     assert_terminal_given_back(&tmux, Instant::now());
 }
+
+/// The membership wizards from the console: a spare host of the inventory added with `a` on the
+/// Inventory pane (a learner, started by the sandbox provisioner, caught up, promoted), then
+/// removed with `X` on the Members pane; the member list follows each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_adds_an_inventory_host_as_a_member_then_removes_it() {
+    let began = Instant::now();
+    let tc = TestCluster::start_spare(3, 1).await;
+    let spare = tc.spare_ip(4);
+    let third = format!("    {}: {{ etcd_seq: 3 }}\n", tc.spare_ip(3));
+    let text = tc
+        .inventory_text
+        .replace(&third, &format!("{third}    {spare}: {{ etcd_seq: 4 }}\n"));
+    assert_ne!(text, tc.inventory_text, "the 4th host is written");
+    std::fs::write(tc.inventory_file(), &text).expect("inventory written");
+    let inventory = tc.inventory_file().display().to_string();
+    let home = tempfile::TempDir::new().expect("temp dir");
+    let tmux = Tmux::start(80, 24, home.path());
+    tmux.type_line(&console_command(
+        &tc,
+        &["--refresh", "1s", "-i", &inventory],
+    ));
+    tmux.wait_for("three members up", Duration::from_secs(20), |s| {
+        let rows = member_rows(s);
+        rows.len() == 3 && rows.iter().all(|r| r.state == "up")
+    });
+
+    // The spare host shows as not a member; selected, `a` plans its add once the facts are read.
+    tmux.keys(&["2"]);
+    tmux.wait_for(
+        "the spare host in the inventory",
+        Duration::from_secs(5),
+        |s| {
+            pane_title_shown(s, "2 Inventory")
+                && s.lines()
+                    .any(|l| l.contains(&spare) && l.contains("in inventory, not a member"))
+                && last_line(s).contains("a add host")
+        },
+    );
+    tmux.keys(&["G"]);
+    tmux.wait_for("the spare host selected", Duration::from_secs(5), |s| {
+        s.lines().any(|l| l.contains("etcd-4  inventory line"))
+    });
+    tmux.keys(&["a"]);
+    let plan = tmux.wait_for("the add plan", Duration::from_secs(10), |s| {
+        s.contains(&format!("Add a member at {spare}: plan"))
+            && s.contains("Type etcd-4 and press Enter")
+    });
+    assert!(plan.contains("member add on cluster"), "{plan}");
+    assert!(plan.contains("provisioned by sandbox"), "{plan}");
+    tmux.ok(&["send-keys", "-t", &tmux.session, "-l", "etcd-4"]);
+    tmux.wait_for("the word typed", Duration::from_secs(2), |s| {
+        s.contains("> etcd-4█")
+    });
+    tmux.keys(&["Enter"]);
+    let added = Instant::now();
+    let result = tmux.wait_for("the add's result", Duration::from_secs(60), |s| {
+        s.contains(&format!("Add a member at {spare}: result"))
+            && s.contains(": done in")
+            && s.contains("Esc or Enter closes.")
+    });
+    let add_took = added.elapsed();
+    assert!(!result.contains("FAILED"), "{result}");
+    assert!(result.contains("etcd-4's files:"), "{result}");
+    // Its last steps, scrolled into view: the catch-up and the promote ended well.
+    tmux.keys(&["End"]);
+    let steps = tmux.wait_for("the last steps", Duration::from_secs(5), |s| {
+        let done = |what: &str| s.lines().any(|l| l.contains('✓') && l.contains(what));
+        done("has caught up with the leader") && done("promote etcd-4 to a voter")
+    });
+    assert!(!steps.contains('✖'), "{steps}");
+
+    // The Inventory pane, read again, matches the host with the new member.
+    tmux.escape();
+    tmux.wait_for("the spare host a member", Duration::from_secs(15), |s| {
+        s.lines()
+            .any(|l| l.contains(&spare) && l.contains("etcd-4") && l.contains(" ok"))
+    });
+
+    // The Members pane lists etcd-4, a voter.
+    tmux.keys(&["1"]);
+    tmux.wait_for("etcd-4 a voter, up", Duration::from_secs(15), |s| {
+        let rows = member_rows(s);
+        rows.len() == 4
+            && row(&rows, "etcd-4").is_some_and(|r| r.role != "learner" && r.state == "up")
+    });
+
+    // Selected, `X` removes it.
+    tmux.keys(&["G"]);
+    tmux.wait_for("etcd-4 selected", Duration::from_secs(5), |s| {
+        s.lines().any(|l| l.contains("etcd-4  id "))
+    });
+    tmux.keys(&["X"]);
+    tmux.wait_for("the remove plan", Duration::from_secs(10), |s| {
+        s.contains("Remove etcd-4: plan") && s.contains("Type etcd-4 and press Enter")
+    });
+    tmux.ok(&["send-keys", "-t", &tmux.session, "-l", "etcd-4"]);
+    tmux.wait_for("the word typed", Duration::from_secs(2), |s| {
+        s.contains("> etcd-4█")
+    });
+    tmux.keys(&["Enter"]);
+    let removed = Instant::now();
+    let result = tmux.wait_for("the remove's result", Duration::from_secs(60), |s| {
+        s.contains("Remove etcd-4: result")
+            && s.contains(": done in")
+            && s.contains("Esc or Enter closes.")
+    });
+    let remove_took = removed.elapsed();
+    assert!(!result.contains("FAILED"), "{result}");
+    tmux.escape();
+    tmux.wait_for("etcd-4 gone", Duration::from_secs(15), |s| {
+        let rows = member_rows(s);
+        rows.len() == 3 && row(&rows, "etcd-4").is_none() && rows.iter().all(|r| r.state == "up")
+    });
+    // Its host is commented out of the inventory, and the pane read it again.
+    let edited = std::fs::read_to_string(tc.inventory_file()).expect("the inventory");
+    assert!(
+        edited
+            .lines()
+            .any(|l| l.trim_start().starts_with(&format!("# {spare}"))
+                && l.ends_with("(etcd member removed by etcdeck)")),
+        "{edited}"
+    );
+    tmux.keys(&["2"]);
+    tmux.wait_for(
+        "the spare host no longer listed",
+        Duration::from_secs(10),
+        |s| pane_title_shown(s, "2 Inventory") && !s.contains(&spare),
+    );
+    eprintln!(
+        "add {add_took:?}, remove {remove_took:?}, whole test {:?}",
+        began.elapsed()
+    );
+
+    tmux.keys(&["q"]);
+    assert_terminal_given_back(&tmux, Instant::now());
+}

@@ -47,11 +47,16 @@ pub enum Action {
     Snapshot,
     AlarmRecover,
     MoveLeader,
+    MemberAdd,
+    MemberAddIp,
+    MemberPromote,
+    MemberRemove,
+    MemberReplace,
 }
 
 impl Action {
     /// Every action, in the order help lists them.
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 37] = [
         Action::Help,
         Action::Quit,
         Action::NextPane,
@@ -84,6 +89,11 @@ impl Action {
         Action::Snapshot,
         Action::AlarmRecover,
         Action::MoveLeader,
+        Action::MemberAdd,
+        Action::MemberAddIp,
+        Action::MemberPromote,
+        Action::MemberRemove,
+        Action::MemberReplace,
     ];
 
     /// The config-file name of the action.
@@ -121,6 +131,11 @@ impl Action {
             Action::Snapshot => "snapshot",
             Action::AlarmRecover => "alarm_recover",
             Action::MoveLeader => "move_leader",
+            Action::MemberAdd => "member_add",
+            Action::MemberAddIp => "member_add_ip",
+            Action::MemberPromote => "member_promote",
+            Action::MemberRemove => "member_remove",
+            Action::MemberReplace => "member_replace",
         }
     }
 
@@ -159,6 +174,11 @@ impl Action {
             Action::Snapshot => "members: save a snapshot of the database (wizard)",
             Action::AlarmRecover => "members: recover from the NOSPACE alarm (wizard)",
             Action::MoveLeader => "members: make the selected member leader (wizard)",
+            Action::MemberAdd => "inventory: add the selected host as a member (wizard)",
+            Action::MemberAddIp => "inventory: add a member at an IP typed (wizard)",
+            Action::MemberPromote => "members: promote the selected learner (wizard)",
+            Action::MemberRemove => "members: remove the selected member (wizard)",
+            Action::MemberReplace => "members: replace the selected member by a new IP (wizard)",
         }
     }
 
@@ -171,6 +191,11 @@ impl Action {
                 | Action::Compact
                 | Action::AlarmRecover
                 | Action::MoveLeader
+                | Action::MemberAdd
+                | Action::MemberAddIp
+                | Action::MemberPromote
+                | Action::MemberRemove
+                | Action::MemberReplace
         )
     }
 
@@ -183,6 +208,10 @@ impl Action {
             Action::Snapshot => Some(Op::Snapshot),
             Action::AlarmRecover => Some(Op::AlarmRecover),
             Action::MoveLeader => Some(Op::MoveLeader),
+            Action::MemberAdd | Action::MemberAddIp => Some(Op::MemberAdd),
+            Action::MemberPromote => Some(Op::MemberPromote),
+            Action::MemberRemove => Some(Op::MemberRemove),
+            Action::MemberReplace => Some(Op::MemberReplace),
             _ => None,
         }
     }

@@ -107,6 +107,8 @@ pub enum Msg {
         token: u64,
         news: WizardNews,
     },
+    /// The inventory read again (after a membership wizard, which may have edited it).
+    Inventory(Box<crate::app::store::InventoryState>),
     /// A background task failed in a way the operator should hear about.
     Flash(Level, String),
     /// Leave now (SIGTERM, SIGHUP).
@@ -124,6 +126,11 @@ pub enum WizardNews {
     Step(Report),
     /// The largest prefixes, read for the NOSPACE recovery's plan (after it is shown).
     Prefixes(Result<Vec<(String, u64, u64)>, String>),
+    /// What a membership wizard plans with besides the cluster (the inventory, the provisioner,
+    /// the CA, the seqs used), read off the loop, or why it cannot be read.
+    Facts(Result<Box<crate::wizard::setup::Facts>, String>),
+    /// A line to show after the run's result (an unfinished add rolled back by a remove).
+    Note(String),
     /// The run ended: how, and what each step did.
     Finished {
         phase: Phase,
@@ -190,6 +197,24 @@ pub enum Cmd {
     /// Read every key from the member at `url` for the NOSPACE recovery's largest prefixes; the
     /// answer comes back as [`WizardNews::Prefixes`].
     WizardPrefixes { token: u64, url: String },
+    /// Read what a membership wizard plans with (`wizard::setup::gather`, file reads, off the
+    /// loop): the inventory the console loaded, with its `-e` values, the provisioner found
+    /// beside it, else the manual one writing the member's files to `manual_out`. The answer
+    /// comes back as [`WizardNews::Facts`].
+    WizardMemberFacts {
+        token: u64,
+        cluster_id: u64,
+        inventory: Option<PathBuf>,
+        extra_vars: Vec<(String, String)>,
+        state: PathBuf,
+        manual_out: PathBuf,
+    },
+    /// Read the inventory again (off the loop), with the `-e` values it was loaded with:
+    /// [`Msg::Inventory`].
+    ReloadInventory {
+        path: PathBuf,
+        extra_vars: Vec<(String, String)>,
+    },
     /// Read the revisions recorded for the cluster (off the loop): [`Msg::Revisions`].
     LoadRevisions { cluster_id: u64 },
     /// Record that the cluster was at `revision` at Unix second `at` (off the loop).
@@ -216,6 +241,8 @@ impl Cmd {
             | Cmd::WizardLookup { .. }
             | Cmd::WizardCancel
             | Cmd::WizardPrefixes { .. }
+            | Cmd::WizardMemberFacts { .. }
+            | Cmd::ReloadInventory { .. }
             | Cmd::LoadRevisions { .. }
             | Cmd::RecordRevision { .. } => false,
         }

@@ -233,6 +233,40 @@ pub struct InventoryState {
     /// Inventory address -> the address the member really listens on (the demo runs
     /// 10.10.10.10 as 127.10.10.10).
     pub address_map: Vec<(IpAddr, IpAddr)>,
+    /// The `-e KEY=VALUE` values it was loaded with (the membership wizards read it again with
+    /// them).
+    pub extra_vars: Vec<(String, String)>,
+}
+
+impl InventoryState {
+    /// Read the inventory at `path` (a file read: never on the console's loop once it runs). An
+    /// inventory in a sandbox's directory (`etcdeck demo`, the membership wizards' sandbox) has
+    /// its members on the loopback twins of its addresses.
+    pub fn read(path: &std::path::Path, extra_vars: &[(String, String)]) -> InventoryState {
+        let mut state = InventoryState {
+            file: Some(path.display().to_string()),
+            extra_vars: extra_vars.to_vec(),
+            ..InventoryState::default()
+        };
+        match crate::inventory::load(path, extra_vars) {
+            Ok(inv) => {
+                let dir = match path.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                    _ => PathBuf::from("."),
+                };
+                if crate::wizard::setup::is_sandbox(&dir) {
+                    state.address_map = inv
+                        .hosts
+                        .iter()
+                        .filter_map(|h| Some((h.ip, crate::sandbox::loopback_for(h.ip).ok()?)))
+                        .collect();
+                }
+                state.loaded = Some(inv);
+            }
+            Err(diags) => state.errors = diags,
+        }
+        state
+    }
 }
 
 /// Screen state: focus, per-pane cursor and filter, the overlay, the flash line.
@@ -313,6 +347,62 @@ pub enum Overlay {
     },
     /// A maintenance wizard: its plan, the confirmation, then its progress and result (modal).
     Wizard(Box<super::wizard::WizardView>),
+    /// One line typed before a membership wizard opens: the new member's IP.
+    Prompt(Prompt),
+}
+
+/// What an IP typed is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptFor {
+    /// A new member (`member add --ip`).
+    Add,
+    /// The member replacing this one (`member replace OLD --ip`).
+    Replace(String),
+}
+
+/// The one-line prompt: what it asks for, what is typed, why the last Enter was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    pub purpose: PromptFor,
+    pub typed: String,
+    pub error: Option<String>,
+}
+
+impl Prompt {
+    pub fn new(purpose: PromptFor) -> Prompt {
+        Prompt {
+            purpose,
+            typed: String::new(),
+            error: None,
+        }
+    }
+
+    pub fn title(&self) -> String {
+        match &self.purpose {
+            PromptFor::Add => "Add a member".into(),
+            PromptFor::Replace(old) => format!("Replace {}", crate::text::escape(old)),
+        }
+    }
+
+    /// The question, before what is typed.
+    pub const QUESTION: &'static str = "IP of the new member: ";
+
+    /// The address typed, or why it is not one.
+    pub fn ip(&self) -> Result<IpAddr, String> {
+        let t = self.typed.trim();
+        if t.is_empty() {
+            return Err("type the new member's IP address (as in the inventory), or Esc".into());
+        }
+        t.trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse()
+            .map_err(|_| {
+                format!(
+                    "{} is not an IP address: type one like 10.10.10.13 or fd00::13",
+                    crate::text::escape(t)
+                )
+            })
+    }
 }
 
 /// A message on the last line that clears itself.
@@ -762,6 +852,13 @@ impl Store {
             });
         }
         rows
+    }
+
+    /// The inventory row under the cursor.
+    pub fn selected_inventory_row(&self) -> Option<InventoryRow<'_>> {
+        let mut rows = self.inventory_rows();
+        let i = self.ui.inventory.selected.min(rows.len().checked_sub(1)?);
+        Some(rows.swap_remove(i))
     }
 
     /// The client and peer URL where an inventory host's member really listens.

@@ -1742,4 +1742,408 @@ mod wizards {
             "{shown}"
         );
     }
+
+    // -----------------------------------------------------------------------------------------
+    // The membership wizards: their facts are read off the loop, then the plan follows.
+
+    /// The wizard store with a 4th inventory host, 10.10.10.13, not a member.
+    fn spare_store() -> Store {
+        let mut s = wizard_store(Instant::now());
+        let text = crate::inventory::EXAMPLE.replace(
+            "    10.10.10.12: { etcd_seq: 3 }",
+            "    10.10.10.12: { etcd_seq: 3 }\n    10.10.10.13: { etcd_seq: 4 }",
+        );
+        s.inventory.loaded = Some(crate::inventory::parse(&text, "pigsty.yml", &[]).unwrap());
+        s.inventory.file = Some("pigsty/pigsty.yml".into());
+        s.inventory.extra_vars = vec![("etcd_port".into(), "2379".into())];
+        s
+    }
+
+    /// What the facts read would give: the inventory, the manual provisioner, a CA.
+    fn facts() -> crate::wizard::setup::Facts {
+        let text = crate::inventory::EXAMPLE.replace(
+            "    10.10.10.12: { etcd_seq: 3 }",
+            "    10.10.10.12: { etcd_seq: 3 }\n    10.10.10.13: { etcd_seq: 4 }",
+        );
+        crate::wizard::setup::Facts {
+            inventory: Some(crate::wizard::member::InventoryFile {
+                path: "pigsty/pigsty.yml".into(),
+                parsed: crate::inventory::parse(&text, "pigsty.yml", &[]).unwrap(),
+                text,
+                commented: Vec::new(),
+            }),
+            provision: crate::wizard::member::Provision::Manual {
+                out: "/state/etcdeck/members/870b2c801cd668fb/10.10.10.13".into(),
+                wait_secs: 60,
+            },
+            ca: Ok((
+                "pigsty/files/pki/ca/ca.crt".into(),
+                "pigsty/files/pki/ca/ca.key".into(),
+            )),
+            used: Default::default(),
+        }
+    }
+
+    fn facts_cmd(token: u64, kind_out: &str) -> Cmd {
+        Cmd::WizardMemberFacts {
+            token,
+            cluster_id: CLUSTER,
+            inventory: Some("pigsty/pigsty.yml".into()),
+            extra_vars: vec![("etcd_port".into(), "2379".into())],
+            state: "/state/etcdeck".into(),
+            manual_out: format!("/state/etcdeck/members/870b2c801cd668fb/{kind_out}").into(),
+        }
+    }
+
+    #[test]
+    fn a_on_a_host_not_a_member_opens_the_add_wizard_and_reads_its_facts_off_the_loop() {
+        use crate::app::wizard::Kind;
+        let mut s = spare_store();
+        press(&mut s, KeyCode::Char('2'));
+        // On a host that is a member already: nothing opens, the flash says what to select.
+        assert!(press(&mut s, KeyCode::Char('a')).is_empty());
+        assert!(s.ui.overlay.is_none());
+        assert!(
+            flash_text(&s).contains("select a host that is in the inventory but not a member"),
+            "{}",
+            flash_text(&s)
+        );
+        assert!(flash_text(&s).contains("N adds a member at an address typed"));
+        press(&mut s, KeyCode::Char('G'));
+        let cmds = press(&mut s, KeyCode::Char('a'));
+        let ip: std::net::IpAddr = "10.10.10.13".parse().unwrap();
+        assert_eq!(
+            cmds,
+            vec![
+                Cmd::WizardLookup {
+                    token: 1,
+                    op: Op::MemberAdd,
+                    cluster_id: CLUSTER
+                },
+                facts_cmd(1, "10.10.10.13"),
+            ]
+        );
+        assert!(cmds.iter().all(|c| !c.changes_cluster()));
+        let v = open(&s);
+        assert_eq!(v.kind, Kind::MemberAdd { ip });
+        assert_eq!(v.stage(), Stage::Reading);
+        let shown = text(v, &s);
+        assert!(
+            shown.contains("reading the inventory and the CA…"),
+            "{shown}"
+        );
+        // Enter does nothing while reading.
+        assert!(press(&mut s, KeyCode::Enter).is_empty());
+        assert_eq!(open(&s).stage(), Stage::Reading);
+        // The facts for another wizard are dropped.
+        let at = s.now;
+        update(
+            &mut s,
+            Msg::Wizard {
+                at,
+                token: 7,
+                news: WizardNews::Facts(Ok(Box::new(facts()))),
+            },
+        );
+        assert_eq!(open(&s).stage(), Stage::Reading);
+        // Its own: the plan, as `etcdeck member add --ip 10.10.10.13` makes it.
+        wizard_news(&mut s, WizardNews::Earlier(Ok(None)));
+        let f = facts();
+        wizard_news(&mut s, WizardNews::Facts(Ok(Box::new(f))));
+        let v = open(&s);
+        assert_eq!(v.stage(), Stage::Confirm, "{}", text(v, &s));
+        let plan = v.plan().unwrap().clone();
+        assert_eq!(plan.op, Op::MemberAdd);
+        assert_eq!(plan.confirm.as_deref(), Some("etcd-4"));
+        let shown = text(v, &s);
+        assert!(
+            shown.contains("add etcd-4 at https://10.10.10.13:2380"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("no provisioner beside the inventory"),
+            "{shown}"
+        );
+        let start = confirm_word(&mut s, "etcd-4");
+        assert_eq!(start.plan, plan);
+        assert_eq!(start.args, "--ip 10.10.10.13 --provision manual");
+        // An unfinished add of another address is offered for resuming, saying so.
+        let mut s2 = spare_store();
+        press(&mut s2, KeyCode::Char('2'));
+        press(&mut s2, KeyCode::Char('G'));
+        press(&mut s2, KeyCode::Char('a'));
+        wizard_news(&mut s2, WizardNews::Facts(Ok(Box::new(facts()))));
+        let rec = crate::wizard::journal::record(
+            plan.clone(),
+            "--ip 10.10.10.99 --provision manual",
+            WIZARD_NOW - 600,
+        );
+        wizard_news(&mut s2, WizardNews::Earlier(Ok(Some(Box::new(rec)))));
+        let shown = text(open(&s2), &s2);
+        assert!(
+            shown.contains(
+                "that run was for other options (--ip 10.10.10.99 --provision manual), not \
+                 --ip 10.10.10.13 --provision manual"
+            ),
+            "{shown}"
+        );
+        // Facts that come late (after the run began) change nothing.
+        let f = facts();
+        wizard_news(&mut s, WizardNews::Facts(Err("late".into())));
+        assert_eq!(open(&s).stage(), Stage::Running);
+        let _ = f;
+    }
+
+    fn confirm_word(s: &mut Store, word: &str) -> WizardStart {
+        type_text(s, word);
+        let cmds = press(s, KeyCode::Enter);
+        match cmds.as_slice() {
+            [Cmd::WizardRun(start)] => (**start).clone(),
+            other => panic!("expected the run to start, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn facts_that_cannot_be_read_refuse_saying_why() {
+        let mut s = spare_store();
+        press(&mut s, KeyCode::Char('2'));
+        press(&mut s, KeyCode::Char('G'));
+        press(&mut s, KeyCode::Char('a'));
+        wizard_news(&mut s, WizardNews::Earlier(Ok(None)));
+        wizard_news(
+            &mut s,
+            WizardNews::Facts(Err("pigsty/pigsty.yml: 1 error(s), fix them first".into())),
+        );
+        let v = open(&s);
+        assert_eq!(v.stage(), Stage::Refused);
+        let shown = text(v, &s);
+        assert!(
+            shown.contains("member add: refused; nothing was done"),
+            "{shown}"
+        );
+        assert!(shown.contains("✖ pigsty/pigsty.yml: 1 error(s)"), "{shown}");
+        // Esc while reading cancels too.
+        press(&mut s, KeyCode::Esc);
+        press(&mut s, KeyCode::Char('a'));
+        assert_eq!(open(&s).stage(), Stage::Reading);
+        press(&mut s, KeyCode::Esc);
+        assert!(s.ui.overlay.is_none());
+        assert_eq!(flash_text(&s), "member add: cancelled; nothing was done");
+    }
+
+    #[test]
+    fn n_prompts_for_an_ip_checks_it_and_esc_cancels() {
+        use crate::app::store::PromptFor;
+        use crate::app::wizard::Kind;
+        let mut s = spare_store();
+        // N belongs to the Inventory pane.
+        assert!(press(&mut s, KeyCode::Char('N')).is_empty());
+        assert!(s.ui.overlay.is_none());
+        press(&mut s, KeyCode::Char('2'));
+        press(&mut s, KeyCode::Char('N'));
+        let Some(Overlay::Prompt(p)) = &s.ui.overlay else {
+            panic!("{:?}", s.ui.overlay)
+        };
+        assert_eq!(p.purpose, PromptFor::Add);
+        // Enter on nothing typed, then on no address: the prompt stays and says why.
+        assert!(press(&mut s, KeyCode::Enter).is_empty());
+        type_text(&mut s, "10.10.10.300");
+        assert!(press(&mut s, KeyCode::Enter).is_empty());
+        let Some(Overlay::Prompt(p)) = &s.ui.overlay else {
+            panic!("{:?}", s.ui.overlay)
+        };
+        assert_eq!(
+            p.error.as_deref(),
+            Some("10.10.10.300 is not an IP address: type one like 10.10.10.13 or fd00::13")
+        );
+        // Letters are text here: `q` did not quit.
+        type_text(&mut s, "q");
+        assert!(!s.quit);
+        for _ in 0..4 {
+            press(&mut s, KeyCode::Backspace);
+        }
+        type_text(&mut s, "20");
+        let cmds = press(&mut s, KeyCode::Enter);
+        assert_eq!(cmds[1], facts_cmd(1, "10.10.10.20"));
+        assert_eq!(
+            open(&s).kind,
+            Kind::MemberAdd {
+                ip: "10.10.10.20".parse().unwrap()
+            }
+        );
+        press(&mut s, KeyCode::Esc);
+        // Esc in the prompt: nothing opens.
+        press(&mut s, KeyCode::Char('N'));
+        type_text(&mut s, "10.1.2.3");
+        assert!(press(&mut s, KeyCode::Esc).is_empty());
+        assert!(s.ui.overlay.is_none());
+        assert_eq!(flash_text(&s), "cancelled; nothing was done");
+        assert_eq!(s.ui.wizards_opened, 1);
+    }
+
+    #[test]
+    fn p_x_r_on_the_members_pane_go_to_the_selected_member() {
+        use crate::app::store::PromptFor;
+        use crate::app::wizard::Kind;
+        let mut s = spare_store();
+        press(&mut s, KeyCode::Char('j'));
+        let cmds = press(&mut s, KeyCode::Char('P'));
+        assert_eq!(open(&s).kind, Kind::MemberPromote("etcd-2".into()));
+        assert_eq!(cmds[1], facts_cmd(1, "etcd-2"));
+        // On a voter, the planner refuses with its reason.
+        wizard_news(&mut s, WizardNews::Earlier(Ok(None)));
+        let f = facts();
+        wizard_news(&mut s, WizardNews::Facts(Ok(Box::new(f))));
+        let shown = text(open(&s), &s);
+        assert!(shown.contains("etcd-2 is a voter already"), "{shown}");
+        press(&mut s, KeyCode::Esc);
+        let cmds = press(&mut s, KeyCode::Char('X'));
+        assert_eq!(open(&s).kind, Kind::MemberRemove("etcd-2".into()));
+        assert_eq!(
+            cmds[0].clone(),
+            Cmd::WizardLookup {
+                token: 2,
+                op: Op::MemberRemove,
+                cluster_id: CLUSTER
+            }
+        );
+        wizard_news(&mut s, WizardNews::Earlier(Ok(None)));
+        let f = facts();
+        wizard_news(&mut s, WizardNews::Facts(Ok(Box::new(f))));
+        let v = open(&s);
+        assert_eq!(v.stage(), Stage::Confirm, "{}", text(v, &s));
+        assert_eq!(v.plan().unwrap().confirm.as_deref(), Some("etcd-2"));
+        let start = confirm_word(&mut s, "etcd-2");
+        assert_eq!(start.args, "etcd-2 --provision manual");
+        // Done: what to know after it (no files for a remove; the etcdctl.sh); the cluster and
+        // the inventory (it may have been edited) are read again.
+        let cmds = wizard_news(
+            &mut s,
+            WizardNews::Finished {
+                phase: Phase::Done,
+                outcomes: Vec::new(),
+            },
+        );
+        assert_eq!(
+            cmds,
+            vec![
+                Cmd::RefreshNow,
+                Cmd::ListNow,
+                Cmd::ReloadInventory {
+                    path: "pigsty/pigsty.yml".into(),
+                    extra_vars: vec![("etcd_port".into(), "2379".into())],
+                }
+            ]
+        );
+        wizard_news(
+            &mut s,
+            WizardNews::Note("the unfinished add member-add-x is rolled back".into()),
+        );
+        let shown = text(open(&s), &s);
+        assert!(shown.contains("`etcdeck render env`"), "{shown}");
+        assert!(
+            shown.contains("  the unfinished add member-add-x is rolled back"),
+            "{shown}"
+        );
+        press(&mut s, KeyCode::Esc);
+        // R asks for the new IP first.
+        assert!(press(&mut s, KeyCode::Char('R')).is_empty());
+        let Some(Overlay::Prompt(p)) = &s.ui.overlay else {
+            panic!("{:?}", s.ui.overlay)
+        };
+        assert_eq!(p.purpose, PromptFor::Replace("etcd-2".into()));
+        type_text(&mut s, "10.10.10.13");
+        let cmds = press(&mut s, KeyCode::Enter);
+        assert_eq!(cmds[1], facts_cmd(3, "10.10.10.13"));
+        assert_eq!(
+            open(&s).kind,
+            Kind::MemberReplace {
+                old: "etcd-2".into(),
+                ip: "10.10.10.13".parse().unwrap()
+            }
+        );
+        press(&mut s, KeyCode::Esc);
+        // The Members keys do nothing elsewhere.
+        press(&mut s, KeyCode::Char('3'));
+        for c in ['P', 'X', 'R'] {
+            assert!(press(&mut s, KeyCode::Char(c)).is_empty(), "{c}");
+            assert!(s.ui.overlay.is_none(), "{c}");
+        }
+    }
+
+    #[test]
+    fn read_only_has_no_membership_key() {
+        use crate::app::keymap::Action;
+        let mut s = spare_store();
+        s.read_only = true;
+        for a in [
+            Action::MemberAdd,
+            Action::MemberAddIp,
+            Action::MemberPromote,
+            Action::MemberRemove,
+            Action::MemberReplace,
+        ] {
+            assert!(a.dangerous(), "{}", a.name());
+        }
+        // A keymap that still has them (a store said read-only): they do nothing.
+        for pane in ['1', '2'] {
+            press(&mut s, KeyCode::Char(pane));
+            press(&mut s, KeyCode::Char('G'));
+            for c in ['a', 'N', 'P', 'X', 'R'] {
+                assert!(press(&mut s, KeyCode::Char(c)).is_empty(), "{c}");
+                assert!(s.ui.overlay.is_none(), "{c} opened something");
+            }
+        }
+        s.config.keymap = s.config.keymap.clone().read_only();
+        for c in ['a', 'N', 'P', 'X', 'R'] {
+            let ev = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+            assert_eq!(s.config.keymap.action(&ev), None, "{c}");
+        }
+    }
+
+    #[test]
+    fn a_providers_output_keeps_its_last_lines_and_the_catch_up_line_shows() {
+        let mut s = spare_store();
+        press(&mut s, KeyCode::Char('2'));
+        press(&mut s, KeyCode::Char('G'));
+        press(&mut s, KeyCode::Char('a'));
+        wizard_news(&mut s, WizardNews::Earlier(Ok(None)));
+        let f = facts();
+        wizard_news(&mut s, WizardNews::Facts(Ok(Box::new(f))));
+        confirm_word(&mut s, "etcd-4");
+        let n = open(&s).run.as_ref().unwrap().plan.steps.len();
+        let start = (0..n)
+            .find(|i| {
+                open(&s).run.as_ref().unwrap().plan.steps[*i]
+                    .key
+                    .starts_with("start")
+            })
+            .expect("a start step");
+        wizard_news(&mut s, WizardNews::Step(Report::Begin { index: start }));
+        for i in 1..=8 {
+            wizard_news(
+                &mut s,
+                WizardNews::Step(Report::Output {
+                    index: start,
+                    line: format!("line {i}"),
+                }),
+            );
+        }
+        wizard_news(
+            &mut s,
+            WizardNews::Step(Report::Status {
+                index: start,
+                text: "etcd-4: applied 120 of 400 (30%), 85 entries/s, about 3 s left".into(),
+            }),
+        );
+        let shown = text(open(&s), &s);
+        assert!(
+            shown.contains("  etcd-4: applied 120 of 400 (30%), 85 entries/s, about 3 s left"),
+            "{shown}"
+        );
+        assert!(!shown.contains("| line 2\n"), "{shown}");
+        for i in 3..=8 {
+            assert!(shown.contains(&format!("  | line {i}")), "{shown}");
+        }
+    }
 }

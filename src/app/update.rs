@@ -10,7 +10,8 @@ use super::msg::{
     Cmd, Failure, Level, MemberList, Msg, ProbeTarget, Probed, WizardNews, WizardStart,
 };
 use super::store::{
-    natural_order, Flash, Member, Overlay, PaneId, Reach, Store, FLASH_FOR, RECORD_REVISION_EVERY,
+    natural_order, Flash, Member, Overlay, PaneId, Prompt, PromptFor, Reach, Store, FLASH_FOR,
+    RECORD_REVISION_EVERY,
 };
 use super::wizard::{Earlier, Kind, Stage, WizardView};
 use crate::units;
@@ -106,6 +107,12 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
         }
         Msg::Flash(level, text) => {
             flash(store, level, text);
+            Vec::new()
+        }
+        Msg::Inventory(state) => {
+            store.inventory = *state;
+            clamp_cursors(store);
+            store.dirty = true;
             Vec::new()
         }
         Msg::Revisions {
@@ -419,6 +426,9 @@ fn key(store: &mut Store, ev: KeyEvent) -> Vec<Cmd> {
     if matches!(store.ui.overlay, Some(Overlay::Wizard(_))) {
         return wizard_key(store, ev);
     }
+    if matches!(store.ui.overlay, Some(Overlay::Prompt(_))) {
+        return prompt_key(store, ev);
+    }
     let action = store.config.keymap.action(&ev);
     if let Some(Overlay::Help { scroll }) = &mut store.ui.overlay {
         match action {
@@ -531,6 +541,11 @@ fn act_inner(store: &mut Store, action: Action) -> Vec<Cmd> {
         | Action::Snapshot
         | Action::AlarmRecover
         | Action::MoveLeader => return open_wizard(store, action),
+        Action::MemberAdd
+        | Action::MemberAddIp
+        | Action::MemberPromote
+        | Action::MemberRemove
+        | Action::MemberReplace => return open_member(store, action),
     }
     if store.ui.focus == PaneId::Keys {
         store.keys.value_scroll = 0;
@@ -956,6 +971,12 @@ fn open_wizard(store: &mut Store, action: Action) -> Vec<Cmd> {
             return Vec::new();
         }
     };
+    open_kind(store, kind)
+}
+
+/// Open the wizard of `kind`: its plan at once from the store (a membership wizard's once its
+/// facts are read, off the loop), and the lookup of an unfinished run of the same operation.
+fn open_kind(store: &mut Store, kind: Kind) -> Vec<Cmd> {
     store.ui.wizards_opened += 1;
     let token = store.ui.wizards_opened;
     let view = WizardView::open(store, token, kind);
@@ -973,8 +994,126 @@ fn open_wizard(store: &mut Store, action: Action) -> Vec<Cmd> {
             lookup.push(Cmd::WizardPrefixes { token, url });
         }
     }
+    // A membership plan follows its facts: the inventory as the console loaded it, read again
+    // (a run before may have changed it), the provisioner, the CA.
+    if let (true, Some(state), Some(cluster_id)) =
+        (view.reading, store.state_dir.clone(), view.cluster_id)
+    {
+        lookup.push(Cmd::WizardMemberFacts {
+            token,
+            cluster_id,
+            inventory: store.inventory.file.as_ref().map(std::path::PathBuf::from),
+            extra_vars: store.inventory.extra_vars.clone(),
+            manual_out: super::wizard::manual_out(&state, cluster_id, &view.kind),
+            state,
+        });
+    }
     store.ui.overlay = Some(Overlay::Wizard(Box::new(view)));
     lookup
+}
+
+/// The membership keys: on the Inventory pane, add the selected host (in the inventory, not a
+/// member) or an IP typed; on the Members pane, promote, remove or replace the selected member.
+fn open_member(store: &mut Store, action: Action) -> Vec<Cmd> {
+    // Read-only mode has no such key; were one reached anyway, it does nothing.
+    if store.read_only && action.dangerous() {
+        return Vec::new();
+    }
+    let on_members = store.ui.focus == PaneId::Members;
+    let on_inventory = store.ui.focus == PaneId::Inventory;
+    let selected = store.selected_member().map(Member::label);
+    let kind = match action {
+        Action::MemberAdd if on_inventory => {
+            let host = store.selected_inventory_row().and_then(|r| {
+                (r.matched == super::store::Match::NotMember)
+                    .then_some(r.host)
+                    .flatten()
+            });
+            match host {
+                Some(h) => Kind::MemberAdd { ip: h.ip },
+                None => {
+                    let other = store
+                        .config
+                        .keymap
+                        .key_of(Action::MemberAddIp)
+                        .map(|k| format!("; {k} adds a member at an address typed"))
+                        .unwrap_or_default();
+                    flash(
+                        store,
+                        Level::Warn,
+                        format!(
+                            "select a host that is in the inventory but not a member to add \
+                             it{other}"
+                        ),
+                    );
+                    return Vec::new();
+                }
+            }
+        }
+        Action::MemberAddIp if on_inventory => {
+            store.ui.overlay = Some(Overlay::Prompt(Prompt::new(PromptFor::Add)));
+            return Vec::new();
+        }
+        Action::MemberPromote | Action::MemberRemove | Action::MemberReplace if on_members => {
+            let Some(m) = selected else {
+                flash(store, Level::Warn, "no member selected");
+                return Vec::new();
+            };
+            match action {
+                Action::MemberPromote => Kind::MemberPromote(m),
+                Action::MemberRemove => Kind::MemberRemove(m),
+                _ => {
+                    store.ui.overlay = Some(Overlay::Prompt(Prompt::new(PromptFor::Replace(m))));
+                    return Vec::new();
+                }
+            }
+        }
+        _ => return Vec::new(),
+    };
+    open_kind(store, kind)
+}
+
+/// Keys in the one-line prompt: text, Backspace, Enter (the wizard opens for a valid address,
+/// else the prompt says why), Esc (nothing opens).
+fn prompt_key(store: &mut Store, ev: KeyEvent) -> Vec<Cmd> {
+    let Some(Overlay::Prompt(p)) = &mut store.ui.overlay else {
+        return Vec::new();
+    };
+    let plain = !ev
+        .modifiers
+        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+    match ev.code {
+        KeyCode::Esc => {
+            store.ui.overlay = None;
+            flash(store, Level::Info, "cancelled; nothing was done");
+        }
+        KeyCode::Backspace => {
+            p.typed.pop();
+            p.error = None;
+        }
+        KeyCode::Char(c) if plain => {
+            if p.typed.chars().count() < 64 {
+                p.typed.push(c);
+            }
+            p.error = None;
+        }
+        KeyCode::Enter => match p.ip() {
+            Err(why) => p.error = Some(why),
+            Ok(ip) => {
+                let kind = match &p.purpose {
+                    PromptFor::Add => Kind::MemberAdd { ip },
+                    PromptFor::Replace(old) => Kind::MemberReplace {
+                        old: old.clone(),
+                        ip,
+                    },
+                };
+                store.ui.overlay = None;
+                return open_kind(store, kind);
+            }
+        },
+        _ => {}
+    }
+    Vec::new()
 }
 
 /// What a key does in the wizard modal, decided while the modal is borrowed.
@@ -1018,7 +1157,7 @@ fn wizard_key(store: &mut Store, ev: KeyEvent) -> Vec<Cmd> {
         (Stage::Refused | Stage::Nothing | Stage::Over, KeyCode::Char('q')) if plain => {
             WizardKey::Close
         }
-        (Stage::Confirm, KeyCode::Esc) => WizardKey::Cancelled,
+        (Stage::Confirm | Stage::Reading, KeyCode::Esc) => WizardKey::Cancelled,
         (Stage::Confirm, KeyCode::Enter) => WizardKey::Confirm,
         (Stage::Confirm, KeyCode::Tab | KeyCode::BackTab) if w.can_switch() => {
             w.resume = !w.resume;
@@ -1123,7 +1262,7 @@ fn confirm_wizard(store: &mut Store) -> Vec<Cmd> {
         (Earlier::Found(rec), false) => (None, Some(rec.clone())),
         _ => (None, None),
     };
-    let args = crate::app::wizard::args(&w.kind, &plan);
+    let args = crate::app::wizard::args(&w.kind, &plan, w.provision.as_ref());
     let start = WizardStart {
         token: w.token,
         plan,
@@ -1141,6 +1280,18 @@ fn confirm_wizard(store: &mut Store) -> Vec<Cmd> {
 /// News of the wizard open now: into the modal, and every step's end into the timeline.
 fn wizard_news(store: &mut Store, token: u64, news: WizardNews) -> Vec<Cmd> {
     let at = store.now;
+    if let WizardNews::Facts(found) = news {
+        // Planned on the store as it is now, then put in the modal (when it is still this one).
+        if store.wizard().is_none_or(|w| w.token != token) {
+            return Vec::new();
+        }
+        if let Some(Overlay::Wizard(mut w)) = store.ui.overlay.take() {
+            w.facts(store, found);
+            store.ui.overlay = Some(Overlay::Wizard(w));
+            store.dirty = true;
+        }
+        return Vec::new();
+    }
     let Some(Overlay::Wizard(w)) = &mut store.ui.overlay else {
         return Vec::new();
     };
@@ -1151,6 +1302,7 @@ fn wizard_news(store: &mut Store, token: u64, news: WizardNews) -> Vec<Cmd> {
     let mut events: Vec<(Level, String)> = Vec::new();
     let mut cmds = Vec::new();
     let mut snapshot_done = None;
+    let mut member_done = None;
     if let Some(run) = &w.run {
         let op = run.plan.op.command();
         let n = run.plan.steps.len();
@@ -1232,13 +1384,34 @@ fn wizard_news(store: &mut Store, token: u64, news: WizardNews) -> Vec<Cmd> {
                 if *phase == Phase::Done && run.plan.op == crate::wizard::Op::Snapshot {
                     snapshot_done = Some(run.plan.clone());
                 }
+                if *phase == Phase::Done && w.kind.needs_facts() {
+                    member_done = Some(super::wizard::after_member(&run.plan));
+                }
                 // Whatever happened, the cluster is read again at once.
                 cmds = vec![Cmd::RefreshNow, Cmd::ListNow];
+                // A membership wizard may have edited the inventory: the pane reads it again.
+                if w.kind.needs_facts() {
+                    if let Some(path) = &store.inventory.file {
+                        cmds.push(Cmd::ReloadInventory {
+                            path: path.into(),
+                            extra_vars: store.inventory.extra_vars.clone(),
+                        });
+                    }
+                }
             }
-            WizardNews::Earlier(_) | WizardNews::Step(_) | WizardNews::Prefixes(_) => {}
+            WizardNews::Earlier(_)
+            | WizardNews::Step(_)
+            | WizardNews::Prefixes(_)
+            | WizardNews::Facts(_)
+            | WizardNews::Note(_) => {}
         }
     }
     w.news(at, news);
+    if let Some(after) = member_done {
+        if let Some(end) = w.run.as_mut().and_then(|r| r.end.as_mut()) {
+            end.after = after;
+        }
+    }
     if let Some(plan) = snapshot_done {
         let after = super::wizard::after_snapshot(store, &plan);
         if let Some(Overlay::Wizard(w)) = &mut store.ui.overlay {

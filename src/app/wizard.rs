@@ -2,10 +2,13 @@
 //! plan, made at once from what the store already holds (no etcd call), then the typed
 //! confirmation, then the run's progress and its result. The planners, the machine and the
 //! driver are the ones `etcdeck defrag` and its siblings use (`crate::wizard`); here are only the
-//! facts the store gives them and the modal's state and text.
+//! facts the store gives them and the modal's state and text. The membership wizards (add,
+//! promote, remove, replace) also need the inventory, the provisioner and the CA: those are read
+//! off the loop when the modal opens (`Stage::Reading`), and the plan follows them.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::msg::WizardNews;
@@ -15,10 +18,15 @@ use crate::text::escape;
 use crate::units;
 use crate::wizard::drive::Report;
 use crate::wizard::journal::Record;
+use crate::wizard::member::{self, AddOptions, Provision};
+use crate::wizard::setup::Facts;
 use crate::wizard::{
     self, alarm, compact, defrag, move_leader, snapshot, Common, Op, Phase, Plan, Refusal,
     StepKind, StepOutcome,
 };
+
+/// How many lines of a provisioner's output the running modal keeps in view.
+pub const OUTPUT_LINES: usize = 6;
 
 /// Members whose free pages are below this share of their database are not defragmented
 /// (as `etcdeck defrag --threshold` by default).
@@ -45,6 +53,19 @@ pub enum Kind {
     AlarmRecover,
     /// Leadership to this member (name or hex id).
     MoveLeader(String),
+    /// A new member at this inventory address (as `etcdeck member add --ip`).
+    MemberAdd {
+        ip: IpAddr,
+    },
+    /// A learner to promote (name or hex id).
+    MemberPromote(String),
+    /// A member to remove (name or hex id).
+    MemberRemove(String),
+    /// A dead member removed, then a new one added at `ip`.
+    MemberReplace {
+        old: String,
+        ip: IpAddr,
+    },
 }
 
 impl Kind {
@@ -55,7 +76,22 @@ impl Kind {
             Kind::Snapshot => Op::Snapshot,
             Kind::AlarmRecover => Op::AlarmRecover,
             Kind::MoveLeader(_) => Op::MoveLeader,
+            Kind::MemberAdd { .. } => Op::MemberAdd,
+            Kind::MemberPromote(_) => Op::MemberPromote,
+            Kind::MemberRemove(_) => Op::MemberRemove,
+            Kind::MemberReplace { .. } => Op::MemberReplace,
         }
+    }
+
+    /// Whether its plan needs the inventory, the provisioner and the CA (read off the loop).
+    pub fn needs_facts(&self) -> bool {
+        matches!(
+            self,
+            Kind::MemberAdd { .. }
+                | Kind::MemberPromote(_)
+                | Kind::MemberRemove(_)
+                | Kind::MemberReplace { .. }
+        )
     }
 
     /// The modal's title.
@@ -67,6 +103,12 @@ impl Kind {
             Kind::Snapshot => "Save a snapshot".into(),
             Kind::AlarmRecover => "Recover from NOSPACE".into(),
             Kind::MoveLeader(m) => format!("Move leadership to {}", escape(m)),
+            Kind::MemberAdd { ip } => format!("Add a member at {ip}"),
+            Kind::MemberPromote(m) => format!("Promote {}", escape(m)),
+            Kind::MemberRemove(m) => format!("Remove {}", escape(m)),
+            Kind::MemberReplace { old, ip } => {
+                format!("Replace {} by a member at {ip}", escape(old))
+            }
         }
     }
 
@@ -112,6 +154,10 @@ pub struct Current {
     pub bytes: Option<(u64, u64)>,
     /// Why a gate has not passed yet.
     pub waiting: Option<String>,
+    /// Where the step stands (a learner's catch-up), as last said.
+    pub status: Option<String>,
+    /// The last lines of a provisioner's output (a playbook's, the commands to run by hand).
+    pub output: Vec<String>,
 }
 
 /// How a run ended.
@@ -142,6 +188,8 @@ pub struct Run {
 /// Where the modal is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
+    /// A membership wizard reads the inventory and the CA before it plans.
+    Reading,
     /// Refused: why, and what to do.
     Refused,
     /// The plan has no step (nothing to defragment).
@@ -171,6 +219,10 @@ pub struct WizardView {
     /// First line of the text shown.
     pub scroll: u16,
     pub run: Option<Run>,
+    /// A membership wizard's facts are being read (the plan follows them).
+    pub reading: bool,
+    /// The provisioner the membership plan was made with (the journal's options name it).
+    pub provision: Option<Provision>,
 }
 
 /// How a line of the modal is drawn.
@@ -193,6 +245,8 @@ impl WizardView {
     pub fn open(store: &Store, token: u64, kind: Kind) -> WizardView {
         let now = store.unix_secs(store.now);
         let (fresh, notes) = plan(store, &kind, now);
+        // A membership plan waits for its facts, unless the cluster refuses it already.
+        let reading = kind.needs_facts() && matches!(&fresh, Err(r) if r.is_empty());
         let cluster_id = store.cluster.id;
         let lookup = cluster_id.is_some() && store.state_dir.is_some();
         WizardView {
@@ -210,6 +264,34 @@ impl WizardView {
             typed: String::new(),
             scroll: 0,
             run: None,
+            reading,
+            provision: None,
+        }
+    }
+
+    /// The membership wizard's facts were read (or not): its plan, made with them on the cluster
+    /// as the store sees it now.
+    pub fn facts(&mut self, store: &Store, found: Result<Box<Facts>, String>) {
+        if !self.reading || self.run.is_some() {
+            return;
+        }
+        self.reading = false;
+        self.scroll = 0;
+        match found {
+            Ok(facts) => {
+                let now = store.unix_secs(store.now);
+                let (fresh, notes) = member_plan(store, &self.kind, &facts, now);
+                self.fresh = fresh;
+                self.notes = notes;
+                self.provision = Some(facts.provision.clone());
+            }
+            Err(why) => {
+                self.fresh = Err(vec![Refusal::new(
+                    why,
+                    "fix it (`etcdeck inventory check`, the CA files), then open the wizard \
+                     again",
+                )]);
+            }
         }
     }
 
@@ -242,6 +324,9 @@ impl WizardView {
             } else {
                 Stage::Running
             };
+        }
+        if self.reading && !matches!(self.earlier, Earlier::Unreadable(_)) {
+            return Stage::Reading;
         }
         match self.plan() {
             Err(_) => Stage::Refused,
@@ -312,9 +397,19 @@ impl WizardView {
             }
             return;
         }
+        if let WizardNews::Note(line) = news {
+            match self.run.as_mut().and_then(|r| r.end.as_mut()) {
+                Some(end) => end.after.push(line),
+                None => self.notes.push(line),
+            }
+            return;
+        }
         let Some(run) = &mut self.run else { return };
         match news {
-            WizardNews::Earlier(_) | WizardNews::Prefixes(_) => {}
+            WizardNews::Earlier(_)
+            | WizardNews::Prefixes(_)
+            | WizardNews::Facts(_)
+            | WizardNews::Note(_) => {}
             WizardNews::Opened { id, journal } => {
                 run.id = Some(id);
                 run.journal = Some(journal);
@@ -338,6 +433,9 @@ impl WizardView {
         let mut out = Lines::new();
         match (&self.run, self.plan()) {
             (Some(run), _) => run.lines(now, &mut out),
+            (None, _) if self.stage() == Stage::Reading => {
+                out.push((Tone::Dim, "reading the inventory and the CA…".into()));
+            }
             (None, Err(refusals)) => {
                 out.push((
                     Tone::Error,
@@ -375,6 +473,20 @@ impl WizardView {
                 Earlier::Found(rec) if self.kind.resumable() => {
                     out.push((Tone::Normal, String::new()));
                     out.push((Tone::Warn, unfinished(rec)));
+                    // A membership run for another member (or address) than the key asked for.
+                    if let Ok(fresh) = &self.fresh {
+                        let wanted = args(&self.kind, fresh, self.provision.as_ref());
+                        if self.kind.needs_facts() && rec.args != wanted {
+                            out.push((
+                                Tone::Warn,
+                                format!(
+                                    "  that run was for other options ({}), not {}",
+                                    escape(&rec.args),
+                                    escape(&wanted)
+                                ),
+                            ));
+                        }
+                    }
                     out.push((
                         Tone::Warn,
                         if self.resume {
@@ -407,6 +519,13 @@ impl WizardView {
     /// Esc does. (The rule above them says how to scroll when the text is longer than the pane.)
     pub fn foot(&self) -> Lines {
         match self.stage() {
+            Stage::Reading => vec![
+                (
+                    Tone::Dim,
+                    "The plan follows once the inventory and the CA are read.".into(),
+                ),
+                (Tone::Accent, "Esc cancels (nothing was done).".into()),
+            ],
             Stage::Refused | Stage::Nothing => vec![
                 (Tone::Dim, "Nothing was done.".into()),
                 (Tone::Accent, "Esc or Enter closes.".into()),
@@ -528,6 +647,8 @@ impl Run {
                     elapsed: Duration::ZERO,
                     bytes: None,
                     waiting: None,
+                    status: None,
+                    output: Vec::new(),
                 });
             }
             index
@@ -550,12 +671,26 @@ impl Run {
                     }
                 }
             }
-            Report::Waiting { index, why: text }
-            | Report::Status { index, text }
-            | Report::Output { index, line: text } => {
+            Report::Waiting { index, why } => {
                 current(index, &mut self.current);
                 if let Some(c) = &mut self.current {
-                    c.waiting = Some(text);
+                    c.waiting = Some(why);
+                }
+            }
+            Report::Status { index, text } => {
+                current(index, &mut self.current);
+                if let Some(c) = &mut self.current {
+                    c.status = Some(text);
+                    // Progress said: what it waited for has come.
+                    c.waiting = None;
+                }
+            }
+            Report::Output { index, line } => {
+                current(index, &mut self.current);
+                if let Some(c) = &mut self.current {
+                    c.output.push(line);
+                    let over = c.output.len().saturating_sub(OUTPUT_LINES);
+                    c.output.drain(..over);
                 }
             }
             Report::End {
@@ -692,6 +827,15 @@ impl Run {
                 tone,
                 format!("{mark} {:>2}. {}{to}{tail}", i + 1, escape(&s.text)),
             ));
+            // Under the step running, where it stands and what its provisioner says.
+            if let Some(c) = self.current.as_ref().filter(|_| running) {
+                if let Some(st) = &c.status {
+                    out.push((Tone::Accent, format!("      {}", escape(st))));
+                }
+                for line in &c.output {
+                    out.push((Tone::Dim, format!("      | {}", escape(line))));
+                }
+            }
         }
     }
 }
@@ -842,30 +986,44 @@ fn recovery_quota(store: &Store, status: &ClusterStatus) -> i64 {
     0
 }
 
-/// The plan for `kind` on the cluster as the store sees it at Unix second `now`, with the
-/// console's notes about it.
-pub fn plan(store: &Store, kind: &Kind, now: u64) -> (Result<Plan, Vec<Refusal>>, Vec<String>) {
-    let refuse = |why: String, fix: &str| (Err(vec![Refusal::new(why, fix)]), Vec::new());
+/// What every plan needs from the store: the state directory and one look at the cluster; or
+/// why no plan can be made.
+fn grounds(store: &Store) -> Result<(&Path, ClusterStatus), Refusal> {
     let Some(state) = &store.state_dir else {
-        return refuse(
-            "etcdeck has no state directory: neither XDG_STATE_HOME nor HOME is set".into(),
+        return Err(Refusal::new(
+            "etcdeck has no state directory: neither XDG_STATE_HOME nor HOME is set",
             "set one and start the console again: the wizards keep their journal, the audit log \
              and their snapshots there",
-        );
+        ));
     };
     if let Some(why) = &store.cluster.mixed {
-        return refuse(
+        return Err(Refusal::new(
             format!("the endpoints are not one cluster: {why}"),
             "fix the endpoints (--endpoints, ETCDCTL_ENDPOINTS, the inventory); nothing is \
              changed meanwhile",
-        );
+        ));
     }
     let Some(status) = cluster_status(store) else {
-        return refuse(
-            "the member list has not been read yet".into(),
+        return Err(Refusal::new(
+            "the member list has not been read yet",
             "wait until the members show, then press the key again",
-        );
+        ));
     };
+    Ok((state, status))
+}
+
+/// The plan for `kind` on the cluster as the store sees it at Unix second `now`, with the
+/// console's notes about it. A membership wizard's plan needs its facts
+/// ([`member_plan`]): until they are read it is `Err` with no refusal (unless the cluster
+/// refuses it already).
+pub fn plan(store: &Store, kind: &Kind, now: u64) -> (Result<Plan, Vec<Refusal>>, Vec<String>) {
+    let (state, status) = match grounds(store) {
+        Ok(g) => g,
+        Err(r) => return (Err(vec![r]), Vec::new()),
+    };
+    if kind.needs_facts() {
+        return (Err(Vec::new()), Vec::new());
+    }
     let common = Common {
         snapshot: true,
         snapshot_dir: snapshot::auto_dir(state),
@@ -947,8 +1105,77 @@ pub fn plan(store: &Store, kind: &Kind, now: u64) -> (Result<Plan, Vec<Refusal>>
             };
             alarm::recover_plan(&status, &facts, settle, &common)
         }
+        Kind::MemberAdd { .. }
+        | Kind::MemberPromote(_)
+        | Kind::MemberRemove(_)
+        | Kind::MemberReplace { .. } => Err(Vec::new()),
     };
     (planned, notes)
+}
+
+/// A membership wizard's plan, as `etcdeck member add|promote|remove|replace` makes it: with the
+/// facts read (the inventory, the provisioner, the CA, the seqs used) on the cluster as the store
+/// sees it at Unix second `now`.
+pub fn member_plan(
+    store: &Store,
+    kind: &Kind,
+    facts: &Facts,
+    now: u64,
+) -> (Result<Plan, Vec<Refusal>>, Vec<String>) {
+    if !kind.needs_facts() {
+        return plan(store, kind, now);
+    }
+    let (state, status) = match grounds(store) {
+        Ok(g) => g,
+        Err(r) => return (Err(vec![r]), Vec::new()),
+    };
+    let cluster_name = match &facts.inventory {
+        Some(inv) => inv.parsed.cluster().to_string(),
+        None => wizard::cluster_name(&status, None),
+    };
+    let common = Common {
+        snapshot: true,
+        snapshot_dir: snapshot::auto_dir(state),
+        now,
+        cluster_name,
+    };
+    let x = facts.setting(&status, &common, None);
+    let planned = match kind {
+        Kind::MemberAdd { ip } => member::add_plan(&x, &AddOptions { ip: *ip, seq: None }),
+        Kind::MemberPromote(m) => member::promote_plan(&x, m),
+        Kind::MemberRemove(m) => member::remove_plan(&x, m),
+        Kind::MemberReplace { old, ip } => {
+            member::replace_plan(&x, old, &AddOptions { ip: *ip, seq: None })
+        }
+        _ => Err(Vec::new()),
+    };
+    let mut notes = Vec::new();
+    if let Provision::Manual { out, .. } = &facts.provision {
+        if !matches!(kind, Kind::MemberPromote(_)) {
+            notes.push(format!(
+                "no provisioner beside the inventory (Pigsty's etcd.yml, a sandbox): the \
+                 member's files and the commands to run go to {}, and the run waits for you \
+                 (`etcdeck member` with --provision picks another)",
+                escape(&out.display().to_string())
+            ));
+        }
+    }
+    (planned, notes)
+}
+
+/// Where a membership wizard of `kind` writes the member's files when no provisioner is found
+/// beside the inventory: `<state>/members/<cluster id>/<the new member's IP, or the member>`.
+pub fn manual_out(state: &Path, cluster_id: u64, kind: &Kind) -> PathBuf {
+    let leaf = match kind {
+        Kind::MemberAdd { ip } | Kind::MemberReplace { ip, .. } => ip.to_string(),
+        Kind::MemberPromote(m) | Kind::MemberRemove(m) | Kind::MoveLeader(m) => m.clone(),
+        Kind::DefragMember(m) => m.clone(),
+        _ => "member".into(),
+    };
+    state
+        .join("members")
+        .join(format!("{cluster_id:x}"))
+        .join(leaf)
 }
 
 /// The member the NOSPACE recovery reads the largest prefixes from (a follower that answers),
@@ -962,8 +1189,10 @@ pub fn prefix_scan_source(store: &Store) -> Option<String> {
     wizard::snapshot_source(&status).and_then(|m| m.client_urls.first().cloned())
 }
 
-/// The options that shaped a plan of `kind`, in the words `etcdeck <verb>` keeps in the journal.
-pub fn args(kind: &Kind, plan: &Plan) -> String {
+/// The options that shaped a plan of `kind`, in the words `etcdeck <verb>` keeps in the journal
+/// (a membership plan's name the provisioner it was made with).
+pub fn args(kind: &Kind, plan: &Plan, provision: Option<&Provision>) -> String {
+    let with = provision.map_or("sandbox", Provision::kind);
     let defrag = |members: Vec<String>, all: bool| defrag::Options {
         members,
         all,
@@ -983,6 +1212,18 @@ pub fn args(kind: &Kind, plan: &Plan) -> String {
         Kind::MoveLeader(m) => m.clone(),
         Kind::Snapshot => String::new(),
         Kind::AlarmRecover => alarm::recover_args(true),
+        Kind::MemberAdd { ip } => {
+            format!(
+                "{} --provision {with}",
+                AddOptions { ip: *ip, seq: None }.args()
+            )
+        }
+        Kind::MemberPromote(m) => m.clone(),
+        Kind::MemberRemove(m) => format!("{m} --provision {with}"),
+        Kind::MemberReplace { old, ip } => format!(
+            "{old} {} --provision {with}",
+            AddOptions { ip: *ip, seq: None }.args()
+        ),
         Kind::Compact => {
             let r = plan.steps.iter().find_map(|s| match s.kind {
                 StepKind::Compact { revision } => Some(revision),
@@ -1005,5 +1246,26 @@ pub fn after_snapshot(store: &Store, plan: &Plan) -> Vec<String> {
     let name = wizard::cluster_name(&status, None);
     let mut out = vec![format!("snapshot: {}", path.display())];
     out.extend(snapshot::restore_commands(&status, path, &name));
+    out
+}
+
+/// What to know once a membership wizard is done, as `etcdeck member` prints it: the files it
+/// wrote for the member, the admin node's etcdctl.sh.
+pub fn after_member(plan: &Plan) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in &plan.steps {
+        if let StepKind::Config { member, provision } = &s.kind {
+            out.push(format!(
+                "{}'s files: {}",
+                escape(&member.name),
+                escape(&provision.files_dir(member).display().to_string())
+            ));
+        }
+    }
+    out.push(
+        "the admin node's etcdctl.sh: `etcdeck render env` prints it for the members as they are \
+         now"
+        .into(),
+    );
     out
 }

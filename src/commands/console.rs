@@ -39,13 +39,7 @@ fn console_inventory(g: &Global) -> Result<InventoryState> {
     let mut state = InventoryState::default();
     match inventory::resolve_path(g.inventory.as_deref()) {
         Err(why) => state.missing = Some(format!("No inventory: {why}")),
-        Ok(path) => {
-            state.file = Some(path.display().to_string());
-            match inventory::load(&path, &extra_vars(g)?) {
-                Ok(inv) => state.loaded = Some(inv),
-                Err(diags) => state.errors = diags,
-            }
-        }
+        Ok(path) => state = InventoryState::read(&path, &extra_vars(g)?),
     }
     Ok(state)
 }

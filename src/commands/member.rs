@@ -90,24 +90,8 @@ pub async fn run(g: &Global, c: &MemberCommand) -> Result<Code> {
 /// A member removed that an unfinished add (or replace) had added: that add is over (rolled
 /// back), and the same command plans afresh instead of resuming it.
 fn rolled_back(state: &Path, cluster_id: u64, peer_url: &str) {
-    use crate::wizard::journal::{self, Journal, Standing};
-    for op in [Op::MemberAdd, Op::MemberReplace] {
-        let Ok(Some(rec)) = journal::unfinished(state, cluster_id, op) else {
-            continue;
-        };
-        let adds_it = rec.plan.steps.iter().any(|s| {
-            matches!(&s.kind, wizard::StepKind::AddLearner { member } if member.peer_url() == peer_url)
-        });
-        if adds_it {
-            let id = rec.id.clone();
-            if let Ok(mut j) = Journal::open(state, rec) {
-                let _ = j.finish(
-                    Standing::Abandoned,
-                    Some("rolled back: its member was removed (`etcdeck member remove`)".into()),
-                );
-                outln!("the unfinished add {id} is rolled back: its learner was removed");
-            }
-        }
+    for id in member::roll_back_adds(state, cluster_id, peer_url, "`etcdeck member remove`") {
+        outln!("the unfinished add {id} is rolled back: its learner was removed");
     }
 }
 

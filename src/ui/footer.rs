@@ -36,6 +36,10 @@ pub fn render(s: &Store, area: Rect, buf: &mut Buffer) {
         Line::styled(" the wizard above has the keys (Ctrl-C still quits)", dim).render(area, buf);
         return;
     }
+    if matches!(s.ui.overlay, Some(crate::app::store::Overlay::Prompt(_))) {
+        Line::styled(" the prompt above has the keys (Ctrl-C still quits)", dim).render(area, buf);
+        return;
+    }
     let km = &s.config.keymap;
     // Read-only mode's keymap has no dangerous action; a store said read-only shows none either.
     let key_of = |a: Action| km.key_of(a).filter(|_| !(s.read_only && a.dangerous()));
@@ -58,6 +62,13 @@ pub fn render(s: &Store, area: Rect, buf: &mut Buffer) {
         add(key_of(Action::Snapshot), "snap", 1);
         add(key_of(Action::AlarmRecover), "nospace", 1);
         add(key_of(Action::MoveLeader), "leader", 1);
+        add(key_of(Action::MemberPromote), "promote", 1);
+        add(key_of(Action::MemberRemove), "remove", 1);
+        add(key_of(Action::MemberReplace), "replace", 1);
+    }
+    if s.ui.focus == PaneId::Inventory {
+        add(key_of(Action::MemberAdd), "add host", 1);
+        add(key_of(Action::MemberAddIp), "add IP", 1);
     }
     add(key_of(Action::Down), "move", 2);
     add(key_of(Action::Filter), "filter", 2);

@@ -76,6 +76,9 @@ pub fn render(s: &Store, scroll: u16, area: Rect, buf: &mut Buffer) {
         (Action::Snapshot, "save a snapshot"),
         (Action::AlarmRecover, "recover from NOSPACE"),
         (Action::MoveLeader, "move leadership to the selected member"),
+        (Action::MemberPromote, "promote the selected learner"),
+        (Action::MemberRemove, "remove the selected member"),
+        (Action::MemberReplace, "replace it (a new IP typed)"),
     ]
     .iter()
     .filter(|(a, _)| !(s.read_only && a.dangerous()))
@@ -106,6 +109,26 @@ pub fn render(s: &Store, scroll: u16, area: Rect, buf: &mut Buffer) {
     lines.push(Line::raw(
         "  Each parameter shows where its value came from: host, etcd.vars, all.vars, -e, default.",
     ));
+    let adds: Vec<String> = [
+        (
+            Action::MemberAdd,
+            "adds the selected host (in inventory, not a member)",
+        ),
+        (Action::MemberAddIp, "one at an IP typed"),
+    ]
+    .iter()
+    .filter(|(a, _)| !(s.read_only && a.dangerous()))
+    .filter_map(|(a, what)| km.key_of(*a).map(|k| format!("{k} {what}")))
+    .collect();
+    if !adds.is_empty() {
+        lines.push(Line::raw(format!("  {} (wizards).", adds.join(", "))));
+        lines.push(Line::raw(
+            "  The membership wizards read the inventory, the provisioner beside it (Pigsty's",
+        ));
+        lines.push(Line::raw(
+            "  etcd.yml, a sandbox; else manual) and the CA first, then plan as `etcdeck member`.",
+        ));
+    }
     lines.push(Line::raw(""));
     lines.push(Line::styled("Keys pane", bold.fg(t.accent)));
     lines.push(Line::raw(

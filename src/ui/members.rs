@@ -324,10 +324,7 @@ fn details(s: &Store, m: &Member, area: Rect, buf: &mut Buffer) {
             ),
             level_style(t, Level::Error),
         ),
-        (Reach::Unstarted, _) => Span::styled(
-            "added to the cluster but its etcd has not joined yet (start it with etcd_init=existing)",
-            level_style(t, Level::Warn),
-        ),
+        (Reach::Unstarted, _) => Span::styled(unstarted_hint(s, m), level_style(t, Level::Warn)),
         _ => Span::styled("not asked yet", dim),
     };
     lines.push(Line::from(vec![key("probe"), answered]));
@@ -351,6 +348,21 @@ fn details(s: &Store, m: &Member, area: Rect, buf: &mut Buffer) {
     if let Some(mm) = &m.metrics {
         metrics_lines(s, mm, &mut lines);
     }
+    // A member added but never started shows what to do even while another is selected.
+    for u in s
+        .cluster
+        .members
+        .iter()
+        .filter(|u| u.id != m.id && u.reach == Reach::Unstarted)
+    {
+        lines.push(Line::from(vec![
+            key("note"),
+            Span::styled(
+                format!("{}: {}", escape(&u.label()), unstarted_hint(s, u)),
+                level_style(t, Level::Warn),
+            ),
+        ]));
+    }
     if let (Some((at, f)), Reach::Up) = (&m.last_error, &m.reach) {
         lines.push(Line::from(vec![
             key("last"),
@@ -367,6 +379,27 @@ fn details(s: &Store, m: &Member, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
         .render(area, buf);
+}
+
+/// What to do about a member added but never started: start it on its node, or roll it back
+/// (the remove key, when the console may change the cluster).
+pub fn unstarted_hint(s: &Store, m: &Member) -> String {
+    use crate::app::keymap::Action;
+    let what = if crate::etcd::model::MemberFacts::is_learner(m) {
+        "learner added, never started"
+    } else {
+        "added, never started"
+    };
+    let start = "start it on its node (etcd_init=existing)";
+    let remove = s
+        .config
+        .keymap
+        .key_of(Action::MemberRemove)
+        .filter(|_| !s.read_only);
+    match remove {
+        Some(k) => format!("{what}: {start}, or {k} rolls it back (removes it)"),
+        None => format!("{what}: {start}, or remove it (`etcdeck member remove`)"),
+    }
 }
 
 /// The member's `/metrics`: p99s with Pigsty's thresholds and sparklines, the alerts firing.

@@ -74,6 +74,7 @@ impl Widget for &Screen<'_> {
         match &s.ui.overlay {
             Some(Overlay::Help { scroll }) => help::render(s, *scroll, body, buf),
             Some(Overlay::Wizard(w)) => wizard::render(s, w, body, buf),
+            Some(Overlay::Prompt(p)) => wizard::render_prompt(s, p, body, buf),
             None => {}
         }
     }

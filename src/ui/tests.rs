@@ -703,4 +703,150 @@ mod wizard {
             "{out}"
         );
     }
+
+    #[test]
+    fn membership_keys_are_in_help_and_off_in_read_only() {
+        let mut s = wizard_store(Instant::now());
+        act(&mut s, crate::app::keymap::Action::Help);
+        let out = screen(&s, 160, 120);
+        for k in [
+            "members: remove the selected member (wizard)  (changes the cluster)",
+            "inventory: add the selected host as a member (wizard)",
+            "L move leadership to the selected member, P promote the",
+            "a adds the selected host (in inventory, not a member), N one at an IP typed",
+        ] {
+            assert!(out.contains(k), "{k} not in help:\n{out}");
+        }
+        let mut s = wizard_store(Instant::now());
+        s.read_only = true;
+        s.config.keymap = s.config.keymap.clone().read_only();
+        act(&mut s, crate::app::keymap::Action::Help);
+        let out = screen(&s, 160, 120);
+        for k in [
+            "promote",
+            "remove the selected",
+            "add the selected host",
+            "N one",
+        ] {
+            assert!(!out.contains(k), "{k} in help:\n{out}");
+        }
+        act(&mut s, crate::app::keymap::Action::Back);
+        s.ui.focus = PaneId::Inventory;
+        let out = screen(&s, 160, 48);
+        let footer = out.lines().last().unwrap();
+        assert!(!footer.contains("add"), "{footer}");
+    }
+
+    #[test]
+    fn the_ip_prompt_80x24() {
+        let mut s = wizard_store(Instant::now());
+        press(&mut s, KeyCode::Char('2'));
+        press(&mut s, KeyCode::Char('N'));
+        type_text(&mut s, "10.10.10.1x");
+        let out = screen(&s, 80, 24);
+        assert!(out.contains("Add a member"), "{out}");
+        assert!(out.contains("IP of the new member: 10.10.10.1x█"), "{out}");
+        assert!(
+            out.contains("Enter confirms (the plan follows), Esc cancels."),
+            "{out}"
+        );
+        assert!(out.contains("the prompt above has the keys"), "{out}");
+        press(&mut s, KeyCode::Enter);
+        let out = screen(&s, 80, 24);
+        assert!(
+            out.contains("10.10.10.1x is not an IP address: type one like"),
+            "{out}"
+        );
+        snap!("ip_prompt_refused_80x24", out);
+    }
+
+    #[test]
+    fn the_add_wizard_reading_then_running_80x24() {
+        let t0 = Instant::now();
+        let mut s = wizard_store(t0);
+        s.inventory.address_map.clear();
+        press(&mut s, KeyCode::Char('2'));
+        press(&mut s, KeyCode::Char('N'));
+        type_text(&mut s, "10.10.10.13");
+        press(&mut s, KeyCode::Enter);
+        let out = screen(&s, 80, 24);
+        assert!(
+            out.contains("Add a member at 10.10.10.13: reading"),
+            "{out}"
+        );
+        assert!(out.contains("reading the inventory and the CA…"), "{out}");
+        wizard_news(&mut s, WizardNews::Earlier(Ok(None)));
+        let inv = s.inventory.loaded.clone().unwrap();
+        let facts = crate::wizard::setup::Facts {
+            inventory: Some(crate::wizard::member::InventoryFile {
+                path: "pigsty/pigsty.yml".into(),
+                text: crate::inventory::EXAMPLE.into(),
+                parsed: inv,
+                commented: Vec::new(),
+            }),
+            provision: crate::wizard::member::Provision::Sandbox {
+                dir: "/sandbox".into(),
+            },
+            ca: Ok(("/sandbox/pki/ca.crt".into(), "/sandbox/pki/ca.key".into())),
+            used: Default::default(),
+        };
+        wizard_news(&mut s, WizardNews::Facts(Ok(Box::new(facts))));
+        let out = screen(&s, 80, 24);
+        assert!(out.contains("Add a member at 10.10.10.13: plan"), "{out}");
+        assert!(out.contains("Type etcd-4 and press Enter"), "{out}");
+        type_text(&mut s, "etcd-4");
+        press(&mut s, KeyCode::Enter);
+        let steps = s.wizard().unwrap().run.as_ref().unwrap().plan.steps.clone();
+        let catch_up = steps
+            .iter()
+            .position(|st| matches!(st.kind, crate::wizard::StepKind::CatchUp { .. }))
+            .expect("a catch-up step");
+        for i in 0..catch_up {
+            step_end(&mut s, i, "", 100);
+        }
+        wizard_news(&mut s, WizardNews::Step(Report::Begin { index: catch_up }));
+        wizard_news(
+            &mut s,
+            WizardNews::Step(Report::Status {
+                index: catch_up,
+                text: "etcd-4: applied 120 of 400 (30%), 85 entries/s, about 3 s left".into(),
+            }),
+        );
+        let out = screen(&s, 80, 24);
+        assert!(
+            out.contains("Add a member at 10.10.10.13: running"),
+            "{out}"
+        );
+        assert!(
+            out.contains("etcd-4: applied 120 of 400 (30%), 85 entries/s, about 3 s left"),
+            "{out}"
+        );
+        assert!(out.contains("▶"), "the step running is in view: {out}");
+    }
+}
+
+#[test]
+fn an_unstarted_learner_says_what_to_do_80x24() {
+    let mut s = store_from(LIST_LEARNER, STATUS_LEARNER, Instant::now());
+    s.ui.members.selected = 3;
+    let out = screen(&s, 80, 24);
+    assert!(
+        out.contains("a3cff1eda2b95115  id a3cff1eda2b95115  learner"),
+        "{out}"
+    );
+    assert!(
+        out.contains("probe   learner added, never started: start it on its node"),
+        "{out}"
+    );
+    assert!(out.contains("or X rolls it back (removes it)"), "{out}");
+    snap!("unstarted_learner_selected_80x24", out);
+    // Read-only: no key to press, the command instead.
+    s.read_only = true;
+    s.config.keymap = s.config.keymap.clone().read_only();
+    let out = screen(&s, 80, 24);
+    assert!(
+        out.contains("or remove it (`etcdeck member remove`)"),
+        "{out}"
+    );
+    assert!(!out.contains("X rolls"), "{out}");
 }

@@ -11,7 +11,7 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::{centered, level_style, modal};
 use crate::app::config::Theme;
 use crate::app::msg::Level;
-use crate::app::store::Store;
+use crate::app::store::{Prompt, Store};
 use crate::app::wizard::{wrap, Stage, Tone, WizardView, FOOT_ROWS, MODAL_WIDTH};
 
 fn style(t: &Theme, tone: Tone) -> Style {
@@ -29,6 +29,7 @@ fn style(t: &Theme, tone: Tone) -> Style {
 pub fn render(s: &Store, w: &WizardView, area: Rect, buf: &mut Buffer) {
     let t = &s.config.theme;
     let stage = match w.stage() {
+        Stage::Reading => "reading",
         Stage::Refused => "refused",
         Stage::Nothing => "nothing to do",
         Stage::Confirm => "plan",
@@ -51,8 +52,17 @@ pub fn render(s: &Store, w: &WizardView, area: Rect, buf: &mut Buffer) {
     let following = w.scroll == 0 && w.stage() == Stage::Running;
     let running = lines.iter().position(|(_, l)| l.starts_with('▶'));
     let first = match (following, running) {
-        // From the top (the run's own lines) while the step fits, then with two steps after it.
-        (true, Some(at)) => (at + 3).saturating_sub(rows).min(max),
+        // From the top (the run's own lines) while the step fits, then with what it says under
+        // it and two lines after.
+        (true, Some(at)) => {
+            let step = |l: &str| l.starts_with(['✓', '·', '■', '✖']);
+            let next = lines
+                .iter()
+                .skip(at + 1)
+                .position(|(_, l)| step(l))
+                .map_or(lines.len(), |n| at + 1 + n);
+            (next + 2).saturating_sub(rows).min(max)
+        }
         _ => (w.scroll as usize).min(max),
     };
     let shown: Vec<Line> = lines
@@ -88,4 +98,30 @@ pub fn render(s: &Store, w: &WizardView, area: Rect, buf: &mut Buffer) {
         .map(|(tone, l)| Line::styled(l, style(t, tone)))
         .collect();
     Paragraph::new(foot_lines).render(foot, buf);
+}
+
+/// The one-line prompt before a membership wizard: the question with what is typed, then why
+/// the last Enter was refused, or what the keys do.
+pub fn render_prompt(s: &Store, p: &Prompt, area: Rect, buf: &mut Buffer) {
+    let t = &s.config.theme;
+    let inner = modal(t, &p.title(), centered(area, 60, 6), buf);
+    let typed = crate::text::escape(&p.typed).into_owned();
+    let mut lines = vec![
+        Line::from(vec![
+            Span::raw(Prompt::QUESTION),
+            Span::styled(typed, Style::new().add_modifier(Modifier::BOLD)),
+            Span::styled("█", Style::new().fg(t.accent)),
+        ]),
+        Line::raw(""),
+    ];
+    lines.push(match &p.error {
+        Some(why) => Line::styled(why.clone(), style(t, Tone::Error)),
+        None => Line::styled(
+            "Enter confirms (the plan follows), Esc cancels.",
+            style(t, Tone::Dim),
+        ),
+    });
+    Paragraph::new(lines)
+        .wrap(ratatui::widgets::Wrap { trim: false })
+        .render(inner, buf);
 }

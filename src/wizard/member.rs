@@ -898,6 +898,32 @@ fn spec_of(x: &Setting<'_>, m: &MemberStatus) -> MemberSpec {
     }
 }
 
+/// The unfinished adds (and replaces) whose learner at `peer_url` was removed (`by`: how): each
+/// journal ends abandoned, "rolled back", so that the same wizard plans afresh instead of
+/// resuming it. Their ids.
+pub fn roll_back_adds(state: &Path, cluster_id: u64, peer_url: &str, by: &str) -> Vec<String> {
+    use super::journal::{self, Journal, Standing};
+    let mut out = Vec::new();
+    for op in [Op::MemberAdd, Op::MemberReplace] {
+        let Ok(Some(rec)) = journal::unfinished(state, cluster_id, op) else {
+            continue;
+        };
+        let adds_it = rec.plan.steps.iter().any(
+            |s| matches!(&s.kind, StepKind::AddLearner { member } if member.peer_url() == peer_url),
+        );
+        if adds_it {
+            let id = rec.id.clone();
+            if let Ok(mut j) = Journal::open(state, rec) {
+                let why = format!("rolled back: its member was removed ({by})");
+                if j.finish(Standing::Abandoned, Some(why)).is_ok() {
+                    out.push(id);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// `etcdeck member promote NAME|ID`: a learner added elsewhere (Pigsty with `etcd_learner:
 /// true` never promotes).
 pub fn promote_plan(x: &Setting<'_>, target: &str) -> Result<Plan, Vec<Refusal>> {

@@ -85,6 +85,30 @@ pub fn gather(
     })
 }
 
+/// [`gather`] as the console does it, with nothing asked: the provisioner found beside the
+/// inventory (Pigsty's `etcd.yml`, a sandbox), else the manual one writing the member's files to
+/// `manual_out` (the console still plans; the run waits for the operator to start the member).
+pub fn gather_found_or_manual(
+    state: &Path,
+    cluster_id: u64,
+    inventory: Option<&Path>,
+    extra_vars: &[(String, String)],
+    manual_out: &Path,
+) -> Result<Facts, String> {
+    let home = inventory.map(|p| match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    });
+    let found = home
+        .as_deref()
+        .is_some_and(|h| h.join("etcd.yml").is_file() || is_sandbox(h));
+    let asked = Asked {
+        out: (!found).then(|| manual_out.to_path_buf()),
+        ..Asked::default()
+    };
+    gather(state, cluster_id, inventory, extra_vars, &asked)
+}
+
 /// The inventory: its text, parsed (errors refuse: an inventory with errors is never edited),
 /// and the hosts commented out of it.
 pub fn read_inventory(
