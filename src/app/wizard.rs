@@ -1252,20 +1252,8 @@ pub fn after_snapshot(store: &Store, plan: &Plan) -> Vec<String> {
 /// What to know once a membership wizard is done, as `etcdeck member` prints it: the files it
 /// wrote for the member, the admin node's etcdctl.sh.
 pub fn after_member(plan: &Plan) -> Vec<String> {
-    let mut out = Vec::new();
-    for s in &plan.steps {
-        if let StepKind::Config { member, provision } = &s.kind {
-            out.push(format!(
-                "{}'s files: {}",
-                escape(&member.name),
-                escape(&provision.files_dir(member).display().to_string())
-            ));
-        }
-    }
-    out.push(
-        "the admin node's etcdctl.sh: `etcdeck render env` prints it for the members as they are \
-         now"
-        .into(),
-    );
-    out
+    crate::wizard::member::after_notes(plan)
+        .iter()
+        .map(|n| escape(n).into_owned())
+        .collect()
 }

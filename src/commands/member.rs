@@ -8,9 +8,9 @@ use super::wizard::{carry_out, prepare, Prepared};
 use super::{extra_vars, Code};
 use crate::cli::{Global, MemberCommand, ProvisionFlags, ProvisionKind, WizardFlags};
 use crate::inventory;
-use crate::wizard::member::{self, AddOptions, InventoryFile, Provision};
+use crate::wizard::member::{self, AddOptions, InventoryFile};
 use crate::wizard::setup;
-use crate::wizard::{self, Common, Op};
+use crate::wizard::{Common, Op};
 
 pub async fn run(g: &Global, c: &MemberCommand) -> Result<Code> {
     let inventory = inventory::resolve_path(g.inventory.as_deref()).ok();
@@ -69,7 +69,6 @@ pub async fn run(g: &Global, c: &MemberCommand) -> Result<Code> {
             )
         }
     };
-    let notes_provision = provision.clone();
     let removed = match c {
         MemberCommand::Remove { member: m, .. } => {
             member::find(&status, m).and_then(|m| m.peer_urls.first().cloned())
@@ -77,8 +76,8 @@ pub async fn run(g: &Global, c: &MemberCommand) -> Result<Code> {
         _ => None,
     };
     let state = p.state.clone();
-    let code = carry_out(g, p, op, w, &args, plan, move |wiz| {
-        after(wiz, &notes_provision)
+    let code = carry_out(g, p, op, w, &args, plan, |wiz| {
+        member::after_notes(&wiz.plan)
     })
     .await?;
     if let (0, Some(url)) = (code, removed) {
@@ -93,27 +92,6 @@ fn rolled_back(state: &Path, cluster_id: u64, peer_url: &str) {
     for id in member::roll_back_adds(state, cluster_id, peer_url, "`etcdeck member remove`") {
         outln!("the unfinished add {id} is rolled back: its learner was removed");
     }
-}
-
-/// What to know once a membership wizard is done: the files it wrote, the admin node's
-/// etcdctl.sh.
-fn after(wiz: &wizard::Wizard, p: &Provision) -> Vec<String> {
-    let mut out = Vec::new();
-    for s in &wiz.plan.steps {
-        if let wizard::StepKind::Config { member, .. } = &s.kind {
-            out.push(format!(
-                "{}'s files: {}",
-                member.name,
-                p.files_dir(member).display()
-            ));
-        }
-    }
-    out.push(
-        "the admin node's etcdctl.sh: `etcdeck render env` prints it for the members as they are \
-         now"
-        .into(),
-    );
-    out
 }
 
 /// The flags, as the setup takes them.

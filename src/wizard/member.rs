@@ -1389,6 +1389,29 @@ pub fn replace_plan(x: &Setting<'_>, old: &str, o: &AddOptions) -> Result<Plan, 
     })
 }
 
+/// What to know once a membership wizard is done: the files it wrote for the member, the admin
+/// node's etcdctl.sh (unescaped: the caller escapes what it shows).
+pub fn after_notes(plan: &Plan) -> Vec<String> {
+    let mut out: Vec<String> = plan
+        .steps
+        .iter()
+        .filter_map(|s| match &s.kind {
+            StepKind::Config { member, provision } => Some(format!(
+                "{}'s files: {}",
+                member.name,
+                provision.files_dir(member).display()
+            )),
+            _ => None,
+        })
+        .collect();
+    out.push(
+        "the admin node's etcdctl.sh: `etcdeck render env` prints it for the members as they are \
+         now"
+        .into(),
+    );
+    out
+}
+
 /// The member as the provisioners take it: its inventory address and params.
 pub fn provision_member(m: &MemberSpec) -> crate::provision::Member {
     let mut host = m.host();
