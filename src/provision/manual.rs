@@ -14,65 +14,19 @@
 //! The service is `etcd` (Pigsty's `/etc/systemd/system/etcd.service` runs
 //! `/usr/bin/etcd --config-file /etc/etcd/etcd.conf` as user `etcd`).
 
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::{sh_quote, write_atomic, Files, Member};
+use super::{sh_quote, Member};
 
-/// The files of [`Files`], by name, with their mode here (the node gets Pigsty's modes).
-fn layout(f: &Files) -> [(&'static str, &str, u32); 5] {
-    [
-        ("etcd.conf", f.etcd_conf.as_str(), 0o644),
-        ("ca.crt", f.ca_crt.as_str(), 0o644),
-        ("server.crt", f.server_crt.as_str(), 0o644),
-        ("server.key", f.server_key.as_str(), 0o600),
-        ("etcdctl.sh", f.etcdctl_sh.as_str(), 0o644),
-    ]
-}
-
-/// What [`write_files`] did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Written {
-    /// Every file, in the order `etcd.conf`, `ca.crt`, `server.crt`, `server.key`, `etcdctl.sh`.
-    pub files: Vec<PathBuf>,
-    /// Those that existed with other contents and were replaced (a new key the wizard issued,
-    /// a conf rendered again): say so to the operator.
-    pub replaced: Vec<PathBuf>,
-}
-
-/// Write `f` into `dir`: `etcd.conf`, `ca.crt`, `server.crt` and `etcdctl.sh` mode 0644,
-/// `server.key` mode 0600 (created with that mode: never readable by others, not even for an
-/// instant). `dir` is created mode 0700 when missing. Each file is replaced atomically; the
-/// same files again (a resume) change nothing, and files with other contents are replaced and
-/// named in [`Written::replaced`].
-pub fn write_files(dir: &Path, f: &Files) -> Result<Written, String> {
-    if !dir.is_dir() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| format!("cannot set the mode of {}: {e}", dir.display()))?;
-    }
-    let mut done = Written::default();
-    for (name, contents, mode) in layout(f) {
-        let path = dir.join(name);
-        let before = std::fs::symlink_metadata(&path).ok();
-        let regular = before.as_ref().filter(|m| m.is_file());
-        let same_contents =
-            regular.is_some() && std::fs::read(&path).is_ok_and(|old| old == contents.as_bytes());
-        let same_mode = regular.is_some_and(|m| m.permissions().mode() & 0o777 == mode);
-        if !(same_contents && same_mode) {
-            write_atomic(&path, contents.as_bytes(), mode)?;
-        }
-        if before.is_some() && !same_contents {
-            done.replaced.push(path.clone());
-        }
-        done.files.push(path);
-    }
-    Ok(done)
-}
+/// The files the member's directory holds (written by the wizard's certificate and config
+/// steps), in the order they are copied.
+pub const FILES: [&str; 5] = [
+    "etcd.conf",
+    "ca.crt",
+    "server.crt",
+    "server.key",
+    "etcdctl.sh",
+];
 
 /// The host part of an scp destination (`[v6]` in brackets).
 fn scp_host(m: &Member) -> String {
@@ -82,7 +36,7 @@ fn scp_host(m: &Member) -> String {
     }
 }
 
-/// The commands that start the member from the files [`write_files`] wrote into `dir`, as
+/// The commands that start the member from the files [`FILES`] in `dir`, as
 /// Pigsty lays a member out: copy them to the node, install them with Pigsty's owners and modes,
 /// start `etcd`, check that it answers. Lines starting with `#` say where each part runs and
 /// what it needs.
@@ -91,16 +45,10 @@ pub fn node_commands(m: &Member, dir: &Path) -> Vec<String> {
     let tmp = format!("/tmp/etcdeck-{}", m.name);
     let qtmp = sh_quote(&tmp);
     let data = sh_quote(&m.host.params.etcd_data);
-    let files: Vec<String> = layout(&Files {
-        etcd_conf: String::new(),
-        ca_crt: String::new(),
-        server_crt: String::new(),
-        server_key: String::new(),
-        etcdctl_sh: String::new(),
-    })
-    .iter()
-    .map(|(name, _, _)| sh_quote(&dir.join(name).display().to_string()))
-    .collect();
+    let files: Vec<String> = FILES
+        .iter()
+        .map(|name| sh_quote(&dir.join(name).display().to_string()))
+        .collect();
     let install = |mode: &str, owner: &str, name: &str, dest: &str| {
         format!("sudo install -m {mode} -o {owner} -g {owner} {qtmp}/{name} {dest}")
     };
@@ -139,90 +87,11 @@ pub fn node_commands(m: &Member, dir: &Path) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::inventory;
-    use std::os::unix::fs::MetadataExt;
 
     fn member() -> Member {
         let text = "etcd:\n  hosts:\n    10.10.10.13: { etcd_seq: 4, etcd_data: /data/etcd4 }\n";
         let inv = inventory::parse(text, "x.yml", &[]).unwrap();
         Member::of(&inv.hosts[0])
-    }
-
-    fn files(key: &str) -> Files {
-        Files {
-            etcd_conf: "name: \"etcd-4\"\n".into(),
-            ca_crt: "CA\n".into(),
-            server_crt: "CRT\n".into(),
-            server_key: key.into(),
-            etcdctl_sh: "#!/bin/bash\n".into(),
-        }
-    }
-
-    fn mode(p: &Path) -> u32 {
-        std::fs::metadata(p).unwrap().mode() & 0o777
-    }
-
-    #[test]
-    fn files_get_their_modes_and_a_resume_replaces_nothing() {
-        let base = tempfile::TempDir::new().unwrap();
-        let dir = base.path().join("etcd-4");
-        let w = write_files(&dir, &files("KEY1\n")).unwrap();
-        assert_eq!(mode(&dir), 0o700);
-        let names: Vec<String> = w
-            .files
-            .iter()
-            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(
-            names,
-            [
-                "etcd.conf",
-                "ca.crt",
-                "server.crt",
-                "server.key",
-                "etcdctl.sh"
-            ]
-        );
-        assert!(w.replaced.is_empty());
-        for p in &w.files {
-            let want = if p.ends_with("server.key") {
-                0o600
-            } else {
-                0o644
-            };
-            assert_eq!(mode(p), want, "{}", p.display());
-        }
-        assert_eq!(
-            std::fs::read_to_string(dir.join("server.key")).unwrap(),
-            "KEY1\n"
-        );
-        assert_eq!(
-            std::fs::read_to_string(dir.join("etcd.conf")).unwrap(),
-            "name: \"etcd-4\"\n"
-        );
-
-        let again = write_files(&dir, &files("KEY1\n")).unwrap();
-        assert!(again.replaced.is_empty(), "{:?}", again.replaced);
-
-        let rekeyed = write_files(&dir, &files("KEY2\n")).unwrap();
-        assert_eq!(rekeyed.replaced, [dir.join("server.key")]);
-        assert_eq!(
-            std::fs::read_to_string(dir.join("server.key")).unwrap(),
-            "KEY2\n"
-        );
-        assert_eq!(mode(&dir.join("server.key")), 0o600);
-        // Nothing but the five files is left behind (no temporaries).
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 5);
-    }
-
-    #[test]
-    fn a_loose_mode_is_fixed_even_when_the_contents_are_the_same() {
-        let dir = tempfile::TempDir::new().unwrap();
-        write_files(dir.path(), &files("K\n")).unwrap();
-        let key = dir.path().join("server.key");
-        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let w = write_files(dir.path(), &files("K\n")).unwrap();
-        assert!(w.replaced.is_empty());
-        assert_eq!(mode(&key), 0o600);
     }
 
     #[test]

@@ -48,21 +48,6 @@ impl Member {
     }
 }
 
-/// What the node needs, rendered by etcdeck.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Files {
-    /// `/etc/etcd/etcd.conf` ([`crate::render::etcd_conf`]).
-    pub etcd_conf: String,
-    /// `/etc/etcd/ca.crt`: the CA, PEM.
-    pub ca_crt: String,
-    /// `/etc/etcd/server.crt`: the member's certificate, PEM.
-    pub server_crt: String,
-    /// `/etc/etcd/server.key`: the member's private key, PEM.
-    pub server_key: String,
-    /// `/etc/profile.d/etcdctl.sh` ([`crate::render::etcdctl_sh`]).
-    pub etcdctl_sh: String,
-}
-
 /// Where a provisioner's output goes, and how it hears of a cancel.
 ///
 /// Lines are passed raw, as the program printed them (without the line end); whoever shows them

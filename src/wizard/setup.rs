@@ -210,9 +210,10 @@ pub fn provision(
         }
         Choice::Pigsty => {
             let home = home.ok_or("--provision pigsty needs the Pigsty inventory (-i FILE)")?;
-            if !home.join("etcd.yml").is_file() {
+            if !crate::provision::pigsty::detect(&home) {
                 return Err(format!(
-                    "{} holds no etcd.yml: the inventory's folder must be the Pigsty home",
+                    "{} holds no executable etcd.yml: the inventory's folder must be the Pigsty \
+                     home",
                     home.display()
                 ));
             }
