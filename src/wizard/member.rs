@@ -366,12 +366,23 @@ fn add_refusals(s: &ClusterStatus, except: Option<u64>, new_ip: IpAddr) -> Vec<R
 
 /// The quorum line of a plan: voters, votes needed, failures tolerated.
 fn quorum_text(q: &Quorum) -> String {
-    format!(
-        "{} voter(s), quorum {}, tolerates {}",
-        q.voters,
-        q.needed,
-        q.voters.saturating_sub(q.needed)
-    )
+    if q.up < q.voters {
+        // A voter down: what is tolerated now, not at best.
+        format!(
+            "{} voter(s), {} up, quorum {}, tolerates {} now",
+            q.voters,
+            q.up,
+            q.needed,
+            q.tolerates_now()
+        )
+    } else {
+        format!(
+            "{} voter(s), quorum {}, tolerates {}",
+            q.voters,
+            q.needed,
+            q.tolerates_at_best()
+        )
+    }
 }
 
 /// Warnings about the voter count a change leaves.

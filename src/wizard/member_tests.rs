@@ -661,6 +661,12 @@ fn replace_removes_the_dead_member_before_adding_the_new_one() {
     );
     assert_eq!(p.op, Op::MemberReplace);
     assert_eq!(p.confirm.as_deref(), Some("etcd-3"));
+    // With etcd-3 down, what is tolerated now.
+    let facts = p.facts.join("\n");
+    assert!(
+        facts.contains("quorum before: 3 voter(s), 2 up, quorum 2, tolerates 0 now"),
+        "{facts}"
+    );
     assert!(
         p.warnings.is_empty(),
         "3 voters at the end: {:?}",
