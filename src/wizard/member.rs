@@ -282,6 +282,25 @@ pub fn find<'a>(s: &'a ClusterStatus, wanted: &str) -> Option<&'a MemberStatus> 
     super::defrag::find(s, wanted)
 }
 
+/// The member that a name or hex id names; a member added but never started has no name yet,
+/// and is found by the inventory host of that name (its address in the peer URL).
+pub fn find_named<'a>(x: &Setting<'a>, wanted: &str) -> Option<&'a MemberStatus> {
+    if let Some(m) = find(x.status, wanted) {
+        return Some(m);
+    }
+    let h = x
+        .inventory?
+        .parsed
+        .hosts
+        .iter()
+        .find(|h| h.name() == wanted)?;
+    let ip = x.provision.live_ip(h.ip).ok()?;
+    x.status
+        .members
+        .iter()
+        .find(|m| m.name.is_empty() && m.peer_urls.iter().any(|u| url_ip(u) == Some(ip)))
+}
+
 /// Refusals of an add: a voter down or never started (remove it first), a learner present, no
 /// leader, an alarm raised.
 fn add_refusals(s: &ClusterStatus, except: Option<u64>, new_ip: IpAddr) -> Vec<Refusal> {
@@ -940,7 +959,7 @@ pub fn roll_back_adds(state: &Path, cluster_id: u64, peer_url: &str, by: &str) -
 pub fn promote_plan(x: &Setting<'_>, target: &str) -> Result<Plan, Vec<Refusal>> {
     let s = x.status;
     let mut r = Vec::new();
-    let m = find(s, target);
+    let m = find_named(x, target);
     match m {
         None => r.push(Refusal::new(
             format!("no member {target} in the cluster"),
@@ -1223,7 +1242,7 @@ fn remove_steps(x: &Setting<'_>, m: &MemberStatus, prefix: &str, t: usize) -> Ve
 /// `etcdeck member remove NAME|ID`.
 pub fn remove_plan(x: &Setting<'_>, target: &str) -> Result<Plan, Vec<Refusal>> {
     let s = x.status;
-    let Some(m) = find(s, target) else {
+    let Some(m) = find_named(x, target) else {
         return Err(vec![Refusal::new(
             format!("no member {target} in the cluster"),
             "name one from `etcdeck status` (a name or a hex id)",
@@ -1285,7 +1304,8 @@ pub fn remove_plan(x: &Setting<'_>, target: &str) -> Result<Plan, Vec<Refusal>> 
     Ok(Plan {
         op: Op::MemberRemove,
         cluster_id: s.cluster_id,
-        confirm: Some(name(m)),
+        // A member never started has no name yet: the inventory's name for it.
+        confirm: Some(spec_of(x, m).name),
         tolerates_now: t,
         facts,
         warnings,
@@ -1298,7 +1318,7 @@ pub fn remove_plan(x: &Setting<'_>, target: &str) -> Result<Plan, Vec<Refusal>> 
 /// confirmation, one journal.
 pub fn replace_plan(x: &Setting<'_>, old: &str, o: &AddOptions) -> Result<Plan, Vec<Refusal>> {
     let s = x.status;
-    let Some(m) = find(s, old) else {
+    let Some(m) = find_named(x, old) else {
         return Err(vec![Refusal::new(
             format!("no member {old} in the cluster"),
             "name one from `etcdeck status` (a name or a hex id)",

@@ -589,6 +589,17 @@ fn a_learner_is_always_removable_and_rolls_a_failed_add_back() {
     w.m(3).reachable = false;
     // Quorum is lost, but a learner has no vote: removing it changes nothing.
     let p = w.remove("4").expect("plans");
+    // It has no name yet: the inventory's host of that name finds it.
+    w.inventory = Some(inventory(
+        &INVENTORY.replace("  vars:", "    127.0.0.4: { etcd_seq: 4 }\n  vars:"),
+    ));
+    assert_eq!(
+        w.remove("etcd-4")
+            .expect("found by its host")
+            .confirm
+            .as_deref(),
+        Some("etcd-4")
+    );
     assert!(keys(&p).contains(&"remove"));
     assert!(p.facts.join(" ").contains("a learner"));
 }
