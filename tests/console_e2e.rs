@@ -666,7 +666,7 @@ async fn read_only_console_has_no_wizard_that_changes_the_cluster() {
 /// Inventory pane (a learner, started by the sandbox provisioner, caught up, promoted), then
 /// removed with `X` on the Members pane; the member list follows each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn console_adds_an_inventory_host_as_a_member_then_removes_it() {
+async fn console_adds_an_inventory_host_removes_it_then_adds_a_member_at_a_typed_ip() {
     let began = Instant::now();
     let tc = TestCluster::start_spare(3, 1).await;
     let spare = tc.spare_ip(4);
@@ -790,6 +790,37 @@ async fn console_adds_an_inventory_host_as_a_member_then_removes_it() {
         Duration::from_secs(10),
         |s| pane_title_shown(s, "2 Inventory") && !s.contains(&spare),
     );
+
+    // From a new IP: `N`, the address typed, then the plan for the next seq (4 is never
+    // reused).
+    tmux.keys(&["N"]);
+    tmux.wait_for("the IP prompt", Duration::from_secs(5), |s| {
+        s.contains("IP of the new member:")
+    });
+    tmux.ok(&["send-keys", "-t", &tmux.session, "-l", &spare]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the add plan for etcd-5", Duration::from_secs(15), |s| {
+        s.contains(&format!("Add a member at {spare}: plan"))
+            && s.contains("Type etcd-5 and press Enter")
+    });
+    tmux.ok(&["send-keys", "-t", &tmux.session, "-l", "etcd-5"]);
+    tmux.wait_for("the word typed", Duration::from_secs(2), |s| {
+        s.contains("> etcd-5█")
+    });
+    tmux.keys(&["Enter"]);
+    let result = tmux.wait_for("the second add's result", Duration::from_secs(60), |s| {
+        s.contains(&format!("Add a member at {spare}: result"))
+            && s.contains(": done in")
+            && s.contains("Esc or Enter closes.")
+    });
+    assert!(!result.contains("FAILED"), "{result}");
+    tmux.escape();
+    tmux.keys(&["1"]);
+    tmux.wait_for("etcd-5 a voter, up", Duration::from_secs(15), |s| {
+        let rows = member_rows(s);
+        rows.len() == 4
+            && row(&rows, "etcd-5").is_some_and(|r| r.role != "learner" && r.state == "up")
+    });
     eprintln!(
         "add {add_took:?}, remove {remove_took:?}, whole test {:?}",
         began.elapsed()
