@@ -582,7 +582,8 @@ fn check_add(
             Err(why) => {
                 r.push(Refusal::new(
                     format!("the inventory cannot take {}: {why}", o.ip),
-                    "fix the inventory (`etcdeck inventory check`), or add the host by hand                      and run this again",
+                    "fix the inventory (`etcdeck inventory check`), or add the host by hand \
+                     and run this again",
                 ));
                 (new_host(&inv.parsed, o.ip, seq), None)
             }
@@ -872,20 +873,32 @@ fn diff_fact(diff: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-/// The inventory edit that comments the member's host out, when the inventory has it: the
-/// file, the change and its diff; or why it cannot be made.
-fn comment_edit(
-    x: &Setting<'_>,
-    spec: &MemberSpec,
-) -> Option<Result<(PathBuf, InventoryChange, String), Refusal>> {
+/// The inventory edit that comments a member's host out: the file, the change, its diff and
+/// the inventory after it.
+struct CommentEdit {
+    file: PathBuf,
+    change: InventoryChange,
+    diff: String,
+    after: InventoryFile,
+}
+
+/// The edit that comments the member's host out, when the inventory has it; or why it cannot
+/// be made. Made once per plan: it reads and re-parses the whole inventory.
+fn comment_edit(x: &Setting<'_>, spec: &MemberSpec) -> Option<Result<CommentEdit, Refusal>> {
     let inv = x.inventory?;
     let h = inv.parsed.hosts.iter().find(|h| h.name() == spec.name)?;
     let change = InventoryChange::Comment { ip: h.ip };
     Some(match try_edit(inv, &change) {
-        Ok((diff, _)) => Ok((inv.path.clone(), change, diff)),
+        Ok((diff, after)) => Ok(CommentEdit {
+            file: inv.path.clone(),
+            change,
+            diff,
+            after,
+        }),
         Err(why) => Err(Refusal::new(
             format!("the inventory cannot comment {} out: {why}", h.ip),
-            "fix the inventory (`etcdeck inventory check`), or comment the host out by hand              and run this again",
+            "fix the inventory (`etcdeck inventory check`), or comment the host out by hand \
+             and run this again",
         )),
     })
 }
@@ -1046,7 +1059,13 @@ pub fn promote_plan(x: &Setting<'_>, target: &str) -> Result<Plan, Vec<Refusal>>
 }
 
 /// The checks of removing `m`.
-fn check_remove(x: &Setting<'_>, m: &MemberStatus, r: &mut Vec<Refusal>, w: &mut Vec<String>) {
+fn check_remove(
+    x: &Setting<'_>,
+    m: &MemberStatus,
+    edit: Option<&Result<CommentEdit, Refusal>>,
+    r: &mut Vec<Refusal>,
+    w: &mut Vec<String>,
+) {
     let s = x.status;
     let q = s.quorum();
     if !m.is_learner {
@@ -1104,8 +1123,8 @@ fn check_remove(x: &Setting<'_>, m: &MemberStatus, r: &mut Vec<Refusal>, w: &mut
             ));
         }
     }
-    if let Some(Err(refusal)) = comment_edit(x, &spec_of(x, m)) {
-        r.push(refusal);
+    if let Some(Err(refusal)) = edit {
+        r.push(refusal.clone());
     }
     let safeguard = x.inventory.and_then(|inv| {
         let spec = spec_of(x, m);
@@ -1146,7 +1165,13 @@ fn check_remove(x: &Setting<'_>, m: &MemberStatus, r: &mut Vec<Refusal>, w: &mut
 
 /// The steps that remove `m`: leadership away, the inventory, the references, the remove, the
 /// purge. Keys get `prefix`.
-fn remove_steps(x: &Setting<'_>, m: &MemberStatus, prefix: &str, t: usize) -> Vec<Step> {
+fn remove_steps(
+    x: &Setting<'_>,
+    m: &MemberStatus,
+    edit: Option<&CommentEdit>,
+    prefix: &str,
+    t: usize,
+) -> Vec<Step> {
     let s = x.status;
     let spec = spec_of(x, m);
     let k = |key: &str| format!("{prefix}{key}");
@@ -1166,21 +1191,21 @@ fn remove_steps(x: &Setting<'_>, m: &MemberStatus, prefix: &str, t: usize) -> Ve
             steps.push(verify);
         }
     }
-    if let Some(Ok((file, change, _))) = comment_edit(x, &spec) {
-        let ip = match &change {
+    if let Some(e) = edit {
+        let ip = match &e.change {
             InventoryChange::Comment { ip } => *ip,
             _ => spec.inventory_ip,
         };
         steps.push(step(
             &k("inventory"),
             StepKind::InventoryEdit {
-                file: file.clone(),
-                change,
+                file: e.file.clone(),
+                change: e.change.clone(),
             },
             format!(
                 "comment {ip} ({}) out of the inventory's etcd group in {}",
                 spec.name,
-                file.display()
+                e.file.display()
             ),
             t,
             true,
@@ -1250,7 +1275,9 @@ pub fn remove_plan(x: &Setting<'_>, target: &str) -> Result<Plan, Vec<Refusal>> 
     };
     let mut r = Vec::new();
     let mut warnings = Vec::new();
-    check_remove(x, m, &mut r, &mut warnings);
+    let edit = comment_edit(x, &spec_of(x, m));
+    check_remove(x, m, edit.as_ref(), &mut r, &mut warnings);
+    let edit = edit.and_then(Result::ok);
     if r.is_empty() && leader(s).is_none() {
         r.push(Refusal::new(
             "no leader answers",
@@ -1279,7 +1306,13 @@ pub fn remove_plan(x: &Setting<'_>, target: &str) -> Result<Plan, Vec<Refusal>> 
         );
     }
     steps.push(start);
-    steps.extend(remove_steps(x, m, "", t.min(after.tolerates_now())));
+    steps.extend(remove_steps(
+        x,
+        m,
+        edit.as_ref(),
+        "",
+        t.min(after.tolerates_now()),
+    ));
     steps.push(gate_step("gate:end", false, after.tolerates_now()));
     let mut facts = vec![
         format!(
@@ -1298,8 +1331,8 @@ pub fn remove_plan(x: &Setting<'_>, target: &str) -> Result<Plan, Vec<Refusal>> 
             name(m)
         ));
     }
-    if let Some(Ok((_, _, diff))) = comment_edit(x, &spec_of(x, m)) {
-        facts.extend(diff_fact(Some(&diff)));
+    if let Some(e) = &edit {
+        facts.extend(diff_fact(Some(&e.diff)));
     }
     Ok(Plan {
         op: Op::MemberRemove,
@@ -1326,19 +1359,20 @@ pub fn replace_plan(x: &Setting<'_>, old: &str, o: &AddOptions) -> Result<Plan, 
     };
     let mut r = Vec::new();
     let mut warnings = Vec::new();
-    check_remove(x, m, &mut r, &mut warnings);
+    let spec_old = spec_of(x, m);
+    let edit = comment_edit(x, &spec_old);
+    check_remove(x, m, edit.as_ref(), &mut r, &mut warnings);
+    let edit = edit.and_then(Result::ok);
     // The warnings for the count after the remove alone do not apply: the add restores it.
     warnings.retain(|w| !w.contains("voters tolerate no"));
     // A reinstalled node keeps its address: the new host is added to the inventory once the old
     // one is commented out, so the add is checked against the inventory as it will be then.
-    let spec_old = spec_of(x, m);
-    let later = (spec_old.inventory_ip == o.ip)
-        .then(|| x.inventory.zip(comment_edit(x, &spec_old)))
-        .flatten()
-        .and_then(|(inv, e)| e.ok().and_then(|(_, c, _)| try_edit(inv, &c).ok()))
-        .map(|(_, after)| after);
+    let later = edit
+        .as_ref()
+        .filter(|_| spec_old.inventory_ip == o.ip)
+        .map(|e| &e.after);
     let x_later = Setting {
-        inventory: later.as_ref().or(x.inventory),
+        inventory: later.or(x.inventory),
         ..*x
     };
     let new = match check_add(&x_later, o, Some(m)) {
@@ -1379,7 +1413,7 @@ pub fn replace_plan(x: &Setting<'_>, old: &str, o: &AddOptions) -> Result<Plan, 
         ..gate_step("gate:start", false, t)
     });
     let t_mid = t.min(mid.tolerates_now());
-    steps.extend(remove_steps(x, m, "old:", t_mid));
+    steps.extend(remove_steps(x, m, edit.as_ref(), "old:", t_mid));
     steps.push(gate_step("gate:between", false, t_mid));
     steps.extend(add_steps(x, &new, "new:", t_mid));
     steps.push(gate_step(
@@ -1407,12 +1441,7 @@ pub fn replace_plan(x: &Setting<'_>, old: &str, o: &AddOptions) -> Result<Plan, 
             format!("quorum at the end: {}", quorum_text(&end)),
         ]
         .into_iter()
-        .chain(
-            comment_edit(x, &spec_of(x, m))
-                .and_then(Result::ok)
-                .map(|e| diff_fact(Some(&e.2)))
-                .unwrap_or_default(),
-        )
+        .chain(diff_fact(edit.as_ref().map(|e| e.diff.as_str())))
         .chain(diff_fact(new.edit.as_ref().map(|e| e.2.as_str())))
         .collect(),
         warnings,
