@@ -377,20 +377,7 @@ impl Sandbox {
         let conf = render::etcd_conf(&m.host, &peers, &opts);
         std::fs::write(&conf_path, conf).map_err(io_err(&conf_path))?;
 
-        let mut cmd = Command::new(&self.etcd_bin);
-        cmd.arg("--config-file")
-            .arg(&conf_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            // Own process group: Ctrl-C in the demo's terminal reaches etcdeck, which stops
-            // members in order, instead of every etcd at once.
-            .process_group(0);
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("ETCD_") {
-                cmd.env_remove(k);
-            }
-        }
+        let mut cmd = member_command(&self.etcd_bin, &conf_path);
         // SAFETY: prctl is async-signal-safe and touches no memory of this process.
         unsafe {
             cmd.pre_exec(|| {
@@ -443,19 +430,7 @@ impl Sandbox {
         let Some(mut child) = self.members[i].child.take() else {
             return Ok(());
         };
-        // SAFETY: plain syscalls on a child we own and have not reaped.
-        unsafe {
-            libc::kill(child.id() as i32, libc::SIGCONT);
-            libc::kill(child.id() as i32, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
+        stop_pid(child.id());
         let _ = child.wait();
         Ok(())
     }
@@ -645,23 +620,24 @@ pub fn running_pid(member_dir: &Path) -> Option<u32> {
     let conf = member_dir.join("etcd.conf");
     let conf = conf.as_os_str().as_encoded_bytes();
     let names_it = cmdline.split(|b| *b == 0).any(|arg| arg == conf);
-    // A zombie (exited, not reaped yet) is not running.
-    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let zombie = state
-        .rsplit_once(')')
-        .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
-    (names_it && !zombie).then_some(pid)
+    (names_it && !zombie(pid)).then_some(pid)
 }
 
-/// Start the member whose `etcd.conf` is in `member_dir` as a process of its own: it outlives
-/// the etcdeck that started it (`etcdeck member add` ends, the member runs on), and the sandbox
-/// that owns the directory stops it with the others. Its pid goes to the pid file.
-pub fn spawn_member(member_dir: &Path) -> Result<u32, SandboxError> {
-    let bin = find_etcd()?;
-    let conf = member_dir.join("etcd.conf");
-    let mut cmd = Command::new(&bin);
+/// A process that has exited and is not reaped yet (it is not running).
+fn zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .unwrap_or_default()
+        .rsplit_once(')')
+        .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+}
+
+/// `etcd --config-file CONF`, detached from the terminal's signals (its own process group:
+/// Ctrl-C in the demo's terminal reaches etcdeck, which stops members in order, instead of
+/// every etcd at once), with no `ETCD_*` variable of ours to override its file.
+fn member_command(bin: &Path, conf: &Path) -> Command {
+    let mut cmd = Command::new(bin);
     cmd.arg("--config-file")
-        .arg(&conf)
+        .arg(conf)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -671,6 +647,15 @@ pub fn spawn_member(member_dir: &Path) -> Result<u32, SandboxError> {
             cmd.env_remove(k);
         }
     }
+    cmd
+}
+
+/// Start the member whose `etcd.conf` is in `member_dir` as a process of its own: it outlives
+/// the etcdeck that started it (`etcdeck member add` ends, the member runs on), and the sandbox
+/// that owns the directory stops it with the others. Its pid goes to the pid file.
+pub fn spawn_member(member_dir: &Path) -> Result<u32, SandboxError> {
+    let bin = find_etcd()?;
+    let mut cmd = member_command(&bin, &member_dir.join("etcd.conf"));
     let mut child = cmd.spawn().map_err(io_err(&bin))?;
     let pid = child.id();
     let pid_path = pid_file(member_dir);
@@ -687,11 +672,7 @@ pub fn stop_pid(pid: u32) {
     let alive = || {
         // SAFETY: signal 0 only checks that the process exists.
         let exists = unsafe { libc::kill(pid as i32, 0) == 0 };
-        exists
-            && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .unwrap_or_default()
-                .rsplit_once(')')
-                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        exists && !zombie(pid)
     };
     // SAFETY: plain syscalls on a pid checked to be the member's process.
     unsafe {

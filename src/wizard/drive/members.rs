@@ -866,18 +866,7 @@ fn sandbox_references(
         let Ok(text) = std::fs::read_to_string(&conf) else {
             continue;
         };
-        let new: String = text
-            .lines()
-            .map(|l| {
-                if l.starts_with("initial-cluster:") {
-                    line.clone()
-                } else {
-                    l.to_string()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-            + "\n";
+        let new = replace_line(&text, "initial-cluster:", &line);
         if new != text {
             write(&conf, new.as_bytes(), 0o644)?;
             changed.push(conf.display().to_string());
@@ -896,18 +885,11 @@ fn sandbox_references(
         }
         endpoints.sort();
         endpoints.dedup();
-        let new: String = text
-            .lines()
-            .map(|l| {
-                if l.starts_with("export ETCDCTL_ENDPOINTS=") {
-                    format!("export ETCDCTL_ENDPOINTS='{}'", endpoints.join(","))
-                } else {
-                    l.to_string()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-            + "\n";
+        let new = replace_line(
+            &text,
+            "export ETCDCTL_ENDPOINTS=",
+            &format!("export ETCDCTL_ENDPOINTS='{}'", endpoints.join(",")),
+        );
         if new != text {
             write(&env, new.as_bytes(), 0o644)?;
             changed.push(env.display().to_string());
@@ -921,4 +903,15 @@ fn sandbox_references(
             changed.join(", ")
         )
     })
+}
+
+/// `text` with every line that starts with `prefix` replaced by `line`.
+fn replace_line(text: &str, prefix: &str, line: &str) -> String {
+    let mut out: String = text
+        .lines()
+        .map(|l| if l.starts_with(prefix) { line } else { l })
+        .collect::<Vec<_>>()
+        .join("\n");
+    out.push('\n');
+    out
 }
