@@ -96,6 +96,43 @@ async fn all_voters(tc: &TestCluster, names: &[&str]) {
     }
 }
 
+/// The keys of the steps `etcdeck ARGS --dry-run --json` plans.
+fn planned_keys(tc: &TestCluster, args: &[&str]) -> Vec<String> {
+    let mut all = args.to_vec();
+    all.extend(["--dry-run", "--json"]);
+    let plan = run(tc, &all);
+    let v: Value = serde_json::from_str(stdout(&plan).trim()).unwrap();
+    v["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The 1-based number of the step `key` in what `ARGS` plans.
+fn step_number(tc: &TestCluster, args: &[&str], key: &str) -> usize {
+    planned_keys(tc, args)
+        .iter()
+        .position(|k| k == key)
+        .unwrap()
+        + 1
+}
+
+/// Assert that each step beginning with one of `whats` ended well exactly once in the audit
+/// log (`after` says when, for the message).
+fn done_once(tc: &TestCluster, whats: &[String], after: &str) {
+    let counts = ok_counts(tc);
+    for what in whats {
+        let n: usize = counts
+            .iter()
+            .filter(|(s, _)| s.starts_with(what.as_str()))
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(n, 1, "{what} {after}: {counts:?}");
+    }
+}
+
 /// Patroni-shaped load: a leader key on a 30 s lease renewed every 10 s, and a look at the
 /// cluster every 250 ms recording the longest stretch without a leader and quorum.
 struct Watch {
@@ -413,20 +450,7 @@ fn kill_at_step(tc: &TestCluster, args: &[&str], k: usize) -> String {
 async fn sigkill_at_every_step_of_an_add_then_the_same_command_finishes_it() {
     let tc = TestCluster::start_spare(3, 1).await;
     let ip4 = tc.spare_ip(4);
-    let plan = run(
-        &tc,
-        &[
-            "member",
-            "add",
-            "--ip",
-            &ip4,
-            "--dry-run",
-            "--no-snapshot",
-            "--json",
-        ],
-    );
-    let v: Value = serde_json::from_str(stdout(&plan).trim()).unwrap();
-    let steps = v["plan"]["steps"].as_array().unwrap().len();
+    let steps = planned_keys(&tc, &["member", "add", "--ip", &ip4, "--no-snapshot"]).len();
     for (seq, k) in (4..).zip(2..=steps) {
         let args = [
             "member",
@@ -446,19 +470,15 @@ async fn sigkill_at_every_step_of_an_add_then_the_same_command_finishes_it() {
         let name = format!("etcd-{seq}");
         all_voters(&tc, &["etcd-1", "etcd-2", "etcd-3", name.as_str()]).await;
         // Nothing was done twice: one add, one promote, one inventory edit.
-        let counts = ok_counts(&tc);
-        for what in [
-            format!("add {name} at"),
-            format!("promote {name}"),
-            format!("add {ip4} (etcd_seq {seq})"),
-        ] {
-            let n: usize = counts
-                .iter()
-                .filter(|(s, _)| s.starts_with(&what))
-                .map(|(_, n)| n)
-                .sum();
-            assert_eq!(n, 1, "{what} after a kill at step {k}: {counts:?}");
-        }
+        done_once(
+            &tc,
+            &[
+                format!("add {name} at"),
+                format!("promote {name}"),
+                format!("add {ip4} (etcd_seq {seq})"),
+            ],
+            &format!("after a kill at step {k}"),
+        );
         // Back to three for the next round; the next add takes a new seq.
         ok(&tc, &["member", "remove", &name, "--yes", "--no-snapshot"]);
     }
@@ -478,26 +498,11 @@ async fn an_unstarted_learner_is_named_and_rolled_back() {
         "--start-wait",
         "60s",
     ];
-    let plan = run(
+    let start = step_number(
         &tc,
-        &[
-            "member",
-            "add",
-            "--ip",
-            &ip4,
-            "--dry-run",
-            "--no-snapshot",
-            "--json",
-        ],
+        &["member", "add", "--ip", &ip4, "--no-snapshot"],
+        "start",
     );
-    let v: Value = serde_json::from_str(stdout(&plan).trim()).unwrap();
-    let start = v["plan"]["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .position(|s| s["key"] == "start")
-        .unwrap()
-        + 1;
     kill_at_step(&tc, &args, start);
     let s = look(&tc).await;
     let learner = s.members.iter().find(|m| m.is_learner).expect("a learner");
@@ -800,19 +805,7 @@ async fn sigkill_at_every_step_of_a_remove_then_the_same_command_finishes_it() {
         "--no-snapshot",
     ];
     ok(&tc, &add);
-    let plan = run(
-        &tc,
-        &[
-            "member",
-            "remove",
-            "etcd-4",
-            "--dry-run",
-            "--no-snapshot",
-            "--json",
-        ],
-    );
-    let v: Value = serde_json::from_str(stdout(&plan).trim()).unwrap();
-    let steps = v["plan"]["steps"].as_array().unwrap().len();
+    let steps = planned_keys(&tc, &["member", "remove", "etcd-4", "--no-snapshot"]).len();
     for (seq, k) in (4..).zip(2..=steps) {
         let name = format!("etcd-{seq}");
         let args = ["member", "remove", name.as_str(), "--yes", "--no-snapshot"];
@@ -826,19 +819,15 @@ async fn sigkill_at_every_step_of_a_remove_then_the_same_command_finishes_it() {
             "{name} purged"
         );
         // Nothing was done twice: one remove, one purge, one inventory edit.
-        let counts = ok_counts(&tc);
-        for what in [
-            format!("remove {name} ("),
-            format!("stop {name} and delete"),
-            format!("comment {ip4} ({name})"),
-        ] {
-            let n: usize = counts
-                .iter()
-                .filter(|(s, _)| s.starts_with(&what))
-                .map(|(_, n)| n)
-                .sum();
-            assert_eq!(n, 1, "{what} after a kill at step {k}: {counts:?}");
-        }
+        done_once(
+            &tc,
+            &[
+                format!("remove {name} ("),
+                format!("stop {name} and delete"),
+                format!("comment {ip4} ({name})"),
+            ],
+            &format!("after a kill at step {k}"),
+        );
         if k < steps {
             ok(&tc, &add);
         }
@@ -857,26 +846,11 @@ async fn a_learner_left_unpromoted_is_promoted_at_the_leader() {
         "--yes",
         "--no-snapshot",
     ];
-    let plan = run(
+    let promote = step_number(
         &tc,
-        &[
-            "member",
-            "add",
-            "--ip",
-            &ip4,
-            "--dry-run",
-            "--no-snapshot",
-            "--json",
-        ],
+        &["member", "add", "--ip", &ip4, "--no-snapshot"],
+        "promote",
     );
-    let v: Value = serde_json::from_str(stdout(&plan).trim()).unwrap();
-    let promote = v["plan"]["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .position(|s| s["key"] == "promote")
-        .unwrap()
-        + 1;
     // Stopped before its promote: a started learner, as Pigsty's etcd_learner leaves one.
     kill_at_step(&tc, &args, promote);
     let s = look(&tc).await;
