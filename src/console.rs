@@ -540,6 +540,7 @@ struct Second {
     sec: u64,
     cluster: Cell,
     members: MemberCells,
+    pg: Vec<(String, Cell)>,
     events: Vec<Event>,
 }
 
@@ -584,6 +585,7 @@ impl History {
             sec,
             cluster,
             members,
+            pg: store.timeline.pg_second(sec),
             events,
         };
         if self.writer.as_ref().is_some_and(|w| w.send(job).is_err()) {
@@ -633,10 +635,11 @@ fn write_history(
     }
     while let Ok(job) = queue.recv() {
         mirror.record(job.sec, job.cluster, &job.members);
+        mirror.record_pg(job.sec, &job.pg);
         let mut result = file.append_second(&mirror, job.sec);
         for e in job.events {
             result = result.and_then(|_| file.append_event(&e));
-            mirror.event(e.at, e.level, e.text);
+            mirror.event_tagged(e.at, e.level, e.tag, e.text);
         }
         if let Err(e) = result {
             return stop(e.to_string());

@@ -24,6 +24,7 @@ use serde_json::{Map, Value};
 use crate::text::{escape, escape_bytes};
 use crate::units;
 
+pub mod events;
 #[cfg(test)]
 mod tests;
 

@@ -41,6 +41,7 @@ pub enum Action {
     ValueDown,
     ValueUp,
     Zoom,
+    PatroniRows,
     DefragAll,
     DefragMember,
     Compact,
@@ -56,7 +57,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order help lists them.
-    pub const ALL: [Action; 37] = [
+    pub const ALL: [Action; 38] = [
         Action::Help,
         Action::Quit,
         Action::NextPane,
@@ -83,6 +84,7 @@ impl Action {
         Action::ValueDown,
         Action::ValueUp,
         Action::Zoom,
+        Action::PatroniRows,
         Action::DefragAll,
         Action::DefragMember,
         Action::Compact,
@@ -125,6 +127,7 @@ impl Action {
             Action::ValueDown => "value_down",
             Action::ValueUp => "value_up",
             Action::Zoom => "zoom",
+            Action::PatroniRows => "patroni_rows",
             Action::DefragAll => "defrag_all",
             Action::DefragMember => "defrag_member",
             Action::Compact => "compact",
@@ -168,6 +171,7 @@ impl Action {
             Action::ValueDown => "keys: scroll the value or summary down",
             Action::ValueUp => "keys: scroll the value or summary up",
             Action::Zoom => "timeline: 1 s, 10 s or 1 min per column",
+            Action::PatroniRows => "timeline: a row per Patroni cluster, or one row for all",
             Action::DefragAll => "members: defragment all voters in turn (wizard)",
             Action::DefragMember => "members: defragment the selected member (wizard)",
             Action::Compact => "members: compact the history to 24 h ago (wizard)",

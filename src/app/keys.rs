@@ -401,6 +401,29 @@ impl Keys {
             .take_while(move |(k, _)| k.starts_with(dir))
     }
 
+    /// What Patroni's keys under the scope directory `scope` (`/pg/pg-meta/`) say: one summary,
+    /// or one per Citus group, none when no Patroni key is left there.
+    pub fn summaries_under(
+        &self,
+        scope: &[u8],
+        lease_ttl: &dyn Fn(i64) -> Option<i64>,
+    ) -> Vec<crate::patroni::ClusterSummary> {
+        let entries = self.under(scope).map(|(key, e)| crate::patroni::Entry {
+            key,
+            value: &e.value,
+            lease: e.lease,
+            create_revision: e.create_revision,
+            mod_revision: e.mod_revision,
+            version: e.version,
+        });
+        crate::patroni::summarize(&self.prefix, entries, lease_ttl)
+    }
+
+    /// Every Patroni cluster the keys hold.
+    pub fn all_summaries(&self) -> Vec<crate::patroni::ClusterSummary> {
+        self.summaries_under(self.prefix.as_bytes(), &|_| None)
+    }
+
     /// Seconds left on a lease, as last asked and counted down since.
     pub fn lease_left(&self, lease: i64, now: Instant) -> Option<i64> {
         let (ttl, _, at) = self.leases.get(&lease)?;

@@ -27,6 +27,8 @@ pub struct Store {
     pub keys: Keys,
     /// Who was up when, and what happened.
     pub timeline: Timeline,
+    /// Each Patroni cluster as last seen, for its events.
+    pub patroni: crate::patroni::events::Tracker,
     /// A wall-clock reading taken with an `Instant`, to turn instants into Unix seconds.
     pub clock: (Instant, u64),
     /// `$XDG_STATE_HOME/etcdeck`: the wizards' journals, the audit log and snapshots go there
@@ -49,6 +51,9 @@ pub struct Revisions {
     /// When this console last recorded one.
     pub recorded_at: Option<u64>,
 }
+
+/// Up to this many Patroni clusters, the timeline shows a row for each unless asked otherwise.
+pub const PG_ROWS_FIT: usize = 6;
 
 /// How often the console records the cluster's revision.
 pub const RECORD_REVISION_EVERY: u64 = 60;
@@ -286,6 +291,9 @@ pub struct Ui {
     pub filtering: bool,
     pub flash: Option<Flash>,
     pub size: (u16, u16),
+    /// The timeline shows a row per Patroni cluster even when they are many (`p` toggles);
+    /// `None`: a row each while they fit, else one row for all.
+    pub pg_rows: Option<bool>,
 }
 
 impl Ui {
@@ -476,6 +484,7 @@ impl Store {
             inventory,
             keys: Keys::new(DEFAULT_NAMESPACE),
             timeline: Timeline::new(),
+            patroni: Default::default(),
             clock: (
                 now,
                 std::time::SystemTime::now()
@@ -488,6 +497,39 @@ impl Store {
             quit: false,
             dirty: true,
         }
+    }
+
+    /// Each Patroni cluster's cell now: whether it holds its leader key, unknown while the key
+    /// watch is not live (what the keys say then may be old). A row known before and gone
+    /// from the keys is unknown too.
+    pub fn pg_cells_now(&self) -> Vec<(String, super::timeline::Cell)> {
+        use super::timeline::Cell;
+        let live = matches!(self.keys.feed, super::keys::Feed::Live { .. });
+        let mut cells: std::collections::BTreeMap<&str, Cell> = self
+            .timeline
+            .pg
+            .keys()
+            .map(|name| (name.as_str(), Cell::Unknown))
+            .collect();
+        for (label, held) in self.patroni.leader_keys() {
+            let c = match (live, held) {
+                (false, _) => Cell::Unknown,
+                (true, true) => Cell::LeaderKey,
+                (true, false) => Cell::NoLeaderKey,
+            };
+            cells.insert(label, c);
+        }
+        cells
+            .into_iter()
+            .map(|(name, c)| (name.to_string(), c))
+            .collect()
+    }
+
+    /// Whether the timeline shows a row per Patroni cluster (else one row for all of them).
+    pub fn pg_rows_expanded(&self) -> bool {
+        self.ui
+            .pg_rows
+            .unwrap_or(self.timeline.pg.len() <= PG_ROWS_FIT)
     }
 
     /// The Unix second of an instant (from the clock reading taken at start).

@@ -39,6 +39,10 @@ pub enum Cell {
     Available,
     /// The cluster row: no leader, or too few voters answer.
     Unavailable,
+    /// A Patroni cluster's row: its leader key is held.
+    LeaderKey,
+    /// A Patroni cluster's row: nobody holds its leader key (no primary).
+    NoLeaderKey,
 }
 
 impl Cell {
@@ -52,6 +56,8 @@ impl Cell {
             Cell::Down => 'D',
             Cell::Available => 'a',
             Cell::Unavailable => 'X',
+            Cell::LeaderKey => 'L',
+            Cell::NoLeaderKey => '!',
         }
     }
 
@@ -64,6 +70,8 @@ impl Cell {
             'D' => Cell::Down,
             'a' => Cell::Available,
             'X' => Cell::Unavailable,
+            'L' => Cell::LeaderKey,
+            '!' => Cell::NoLeaderKey,
             _ => return None,
         })
     }
@@ -72,10 +80,10 @@ impl Cell {
     fn severity(self) -> u8 {
         match self {
             Cell::Unknown => 0,
-            Cell::Up | Cell::Available => 1,
+            Cell::Up | Cell::Available | Cell::LeaderKey => 1,
             Cell::Learner => 2,
             Cell::NoLeader => 3,
-            Cell::Down | Cell::Unavailable => 4,
+            Cell::Down | Cell::Unavailable | Cell::NoLeaderKey => 4,
         }
     }
 
@@ -87,11 +95,66 @@ impl Cell {
     }
 }
 
+/// Where an event comes from, and what the postmortem counts it as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Tag {
+    /// etcd: members, alarms, alerts, the key watch.
+    #[default]
+    Etcd,
+    /// etcd's leader changed (or one was elected after none).
+    EtcdLeader,
+    /// A Patroni cluster (its keys).
+    Patroni,
+    /// A Patroni cluster's primary changed, asked for (switchover).
+    PgSwitchover,
+    /// A Patroni cluster's primary changed, not asked for or asked as a failover.
+    PgFailover,
+    /// An operation of a wizard (the audit log).
+    Operation,
+}
+
+impl Tag {
+    /// The word of the history file and the export.
+    pub fn word(self) -> &'static str {
+        match self {
+            Tag::Etcd => "etcd",
+            Tag::EtcdLeader => "etcd-leader",
+            Tag::Patroni => "patroni",
+            Tag::PgSwitchover => "patroni-switchover",
+            Tag::PgFailover => "patroni-failover",
+            Tag::Operation => "operation",
+        }
+    }
+
+    pub fn from_word(w: &str) -> Option<Tag> {
+        [
+            Tag::Etcd,
+            Tag::EtcdLeader,
+            Tag::Patroni,
+            Tag::PgSwitchover,
+            Tag::PgFailover,
+            Tag::Operation,
+        ]
+        .into_iter()
+        .find(|t| t.word() == w)
+    }
+
+    /// Who the event is about, in a word: `etcd`, `pg` or `op`.
+    pub fn source(self) -> &'static str {
+        match self {
+            Tag::Etcd | Tag::EtcdLeader => "etcd",
+            Tag::Patroni | Tag::PgSwitchover | Tag::PgFailover => "pg",
+            Tag::Operation => "op",
+        }
+    }
+}
+
 /// Something that happened, at a Unix second.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     pub at: u64,
     pub level: Level,
+    pub tag: Tag,
     pub text: String,
 }
 
@@ -113,6 +176,10 @@ pub struct Timeline {
     pub first: u64,
     pub cluster: VecDeque<Cell>,
     pub members: BTreeMap<u64, Series>,
+    /// One row per Patroni cluster (`pg-meta`, `pg-citus/1`): holds its leader key or not.
+    pub pg: BTreeMap<String, Series>,
+    /// The worst of the Patroni rows in each second: the one row shown for all of them.
+    pub pg_all: VecDeque<Cell>,
     pub events: VecDeque<Event>,
     /// Zoom: seconds per column (1, 10, 60).
     pub zoom: u64,
@@ -174,11 +241,57 @@ impl Timeline {
             }
             s.cells[idx] = *cell;
         }
-        for s in self.members.values_mut() {
+        for s in self.members.values_mut().chain(self.pg.values_mut()) {
             if s.cells.len() < len {
                 s.cells.resize(len, Cell::Unknown);
             }
         }
+    }
+
+    /// Record the Patroni clusters' cells of second `sec`, already recorded with
+    /// [`Timeline::record`] (a second outside the rows is ignored).
+    pub fn record_pg(&mut self, sec: u64, cells: &[(String, Cell)]) {
+        let Some(idx) = sec
+            .checked_sub(self.first)
+            .and_then(|d| usize::try_from(d).ok())
+            .filter(|i| *i < self.cluster.len())
+        else {
+            return;
+        };
+        let len = self.cluster.len();
+        if self.pg_all.len() < len {
+            self.pg_all.resize(len, Cell::Unknown);
+        }
+        self.pg_all[idx] = Cell::worst(cells.iter().map(|(_, c)| *c));
+        for (name, cell) in cells {
+            let s = self.pg.entry(name.clone()).or_insert_with(|| Series {
+                name: name.clone(),
+                cells: VecDeque::new(),
+            });
+            if s.cells.len() < len {
+                s.cells.resize(len, Cell::Unknown);
+            }
+            s.cells[idx] = *cell;
+        }
+    }
+
+    /// The Patroni clusters' cells of second `sec`.
+    pub fn pg_second(&self, sec: u64) -> Vec<(String, Cell)> {
+        let Some(idx) = sec
+            .checked_sub(self.first)
+            .and_then(|d| usize::try_from(d).ok())
+        else {
+            return Vec::new();
+        };
+        self.pg
+            .iter()
+            .map(|(name, s)| {
+                (
+                    name.clone(),
+                    s.cells.get(idx).copied().unwrap_or(Cell::Unknown),
+                )
+            })
+            .collect()
     }
 
     /// The cells recorded for second `sec`: the cluster's, and each member's with its name.
@@ -204,14 +317,17 @@ impl Timeline {
             if gap >= self.cluster.len() as u64 {
                 // Everything held is older than the window: start the window afresh.
                 self.cluster.clear();
-                for s in self.members.values_mut() {
+                self.pg_all.clear();
+                for s in self.members.values_mut().chain(self.pg.values_mut()) {
                     s.cells.clear();
                 }
                 self.first = keep_from;
             } else {
                 let drop = gap as usize;
                 self.cluster.drain(..drop);
-                for s in self.members.values_mut() {
+                let d = drop.min(self.pg_all.len());
+                self.pg_all.drain(..d);
+                for s in self.members.values_mut().chain(self.pg.values_mut()) {
                     let d = drop.min(s.cells.len());
                     s.cells.drain(..d);
                 }
@@ -219,6 +335,8 @@ impl Timeline {
             }
         }
         self.members
+            .retain(|_, s| s.cells.iter().any(|c| *c != Cell::Unknown));
+        self.pg
             .retain(|_, s| s.cells.iter().any(|c| *c != Cell::Unknown));
         while self.events.front().is_some_and(|e| e.at < keep_from)
             || self.events.len() > MAX_EVENTS
@@ -230,13 +348,23 @@ impl Timeline {
     /// Keep an event; a text longer than [`MAX_EVENT_CHARS`] is cut (an event is one line
     /// of the file, and the file must shrink when it is rewritten).
     pub fn event(&mut self, at: u64, level: Level, text: impl Into<String>) {
+        self.event_tagged(at, level, Tag::Etcd, text)
+    }
+
+    /// An event with where it comes from.
+    pub fn event_tagged(&mut self, at: u64, level: Level, tag: Tag, text: impl Into<String>) {
         let mut text = text.into();
         if let Some((cut, _)) = text.char_indices().nth(MAX_EVENT_CHARS) {
             text.truncate(cut);
             text.push('…');
         }
         self.events_total += 1;
-        self.events.push_back(Event { at, level, text });
+        self.events.push_back(Event {
+            at,
+            level,
+            tag,
+            text,
+        });
         while self.events.len() > MAX_EVENTS {
             self.events.pop_front();
         }
@@ -285,10 +413,21 @@ impl Timeline {
                 })
                 .collect();
             past.record(sec, self.cluster[i], &members);
+            let pg: Vec<(String, Cell)> = self
+                .pg
+                .iter()
+                .map(|(name, s)| {
+                    (
+                        name.clone(),
+                        s.cells.get(i).copied().unwrap_or(Cell::Unknown),
+                    )
+                })
+                .collect();
+            past.record_pg(sec, &pg);
         }
         let loaded_events = past.events_total;
         for e in self.events {
-            past.event(e.at, e.level, e.text);
+            past.event_tagged(e.at, e.level, e.tag, e.text);
         }
         // The counter follows this run's events only: the file already holds the past ones.
         past.events_total -= loaded_events;
@@ -310,12 +449,21 @@ impl Timeline {
         rows
     }
 
+    /// The Patroni rows in name order.
+    pub fn pg_rows(&self) -> Vec<&Series> {
+        let mut rows: Vec<&Series> = self.pg.values().collect();
+        rows.sort_by_key(|s| natural_key(&s.name));
+        rows
+    }
+
     /// Approximate memory held by the history, in bytes.
     pub fn memory_bytes(&self) -> usize {
         self.cluster.capacity()
+            + self.pg_all.capacity()
             + self
                 .members
                 .values()
+                .chain(self.pg.values())
                 .map(|s| s.cells.capacity() + s.name.capacity())
                 .sum::<usize>()
             + self.events.iter().map(|e| e.text.len() + 32).sum::<usize>()
@@ -324,13 +472,18 @@ impl Timeline {
 
 /// The history file: `S` lines hold one second (`S <unix> <cluster><member cells>` in the order
 /// of the last `M` line), `M` lines name the members (`M <unix> <id hex>=<name> ...`), `E` lines
-/// are events (`E <unix> <info|warn|error> <text>`). Appended as time passes; rewritten to the
-/// retention window when it grows past [`MAX_FILE_BYTES`].
+/// are events (`E <unix> <info|warn|error>[:<tag>] <text>`, the tag a [`Tag::word`], `etcd` when
+/// absent), `P` lines set a Patroni cluster's cell from that second on (`P <unix> <letter>
+/// <name>`, written only when it changes, since a day of one cell per second for hundreds of
+/// clusters would not fit). Appended as time passes; rewritten to the retention window when it
+/// grows past [`MAX_FILE_BYTES`].
 pub struct HistoryFile {
     path: PathBuf,
     file: Option<std::fs::File>,
     /// The member order of the last `M` line written.
     order: Vec<(u64, String)>,
+    /// The Patroni cells the file holds as of its last line.
+    pg: BTreeMap<String, Cell>,
 }
 
 /// Where the history of cluster `cluster_id` is kept.
@@ -369,18 +522,25 @@ pub fn load(path: &Path, now: u64) -> Result<Option<Timeline>, StateError> {
 pub fn parse(bytes: &[u8], now: u64) -> Timeline {
     let mut t = Timeline::new();
     let mut order: Vec<(u64, String)> = Vec::new();
+    let mut pg: BTreeMap<String, Cell> = BTreeMap::new();
     for line in bytes.split(|b| *b == b'\n') {
         if line.is_empty() {
             continue;
         }
-        let ok =
-            std::str::from_utf8(line).is_ok_and(|line| read_line(line, &mut t, &mut order, now));
+        let ok = std::str::from_utf8(line)
+            .is_ok_and(|line| read_line(line, &mut t, &mut order, &mut pg, now));
         if !ok {
             t.skipped_lines += 1;
         }
     }
     t.prune(now);
     t
+}
+
+/// `HH:MM:SS` (UTC) of a Unix second.
+pub fn clock(sec: u64) -> String {
+    let s = sec % 86400;
+    format!("{:02}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
 }
 
 /// The timeline as text: the cluster row and one row per member, `columns` buckets of `zoom`
@@ -390,7 +550,8 @@ pub fn text(t: &Timeline, now: u64, zoom: u64, columns: usize, span: u64) -> Str
     let label_w = t
         .members
         .values()
-        .map(|s| s.name.chars().count())
+        .chain(t.pg.values())
+        .map(|s| crate::text::escape(&s.name).chars().count())
         .max()
         .unwrap_or(7)
         .max(7);
@@ -407,10 +568,15 @@ pub fn text(t: &Timeline, now: u64, zoom: u64, columns: usize, span: u64) -> Str
     for s in t.rows_by_name() {
         row(&mut out, &crate::text::escape(&s.name), &s.cells);
     }
+    for s in t.pg_rows() {
+        row(&mut out, &crate::text::escape(&s.name), &s.cells);
+    }
     let _ = writeln!(
         out,
-        "{:<label_w$} {}s per column, oldest left; u up, l learner, N no leader, D down, a available, X unavailable, . unknown",
-        "", zoom
+        "{:<label_w$} {}s per column, oldest left; u up, l learner, N no leader, D down, a available, X unavailable{}, . unknown",
+        "",
+        zoom,
+        if t.pg.is_empty() { "" } else { "; L leader key held, ! no leader key" }
     );
     let since = now.saturating_sub(span);
     let events: Vec<&Event> = t.events.iter().filter(|e| e.at >= since).collect();
@@ -418,14 +584,12 @@ pub fn text(t: &Timeline, now: u64, zoom: u64, columns: usize, span: u64) -> Str
         out.push_str("no events in that time\n");
     }
     for e in events {
-        let s = e.at % 86400;
         let _ = writeln!(
             out,
-            "{:02}:{:02}:{:02}Z {:<5} {}",
-            s / 3600,
-            (s % 3600) / 60,
-            s % 60,
+            "{}Z {:<5} {:<4} {}",
+            clock(e.at),
             level_word(e.level),
+            e.tag.source(),
             crate::text::escape(&e.text)
         );
     }
@@ -456,6 +620,7 @@ impl HistoryFile {
             path: path.to_path_buf(),
             file: Some(file),
             order: Vec::new(),
+            pg: last_pg(&t),
         };
         // A line cut short by a crash must not be glued to the first line written now.
         if bytes.last().is_some_and(|b| *b != b'\n') {
@@ -487,6 +652,13 @@ impl HistoryFile {
             out.push('\n');
             self.order = order;
         }
+        for (name, s) in &t.pg {
+            let c = s.cells.get(idx).copied().unwrap_or(Cell::Unknown);
+            if self.pg.get(name).copied().unwrap_or(Cell::Unknown) != c {
+                let _ = writeln!(out, "P {sec} {} {}", pg_letter(c), encode_name(name));
+                self.pg.insert(name.clone(), c);
+            }
+        }
         let _ = write!(out, "S {sec} {}", t.cluster[idx].letter());
         for (id, _) in &self.order {
             let c = t
@@ -503,8 +675,7 @@ impl HistoryFile {
     }
 
     pub fn append_event(&mut self, e: &Event) -> std::io::Result<()> {
-        let text = e.text.replace(['\n', '\r'], " ");
-        self.write(&format!("E {} {} {text}\n", e.at, level_word(e.level)))
+        self.write(&event_line(e))
     }
 
     fn write(&mut self, s: &str) -> std::io::Result<()> {
@@ -533,7 +704,39 @@ impl HistoryFile {
             .iter()
             .map(|(id, s)| (*id, s.name.clone()))
             .collect();
+        self.pg = last_pg(t);
         Ok(())
+    }
+}
+
+/// The Patroni cells of the last second held (what a file holding `t` says from then on).
+fn last_pg(t: &Timeline) -> BTreeMap<String, Cell> {
+    t.pg.iter()
+        .map(|(name, s)| {
+            (
+                name.clone(),
+                s.cells.back().copied().unwrap_or(Cell::Unknown),
+            )
+        })
+        .collect()
+}
+
+/// A Patroni cell as a letter of a `P` line (unknown is `.`).
+fn pg_letter(c: Cell) -> char {
+    if c == Cell::Unknown {
+        '.'
+    } else {
+        c.letter()
+    }
+}
+
+/// An event as an `E` line.
+fn event_line(e: &Event) -> String {
+    let text = e.text.replace(['\n', '\r'], " ");
+    let level = level_word(e.level);
+    match e.tag {
+        Tag::Etcd => format!("E {} {level} {text}\n", e.at),
+        tag => format!("E {} {level}:{} {text}\n", e.at, tag.word()),
     }
 }
 
@@ -546,7 +749,16 @@ pub fn dump(t: &Timeline) -> String {
         let _ = write!(out, " {id:x}={}", encode_name(&s.name));
     }
     out.push('\n');
+    let mut pg: BTreeMap<&str, Cell> = BTreeMap::new();
     for (i, c) in t.cluster.iter().enumerate() {
+        let sec = t.first + i as u64;
+        for (name, s) in &t.pg {
+            let c = s.cells.get(i).copied().unwrap_or(Cell::Unknown);
+            if pg.get(name.as_str()).copied().unwrap_or(Cell::Unknown) != c {
+                let _ = writeln!(out, "P {sec} {} {}", pg_letter(c), encode_name(name));
+                pg.insert(name, c);
+            }
+        }
         let _ = write!(out, "S {} {}", t.first + i as u64, c.letter());
         for (_, s) in &order {
             let c = s.cells.get(i).copied().unwrap_or(Cell::Unknown);
@@ -555,13 +767,7 @@ pub fn dump(t: &Timeline) -> String {
         out.push('\n');
     }
     for e in &t.events {
-        let _ = writeln!(
-            out,
-            "E {} {} {}",
-            e.at,
-            level_word(e.level),
-            e.text.replace(['\n', '\r'], " ")
-        );
+        out.push_str(&event_line(e));
     }
     out
 }
@@ -601,7 +807,13 @@ fn decode_name(word: &str) -> Option<String> {
 }
 
 /// Apply one line of the history file; false when it is damaged (or dated in the future).
-fn read_line(line: &str, t: &mut Timeline, order: &mut Vec<(u64, String)>, now: u64) -> bool {
+fn read_line(
+    line: &str,
+    t: &mut Timeline,
+    order: &mut Vec<(u64, String)>,
+    pg: &mut BTreeMap<String, Cell>,
+    now: u64,
+) -> bool {
     let mut parts = line.splitn(3, ' ');
     let (Some(kind), Some(sec)) = (parts.next(), parts.next()) else {
         return false;
@@ -650,11 +862,40 @@ fn read_line(line: &str, t: &mut Timeline, order: &mut Vec<(u64, String)>, now: 
                 return true; // older than the window or than what is held: ignore quietly
             }
             t.record(sec, cluster, &members);
+            if !pg.is_empty() {
+                let cells: Vec<(String, Cell)> = pg.iter().map(|(n, c)| (n.clone(), *c)).collect();
+                t.record_pg(sec, &cells);
+            }
+            true
+        }
+        "P" => {
+            let Some((letter, name)) = rest.split_once(' ') else {
+                return false;
+            };
+            let mut l = letter.chars();
+            let (Some(c), None, Some(name)) = (
+                l.next().and_then(Cell::from_letter),
+                l.next(),
+                decode_name(name),
+            ) else {
+                return false;
+            };
+            if !matches!(c, Cell::LeaderKey | Cell::NoLeaderKey | Cell::Unknown) {
+                return false;
+            }
+            pg.insert(name, c);
             true
         }
         "E" => {
             let Some((level, text)) = rest.split_once(' ') else {
                 return false;
+            };
+            let (level, tag) = match level.split_once(':') {
+                Some((level, tag)) => match Tag::from_word(tag) {
+                    Some(tag) => (level, tag),
+                    None => return false,
+                },
+                None => (level, Tag::Etcd),
             };
             let level = match level {
                 "info" => Level::Info,
@@ -663,7 +904,7 @@ fn read_line(line: &str, t: &mut Timeline, order: &mut Vec<(u64, String)>, now: 
                 _ => return false,
             };
             if !old {
-                t.event(sec, level, text);
+                t.event_tagged(sec, level, tag, text);
             }
             true
         }
@@ -752,16 +993,43 @@ mod tests {
                     (0x2b, "etcd-2".into(), c),
                 ],
             );
+            // pg-meta loses its leader key at 1003; pg-test is first seen at 1001.
+            let mut pg = vec![(
+                "pg-meta".to_string(),
+                if s == 1003 {
+                    Cell::NoLeaderKey
+                } else {
+                    Cell::LeaderKey
+                },
+            )];
+            if s > 1000 {
+                pg.push(("pg-test".to_string(), Cell::LeaderKey));
+            }
+            t.record_pg(s, &pg);
             file.append_second(&t, s).unwrap();
         }
         let e = Event {
             at: 1002,
             level: Level::Warn,
+            tag: Tag::Etcd,
             text: "etcd-2 down".into(),
         };
         t.event(e.at, e.level, e.text.clone());
         file.append_event(&e).unwrap();
+        let pg = Event {
+            at: 1003,
+            level: Level::Error,
+            tag: Tag::PgFailover,
+            text: "pg-meta: failover pg-meta-2 -> pg-meta-1".into(),
+        };
+        file.append_event(&pg).unwrap();
         drop(file);
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            written.lines().filter(|l| l.starts_with("P ")).count(),
+            4,
+            "a P line only where a cell changes:\n{written}"
+        );
 
         // Damage: a truncated line, garbage, and a line of invalid UTF-8.
         let mut text = std::fs::read(&path).unwrap();
@@ -774,8 +1042,21 @@ mod tests {
         assert_eq!(row(&back, 0x2b), "uuDuu D");
         assert_eq!(row(&back, 0x1a), "uuuuu u");
         assert_eq!(back.members[&0x2b].name, "etcd-2");
-        assert_eq!(back.events.len(), 1);
+        assert_eq!(back.events.len(), 2);
         assert_eq!(back.events[0].text, "etcd-2 down");
+        assert_eq!(back.events[0].tag, Tag::Etcd);
+        assert_eq!(
+            (back.events[1].tag, back.events[1].level),
+            (Tag::PgFailover, Level::Error)
+        );
+        let pg =
+            |name: &str| -> String { back.pg[name].cells.iter().map(|c| c.letter()).collect() };
+        // The damaged second 1005 is unknown for the Patroni rows too; 1006 carries on.
+        assert_eq!(pg("pg-meta"), "LLL!L L");
+        assert_eq!(pg("pg-test"), " LLLL L");
+        // The rewrite past the size limit keeps the rows and the tags.
+        let again = parse(dump(&back).as_bytes(), 1010);
+        assert_eq!((&again.pg, &again.events), (&back.pg, &back.events));
     }
 
     #[test]

@@ -7,12 +7,13 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::keymap::Action;
 use super::keys::Feed;
 use super::msg::{
-    Cmd, Failure, Level, MemberList, Msg, ProbeTarget, Probed, WizardNews, WizardStart,
+    Cmd, Failure, KvEvent, Level, MemberList, Msg, ProbeTarget, Probed, WizardNews, WizardStart,
 };
 use super::store::{
     natural_order, Flash, Member, Overlay, PaneId, Prompt, PromptFor, Reach, Store, FLASH_FOR,
     RECORD_REVISION_EVERY,
 };
+use super::timeline::Tag;
 use super::wizard::{Earlier, Kind, Stage, WizardView};
 use crate::units;
 use crate::wizard::drive::Report;
@@ -48,6 +49,8 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
             let mut cmds = Vec::new();
             if cluster != super::timeline::Cell::Unknown {
                 store.timeline.record(sec, cluster, &members);
+                let pg = store.pg_cells_now();
+                store.timeline.record_pg(sec, &pg);
                 cmds.push(Cmd::Persist(sec));
             }
             cmds.extend(record_revision(store, sec));
@@ -197,11 +200,16 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
             reason,
         } => {
             store.now = store.now.max(at);
+            let first_load = store.keys.loaded.is_none();
             store
                 .keys
                 .snapshot_page(at, revision, kvs, first, complete, &reason);
             store.dirty = true;
             if complete {
+                let unix = store.unix_secs(at);
+                let all = store.keys.all_summaries();
+                let events = store.patroni.load(unix, &all, first_load);
+                patroni_happened(store, events);
                 store.keys.value_scroll = 0;
                 if let Some((_, took)) = store.keys.loaded {
                     if reason != "start" {
@@ -218,7 +226,7 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
         }
         Msg::KeyEvents { at, events } => {
             store.now = store.now.max(at);
-            store.keys.apply(at, events);
+            key_events(store, at, events);
             store.dirty = true;
             Vec::new()
         }
@@ -270,10 +278,71 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
 
 /// Something happened to the cluster: on the flash line and in the timeline's events.
 pub fn happened(store: &mut Store, level: Level, text: impl Into<String>) {
+    happened_tagged(store, level, Tag::Etcd, text)
+}
+
+/// [`happened`], with where it comes from.
+pub fn happened_tagged(store: &mut Store, level: Level, tag: Tag, text: impl Into<String>) {
     let text = text.into();
     let at = store.unix_secs(store.now);
-    store.timeline.event(at, level, text.clone());
+    store.timeline.event_tagged(at, level, tag, text.clone());
     flash(store, level, text);
+}
+
+/// Watch events, one revision at a time (a transaction's changes share one): after each, the
+/// Patroni clusters it touched are summarized again and what changed is told.
+fn key_events(store: &mut Store, at: Instant, events: Vec<KvEvent>) {
+    let unix = store.unix_secs(at);
+    let mut events = events.into_iter().peekable();
+    while let Some(ev) = events.next() {
+        let rev = ev.kv().mod_revision;
+        let mut run = vec![ev];
+        while let Some(next) = events.next_if(|e| e.kv().mod_revision == rev) {
+            run.push(next);
+        }
+        let mut scopes: Vec<Vec<u8>> = Vec::new();
+        for e in &run {
+            if let Some(scope) = store.keys.scope_of(&e.kv().key) {
+                if !scopes.iter().any(|s| s.as_slice() == scope) {
+                    scopes.push(scope.to_vec());
+                }
+            }
+        }
+        let applied = store.keys.applied;
+        store.keys.apply(at, run);
+        if store.keys.applied == applied || store.keys.loaded.is_none() {
+            continue; // already seen, or before the first load: nothing to compare with
+        }
+        for scope in scopes {
+            let all = store.keys.summaries_under(&scope, &|_| None);
+            let name = String::from_utf8_lossy(
+                scope[store.keys.prefix.len()..]
+                    .strip_suffix(b"/")
+                    .unwrap_or_default(),
+            )
+            .into_owned();
+            let told = store.patroni.scope(unix, &name, &all);
+            patroni_happened(store, told);
+        }
+    }
+}
+
+/// Patroni's events in the timeline (and the flash line).
+fn patroni_happened(store: &mut Store, events: Vec<crate::patroni::events::PgEvent>) {
+    use crate::patroni::events::{Kind, Severity};
+    for e in events {
+        let level = match e.kind.severity() {
+            Severity::Info => Level::Info,
+            Severity::Warn => Level::Warn,
+            Severity::Error => Level::Error,
+        };
+        let tag = match e.kind {
+            Kind::Switchover => Tag::PgSwitchover,
+            Kind::ManualFailover | Kind::Failover => Tag::PgFailover,
+            _ => Tag::Patroni,
+        };
+        happened_tagged(store, level, tag, e.text);
+    }
 }
 
 /// Tell alarms raised or cleared since `before`.
@@ -518,6 +587,10 @@ fn act_inner(store: &mut Store, action: Action) -> Vec<Cmd> {
         Action::NextCluster => store.keys.jump_cluster(true),
         Action::PrevCluster => store.keys.jump_cluster(false),
         Action::CopyKey | Action::CopyValue => return copy(store, action),
+        Action::PatroniRows => {
+            store.ui.pg_rows = Some(!store.pg_rows_expanded());
+            return Vec::new();
+        }
         Action::Zoom => {
             let zooms = super::timeline::ZOOMS;
             let i = zooms
@@ -883,7 +956,7 @@ fn refresh_leader(store: &mut Store) -> bool {
                 crate::text::escape(&store.name_of(o)),
                 crate::text::escape(&store.name_of(n))
             );
-            happened(store, Level::Warn, text);
+            happened_tagged(store, Level::Warn, Tag::EtcdLeader, text);
         }
         (Some(o), None) => {
             store.cluster.leader_lost_at = Some(store.now);
@@ -905,7 +978,7 @@ fn refresh_leader(store: &mut Store) -> bool {
                     crate::text::escape(&store.name_of(n)),
                     units::duration(store.now.saturating_duration_since(lost))
                 );
-                happened(store, Level::Info, text);
+                happened_tagged(store, Level::Info, Tag::EtcdLeader, text);
             }
         }
         (None, None) => {}
@@ -1421,7 +1494,7 @@ fn wizard_news(store: &mut Store, token: u64, news: WizardNews) -> Vec<Cmd> {
         }
     }
     for (level, text) in events {
-        happened(store, level, text);
+        happened_tagged(store, level, Tag::Operation, text);
     }
     cmds
 }

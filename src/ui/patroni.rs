@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use super::level_style;
 use crate::app::msg::Level;
 use crate::app::store::Store;
-use crate::patroni::{self, ClusterSummary, Entry};
+use crate::patroni::{self, ClusterSummary};
 use crate::text::escape;
 use crate::units;
 
@@ -19,16 +19,8 @@ pub fn summaries(s: &Store, dir: &[u8]) -> Vec<ClusterSummary> {
     let Some(scope) = k.scope_of(dir) else {
         return Vec::new();
     };
-    let entries = k.under(scope).map(|(key, e)| Entry {
-        key,
-        value: &e.value,
-        lease: e.lease,
-        create_revision: e.create_revision,
-        mod_revision: e.mod_revision,
-        version: e.version,
-    });
     let now = s.now;
-    let mut all = patroni::summarize(&k.prefix, entries, &|lease| k.lease_left(lease, now));
+    let mut all = k.summaries_under(scope, &|lease| k.lease_left(lease, now));
     // Inside a Citus group directory, that group only.
     let rest = String::from_utf8_lossy(&dir[scope.len()..]).into_owned();
     if let Some(group) = rest.split('/').next().and_then(|g| g.parse::<u32>().ok()) {

@@ -20,7 +20,7 @@ const SIDE_BY_SIDE: u16 = 110;
 fn cell_style(t: &Theme, c: Cell) -> Style {
     if t.no_color {
         return match c {
-            Cell::Down | Cell::Unavailable | Cell::NoLeader => {
+            Cell::Down | Cell::Unavailable | Cell::NoLeader | Cell::NoLeaderKey => {
                 Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
             }
             _ => Style::new(),
@@ -28,19 +28,15 @@ fn cell_style(t: &Theme, c: Cell) -> Style {
     }
     let bg = match c {
         Cell::Unknown => return Style::new().fg(t.dim),
-        Cell::Up | Cell::Available => t.ok,
+        Cell::Up | Cell::Available | Cell::LeaderKey => t.ok,
         Cell::Learner => t.accent,
         Cell::NoLeader => t.warn,
-        Cell::Down | Cell::Unavailable => t.error,
+        Cell::Down | Cell::Unavailable | Cell::NoLeaderKey => t.error,
     };
     Style::new().bg(bg).fg(Color::Black)
 }
 
-/// `HH:MM:SS` (UTC) of a Unix second.
-pub fn clock(sec: u64) -> String {
-    let s = sec % 86400;
-    format!("{:02}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
-}
+use crate::app::timeline::clock;
 
 fn span_label(secs: u64) -> String {
     if secs.is_multiple_of(3600) && secs > 0 {
@@ -60,7 +56,7 @@ pub fn render(s: &Store, area: Rect, buf: &mut Buffer) {
             .areas(area);
         (a, b)
     } else {
-        let rows_h = (tl.members.len() as u16 + 4).min(area.height / 2 + 2);
+        let rows_h = (tl.members.len() as u16 + pg_lines(s) as u16 + 4).min(area.height / 2 + 2);
         let [a, b] = Layout::vertical([Constraint::Length(rows_h), Constraint::Min(0)]).areas(area);
         (a, b)
     };
@@ -74,9 +70,11 @@ fn rows(s: &Store, tl: &Timeline, area: Rect, buf: &mut Buffer) {
     let dim = Style::new().fg(t.dim);
     let zoom = tl.zoom.max(1);
     let now = s.unix_secs(s.now) + 1;
+    let expanded = s.pg_rows_expanded();
     let label_w = tl
         .members
         .values()
+        .chain(tl.pg.values().filter(|_| expanded))
         .map(|m| escape(&m.name).chars().count())
         .max()
         .unwrap_or(7)
@@ -89,10 +87,13 @@ fn rows(s: &Store, tl: &Timeline, area: Rect, buf: &mut Buffer) {
             *y += 1;
         }
     };
-    let legend = if t.no_color {
-        "u up  l learner  N no leader  D down  a available  X unavailable"
-    } else {
-        "green up  cyan learner  yellow no leader  red down"
+    let legend = match (t.no_color, tl.pg.is_empty()) {
+        (true, true) => "u up  l learner  N no leader  D down  a available  X unavailable",
+        (true, false) => {
+            "u up  l learner  N no leader  D down  a available  X unavailable  L leader key  ! none"
+        }
+        (false, true) => "green up  cyan learner  yellow no leader  red down",
+        (false, false) => "green up  cyan learner  yellow no leader  red down  L/! pg leader key",
     };
     put(
         Line::from(vec![
@@ -137,6 +138,44 @@ fn rows(s: &Store, tl: &Timeline, area: Rect, buf: &mut Buffer) {
         let cells = Timeline::buckets(&m.cells, tl.first, now, zoom, cols);
         put(line_for(&escape(&m.name), cells, false), &mut y);
     }
+    // The Patroni clusters: a row each, or one row (their worst second) when they are many.
+    if !tl.pg.is_empty() {
+        let key = s
+            .config
+            .keymap
+            .key_of(crate::app::keymap::Action::PatroniRows)
+            .unwrap_or_default();
+        if expanded {
+            // Only the rows that fit are drawn (the axis keeps its line).
+            let room = (area.y + area.height).saturating_sub(y + 1) as usize;
+            let rows = tl.pg_rows();
+            let shown = if rows.len() > room {
+                room.saturating_sub(1)
+            } else {
+                rows.len()
+            };
+            for r in rows.iter().take(shown) {
+                let cells = Timeline::buckets(&r.cells, tl.first, now, zoom, cols);
+                put(line_for(&escape(&r.name), cells, false), &mut y);
+            }
+            if shown < rows.len() {
+                put(
+                    Line::styled(
+                        format!(
+                            "  {} more Patroni cluster(s); {key} shows one row for all",
+                            rows.len() - shown
+                        ),
+                        dim,
+                    ),
+                    &mut y,
+                );
+            }
+        } else {
+            let cells = Timeline::buckets(&tl.pg_all, tl.first, now, zoom, cols);
+            let label = format!("{} pg", tl.pg.len());
+            put(line_for(&label, cells, false), &mut y);
+        }
+    }
     // The axis: a mark every 10 columns, labelled with how long ago.
     let mut axis = " ".repeat(label_w as usize + 1 + cols);
     let mut labels: Vec<(usize, String)> = Vec::new();
@@ -161,6 +200,15 @@ fn rows(s: &Store, tl: &Timeline, area: Rect, buf: &mut Buffer) {
     put(Line::styled(axis, dim), &mut y);
 }
 
+/// The lines the Patroni rows take: one each, or one for all.
+fn pg_lines(s: &Store) -> usize {
+    match (s.timeline.pg.len(), s.pg_rows_expanded()) {
+        (0, _) => 0,
+        (n, true) => n,
+        (_, false) => 1,
+    }
+}
+
 fn events(s: &Store, tl: &Timeline, area: Rect, buf: &mut Buffer) {
     let t = &s.config.theme;
     let dim = Style::new().fg(t.dim);
@@ -180,7 +228,7 @@ fn events(s: &Store, tl: &Timeline, area: Rect, buf: &mut Buffer) {
     }
     for e in tl.events.iter().rev().take(area.height as usize) {
         lines.push(Line::from(vec![
-            Span::styled(format!("{} ", clock(e.at)), dim),
+            Span::styled(format!("{} {:<4} ", clock(e.at), e.tag.source()), dim),
             Span::styled(escape(&e.text).into_owned(), level_style(t, e.level)),
         ]));
     }
