@@ -857,6 +857,102 @@ fn the_timeline_records_each_second_and_tells_what_happened() {
 }
 
 #[test]
+fn a_patroni_failover_in_one_watch_message_is_told_step_by_step_and_in_the_rows() {
+    use super::msg::{Kv, KvEvent};
+    use super::timeline::{Cell, Tag};
+    let t0 = Instant::now();
+    let mut s = store_from(LIST, STATUS, t0);
+    s.clock = (t0, 1_800_000_000);
+    for id in [ETCD1, ETCD2, ETCD3] {
+        probe_ok(&mut s, id, t0, ETCD1, 6);
+    }
+    feed_patroni(&mut s, t0);
+    assert!(
+        s.timeline.events.iter().all(|e| e.tag != Tag::Patroni),
+        "the first read is not news"
+    );
+    update(&mut s, Msg::Tick(t0 + secs(1)));
+    let (kvs, revision) = patroni_kvs();
+    let key = |rest: &str| format!("/pg/pg-meta/{rest}").into_bytes();
+    let lease_of = |rest: &str| {
+        kvs.iter()
+            .find(|kv| kv.key == key(rest))
+            .map_or(0, |kv| kv.lease)
+    };
+    let kv = |rest: &str, value: &str, lease: i64, rev: i64| Kv {
+        key: key(rest),
+        value: value.as_bytes().to_vec(),
+        create_revision: rev,
+        mod_revision: rev,
+        version: 1,
+        lease,
+    };
+    // The leader's lease expires (its two keys go in one revision), then the replica takes the
+    // key: three revisions in one message, as a busy watch delivers them.
+    let events = vec![
+        KvEvent::Delete(kv("leader", "", 0, revision + 1)),
+        KvEvent::Delete(kv("members/pg-meta-2", "", 0, revision + 1)),
+        KvEvent::Put(kv(
+            "leader",
+            "pg-meta-1",
+            lease_of("members/pg-meta-1"),
+            revision + 2,
+        )),
+    ];
+    update(
+        &mut s,
+        Msg::KeyEvents {
+            at: t0 + secs(2),
+            events,
+        },
+    );
+    let pg: Vec<(Tag, &str)> = s
+        .timeline
+        .events
+        .iter()
+        .filter(|e| e.tag.source() == "pg")
+        .map(|e| (e.tag, e.text.as_str()))
+        .collect();
+    assert_eq!(pg.len(), 3, "{pg:#?}");
+    assert_eq!(pg[0].0, Tag::Patroni);
+    assert!(pg[0].1.contains("the lease of pg-meta-2 expired"), "{pg:#?}");
+    assert!(pg[1].1.starts_with("pg-meta: member pg-meta-2 left"), "{pg:#?}");
+    assert_eq!(pg[2].0, Tag::PgFailover);
+    assert!(
+        pg[2].1.starts_with("pg-meta: failover pg-meta-2 -> pg-meta-1 (nobody asked"),
+        "{pg:#?}"
+    );
+    assert!(flash_text(&s).contains("failover pg-meta-2 -> pg-meta-1"));
+    // The row: held at second 1, held again at 2 (by the new leader); lost the watch at 3.
+    update(&mut s, Msg::Tick(t0 + secs(2)));
+    update(
+        &mut s,
+        Msg::WatchState {
+            at: t0 + secs(3),
+            state: Err(Failure::during(
+                "watch on https://127.10.10.10:2379",
+                EtcdError::Refused {
+                    endpoint: "https://127.10.10.10:2379".into(),
+                },
+            )),
+        },
+    );
+    update(&mut s, Msg::Tick(t0 + secs(3)));
+    let row: Vec<Cell> = s.timeline.pg["pg-meta"].cells.iter().copied().collect();
+    assert_eq!(row, [Cell::LeaderKey, Cell::LeaderKey, Cell::Unknown]);
+    // A second message repeating the last revision changes nothing.
+    let before = s.timeline.events.len();
+    update(
+        &mut s,
+        Msg::KeyEvents {
+            at: t0 + secs(4),
+            events: vec![KvEvent::Put(kv("leader", "pg-meta-1", 1, revision + 2))],
+        },
+    );
+    assert_eq!(s.timeline.events.len(), before);
+}
+
+#[test]
 fn leader_changes_and_alarms_are_events() {
     let t0 = Instant::now();
     let mut s = store_from(LIST, STATUS, t0);
