@@ -106,11 +106,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The aliveness timeline the console recorded for this cluster, as text
+    /// The timeline the console recorded for this cluster (etcd, Patroni, the operations), as
+    /// text, or as a postmortem in JSON or Markdown
     Timeline {
-        /// How far back, e.g. 10m, 2h, 1d (at most the 24 h kept)
-        #[arg(long, default_value = "10m", value_parser = parse_duration)]
-        since: Duration,
+        /// The start: how long ago (10m, 2h, 1d) or an RFC 3339 UTC time
+        /// (2026-12-02T03:00:00Z); at most the 24 h kept
+        #[arg(long, default_value = "10m", value_parser = parse_when, value_name = "TIME")]
+        since: When,
+        /// The end (excluded): how long ago or an RFC 3339 UTC time; now when left out
+        #[arg(long, value_parser = parse_when, value_name = "TIME")]
+        until: Option<When>,
+        /// The postmortem as JSON: the summary, the rows as spans, the events
+        #[arg(long, conflicts_with = "markdown")]
+        json: bool,
+        /// The postmortem as Markdown, for the incident's ticket
+        #[arg(long)]
+        markdown: bool,
     },
     /// Snapshots of the database, streamed from a healthy follower and verified
     #[command(subcommand)]
@@ -534,6 +545,41 @@ pub fn parse_size(s: &str) -> Result<i64, String> {
 }
 
 /// `2s`, `500ms`, `1.5s`, `1m`, or a plain number of seconds.
+/// A point in time on the command line: so long ago, or a UTC time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    Ago(Duration),
+    /// A Unix second.
+    At(u64),
+}
+
+impl When {
+    /// The Unix second, as of `now`.
+    pub fn unix(self, now: u64) -> u64 {
+        match self {
+            When::Ago(d) => now.saturating_sub(d.as_secs()),
+            When::At(t) => t,
+        }
+    }
+}
+
+/// `10m` (ago) or `2026-12-02T03:00:00Z`.
+pub fn parse_when(s: &str) -> Result<When, String> {
+    if s.contains('T') || s.contains(':') {
+        let t = time::OffsetDateTime::parse(
+            s.trim(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map_err(|e| format!("{s:?}: not an RFC 3339 time like 2026-12-02T03:00:00Z ({e})"))?;
+        return u64::try_from(t.unix_timestamp())
+            .map(When::At)
+            .map_err(|_| format!("{s:?}: before 1970"));
+    }
+    parse_duration(s)
+        .map(When::Ago)
+        .map_err(|e| format!("{e}, or an RFC 3339 time like 2026-12-02T03:00:00Z"))
+}
+
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));

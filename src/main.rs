@@ -43,7 +43,19 @@ async fn main() -> ExitCode {
             commands::keys::run(g, prefix.as_deref(), *json).await
         }
         Some(Command::Patroni { json }) => commands::patroni::run(g, *json).await,
-        Some(Command::Timeline { since }) => commands::timeline::run(g, *since).await,
+        Some(Command::Timeline {
+            since,
+            until,
+            json,
+            markdown,
+        }) => {
+            let format = match (*json, *markdown) {
+                (true, _) => commands::timeline::Format::Json,
+                (_, true) => commands::timeline::Format::Markdown,
+                _ => commands::timeline::Format::Text,
+            };
+            commands::timeline::run(g, *since, *until, format).await
+        }
         Some(Command::Health { json }) => commands::health::run(g, *json).await,
         Some(Command::Snapshot(SnapshotCommand::Save { file, json })) => {
             commands::snapshot::save(g, file.clone(), *json).await

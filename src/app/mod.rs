@@ -5,6 +5,7 @@ pub mod config;
 pub mod keymap;
 pub mod keys;
 pub mod msg;
+pub mod postmortem;
 pub mod store;
 pub mod timeline;
 pub mod update;

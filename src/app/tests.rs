@@ -915,11 +915,19 @@ fn a_patroni_failover_in_one_watch_message_is_told_step_by_step_and_in_the_rows(
         .collect();
     assert_eq!(pg.len(), 3, "{pg:#?}");
     assert_eq!(pg[0].0, Tag::Patroni);
-    assert!(pg[0].1.contains("the lease of pg-meta-2 expired"), "{pg:#?}");
-    assert!(pg[1].1.starts_with("pg-meta: member pg-meta-2 left"), "{pg:#?}");
+    assert!(
+        pg[0].1.contains("the lease of pg-meta-2 expired"),
+        "{pg:#?}"
+    );
+    assert!(
+        pg[1].1.starts_with("pg-meta: member pg-meta-2 left"),
+        "{pg:#?}"
+    );
     assert_eq!(pg[2].0, Tag::PgFailover);
     assert!(
-        pg[2].1.starts_with("pg-meta: failover pg-meta-2 -> pg-meta-1 (nobody asked"),
+        pg[2]
+            .1
+            .starts_with("pg-meta: failover pg-meta-2 -> pg-meta-1 (nobody asked"),
         "{pg:#?}"
     );
     assert!(flash_text(&s).contains("failover pg-meta-2 -> pg-meta-1"));

@@ -543,9 +543,9 @@ pub fn clock(sec: u64) -> String {
     format!("{:02}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
 }
 
-/// The timeline as text: the cluster row and one row per member, `columns` buckets of `zoom`
-/// seconds ending at `now`, then the events since `now - span`.
-pub fn text(t: &Timeline, now: u64, zoom: u64, columns: usize, span: u64) -> String {
+/// The rows as text: `columns` buckets of `zoom` seconds ending at `end` (excluded), a row for the
+/// cluster, each member and each Patroni cluster, then the legend.
+pub fn chart(t: &Timeline, end: u64, zoom: u64, columns: usize) -> String {
     let mut out = String::new();
     let label_w = t
         .members
@@ -555,7 +555,6 @@ pub fn text(t: &Timeline, now: u64, zoom: u64, columns: usize, span: u64) -> Str
         .max()
         .unwrap_or(7)
         .max(7);
-    let end = now + 1;
     let row = |out: &mut String, name: &str, cells: &VecDeque<Cell>| {
         let b = Timeline::buckets(cells, t.first, end, zoom, columns);
         let line: String = b
@@ -578,8 +577,19 @@ pub fn text(t: &Timeline, now: u64, zoom: u64, columns: usize, span: u64) -> Str
         zoom,
         if t.pg.is_empty() { "" } else { "; L leader key held, ! no leader key" }
     );
+    out
+}
+
+/// The timeline as text: the cluster row and one row per member, `columns` buckets of `zoom`
+/// seconds ending at `now`, then the events since `now - span`.
+pub fn text(t: &Timeline, now: u64, zoom: u64, columns: usize, span: u64) -> String {
+    let mut out = chart(t, now + 1, zoom, columns);
     let since = now.saturating_sub(span);
-    let events: Vec<&Event> = t.events.iter().filter(|e| e.at >= since).collect();
+    let events: Vec<&Event> = t
+        .events
+        .iter()
+        .filter(|e| e.at >= since && e.at <= now)
+        .collect();
     if events.is_empty() {
         out.push_str("no events in that time\n");
     }

@@ -1,70 +1,82 @@
-//! `etcdeck timeline [--since 10m]`.
+//! `etcdeck timeline [--since 10m] [--until T] [--json | --markdown]`.
 
-use std::time::Duration;
-
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
 use super::{one_cluster, settings, state_base, Code};
-use crate::cli::Global;
+use crate::app::postmortem;
+use crate::app::timeline::{self, Timeline, RETENTION};
+use crate::cli::{Global, When};
 use crate::etcd::Cluster;
 
-/// `etcdeck timeline [--since 10m]`: the history the console keeps for this cluster.
-pub async fn run(g: &Global, since: Duration) -> Result<Code> {
+/// How the timeline is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The rows as a chart and the events, for the terminal.
+    Text,
+    /// The postmortem as JSON.
+    Json,
+    /// The postmortem as Markdown.
+    Markdown,
+}
+
+/// The chart's columns.
+const COLUMNS: usize = 60;
+
+/// The history the console keeps for this cluster, with the audit log's operations merged in.
+pub async fn run(g: &Global, since: When, until: Option<When>, format: Format) -> Result<Code> {
     let cluster = Cluster::new(settings(g)?)?;
     one_cluster(&cluster).await?;
     let (list, _) = cluster.member_list().await?;
     let id = list.header().map_or(0, |h| h.cluster_id());
     let dir = state_base().context("neither XDG_STATE_HOME nor HOME is set")?;
-    let path = crate::app::timeline::history_path(&dir, id);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let span = since
-        .as_secs()
-        .clamp(60, crate::app::timeline::RETENTION.as_secs());
+    let path = timeline::history_path(&dir, id);
+    let now = crate::wizard::audit::now_unix();
+    let until = until.map_or(now + 1, |u| u.unix(now)).min(now + 1);
+    let from = since.unix(now).max(now.saturating_sub(RETENTION.as_secs()));
+    if from >= until {
+        bail!(
+            "--since ({}) is not before --until ({}): give a start before the end",
+            crate::wizard::audit::rfc3339(from),
+            crate::wizard::audit::rfc3339(until)
+        );
+    }
     // Operations come from the audit log: every change a wizard made, by whom, with its outcome.
-    let operations = crate::wizard::audit::read(&dir, id, now.saturating_sub(span))?;
-    let mut t = match crate::app::timeline::load(&path, now)? {
+    let operations = crate::wizard::audit::read(&dir, id, from)?;
+    let mut t = match timeline::load(&path, now)? {
         Some(t) => t,
-        None if operations.is_empty() => {
+        None if operations.is_empty() && format == Format::Text => {
             outln!(
                 "no history for cluster {id:x} yet ({}): the console records it while it runs",
                 path.display()
             );
             return Ok(0);
         }
-        None => crate::app::timeline::Timeline::new(),
+        None => Timeline::new(),
     };
-    merge_operations(&mut t, &operations);
-    let columns = 60usize;
-    let zoom = span.div_ceil(columns as u64).max(1);
-    outln!(
-        "cluster {id:x}, the last {}, history in {}",
-        crate::units::duration(Duration::from_secs(span)),
-        path.display()
-    );
-    out!(
-        "{}",
-        crate::app::timeline::text(&t, now, zoom, columns, span)
-    );
-    Ok(0)
-}
-
-/// The audit log's ends of steps as timeline events, in time order with the others.
-pub fn merge_operations(
-    t: &mut crate::app::timeline::Timeline,
-    ops: &[crate::wizard::audit::Entry],
-) {
-    use crate::app::msg::Level;
-    for e in ops.iter().filter(|e| e.phase == "end") {
-        let level = if e.outcome.as_deref() == Some("ok") {
-            Level::Info
-        } else {
-            Level::Warn
-        };
-        t.event(e.unix, level, crate::wizard::audit::event_text(e));
+    postmortem::merge_operations(&mut t, &operations);
+    match format {
+        Format::Text => {
+            let span = until - from;
+            let zoom = span.div_ceil(COLUMNS as u64).max(1);
+            outln!(
+                "cluster {id:x}, {} to {} (UTC), history in {}",
+                crate::wizard::audit::rfc3339(from),
+                crate::wizard::audit::rfc3339(until),
+                path.display()
+            );
+            out!(
+                "{}",
+                timeline::text(&t, until - 1, zoom, COLUMNS, span.saturating_sub(1))
+            );
+        }
+        Format::Json => {
+            let r = postmortem::report(&t, id, from, until, &operations);
+            outln!("{}", postmortem::json(&r));
+        }
+        Format::Markdown => {
+            let r = postmortem::report(&t, id, from, until, &operations);
+            out!("{}", postmortem::markdown(&r, &t, COLUMNS));
+        }
     }
-    let mut events: Vec<_> = t.events.drain(..).collect();
-    events.sort_by_key(|e| e.at);
-    t.events.extend(events);
+    Ok(0)
 }
