@@ -30,9 +30,14 @@ pub async fn run(g: &Global, since: When, until: Option<When>, format: Format) -
     let id = list.header().map_or(0, |h| h.cluster_id());
     let dir = state_base().context("neither XDG_STATE_HOME nor HOME is set")?;
     let path = timeline::history_path(&dir, id);
-    let now = crate::wizard::audit::now_unix();
-    let until = until.map_or(now + 1, |u| u.unix(now)).min(now + 1);
-    let from = since.unix(now).max(now.saturating_sub(RETENTION.as_secs()));
+    // The window ends after the current second: "the last 1m" is the 60 seconds up to now.
+    let end = crate::wizard::audit::now_unix() + 1;
+    let now = end - 1;
+    let last = matches!((since, until), (When::Ago(_), None));
+    let until = until.map_or(end, |u| u.unix(end)).min(end);
+    let from = since
+        .unix(end)
+        .max(end.saturating_sub(RETENTION.as_secs()));
     if from >= until {
         bail!(
             "--since ({}) is not before --until ({}): give a start before the end",
@@ -58,12 +63,19 @@ pub async fn run(g: &Global, since: When, until: Option<When>, format: Format) -
         Format::Text => {
             let span = until - from;
             let zoom = span.div_ceil(COLUMNS as u64).max(1);
-            outln!(
-                "cluster {id:x}, {} to {} (UTC), history in {}",
-                crate::wizard::audit::rfc3339(from),
-                crate::wizard::audit::rfc3339(until),
-                path.display()
-            );
+            let window = if last {
+                format!(
+                    "the last {}",
+                    crate::units::duration(std::time::Duration::from_secs(span))
+                )
+            } else {
+                format!(
+                    "{} to {} (UTC)",
+                    crate::wizard::audit::rfc3339(from),
+                    crate::wizard::audit::rfc3339(until)
+                )
+            };
+            outln!("cluster {id:x}, {window}, history in {}", path.display());
             out!(
                 "{}",
                 timeline::text(&t, until - 1, zoom, COLUMNS, span.saturating_sub(1))
