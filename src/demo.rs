@@ -321,6 +321,130 @@ pub async fn tick(
     Ok(())
 }
 
+/// Promote member `to` of `c` as Patroni does once it holds the leader key: the next timeline,
+/// `history` gains its line, the request is cleared, the sync standby follows, every member key
+/// is rewritten with its new role but `gone`'s, whose keys went with its lease.
+async fn promote(
+    client: &mut Client,
+    base: &str,
+    c: &mut PgCluster,
+    to: usize,
+    gone: Option<usize>,
+    t: Duration,
+) -> anyhow::Result<()> {
+    let ended = c.timeline;
+    for (i, m) in c.members.iter_mut().enumerate() {
+        m.primary = i == to;
+    }
+    c.timeline += 1;
+    // `history` gains a line: [the timeline that ended, where, why, when, the new leader].
+    let key = format!("{base}/history");
+    let got = within(t, "get", client.get(key.clone(), None)).await?;
+    let mut lines: Vec<serde_json::Value> = got
+        .kvs()
+        .first()
+        .and_then(|kv| serde_json::from_slice(kv.value()).ok())
+        .unwrap_or_default();
+    lines.push(json!([
+        ended,
+        c.optime,
+        "no recovery target specified",
+        crate::wizard::audit::rfc3339(crate::wizard::audit::now_unix()),
+        c.members[to].name
+    ]));
+    let history = serde_json::Value::Array(lines).to_string();
+    within(t, "put", client.put(key, history, None)).await?;
+    within(t, "put", client.put(format!("{base}/failover"), "{}", None)).await?;
+    if let Some((k, v)) = c.static_keys().into_iter().find(|(k, _)| k == "sync") {
+        within(t, "put", client.put(format!("{base}/{k}"), v, None)).await?;
+    }
+    for i in (0..c.members.len()).filter(|i| Some(*i) != gone) {
+        put_member(client, base, c, i, t).await?;
+    }
+    Ok(())
+}
+
+/// The member a switchover or failover promotes: `candidate` by name, else the first replica.
+fn pick(c: &PgCluster, candidate: Option<&str>) -> anyhow::Result<usize> {
+    let i = match candidate {
+        Some(name) => c.members.iter().position(|m| m.name == name && !m.primary),
+        None => c.members.iter().position(|m| !m.primary),
+    };
+    i.ok_or_else(|| {
+        anyhow::anyhow!(
+            "{}: no replica {}to promote",
+            c.scope,
+            candidate.map(|n| format!("named {n} ")).unwrap_or_default()
+        )
+    })
+}
+
+/// A switchover as `patronictl switchover` and Patroni make it: the request in the `failover`
+/// key, the primary releases the leader key, the candidate takes it and promotes (the request
+/// is cleared, the old primary follows as a replica). Returns the new leader's name.
+pub async fn switchover(
+    client: &mut Client,
+    namespace: &str,
+    c: &mut PgCluster,
+    candidate: Option<&str>,
+    t: Duration,
+) -> anyhow::Result<String> {
+    let base = format!("{}/{}", namespace.trim_end_matches('/'), c.scope);
+    let to = pick(c, candidate)?;
+    let from = c
+        .leader()
+        .map(|m| m.name.clone())
+        .ok_or_else(|| anyhow::anyhow!("{}: no primary to switch over from", c.scope))?;
+    let request = json!({"leader": from, "member": c.members[to].name});
+    within(
+        t,
+        "put",
+        client.put(format!("{base}/failover"), request.to_string(), None),
+    )
+    .await?;
+    within(t, "delete", client.delete(format!("{base}/leader"), None)).await?;
+    let m = &c.members[to];
+    let opts = Some(PutOptions::new().with_lease(m.lease));
+    within(
+        t,
+        "put",
+        client.put(format!("{base}/leader"), m.name.clone(), opts),
+    )
+    .await?;
+    promote(client, &base, c, to, None, t).await?;
+    Ok(c.members[to].name.clone())
+}
+
+/// A failover nobody asked for: the primary's node dies, so its lease goes (revoked here rather
+/// than left to expire) and takes the leader key and its member key with it; a replica takes
+/// the key and promotes. The old primary's keys come back as a replica's on the next
+/// [`tick`] (Patroni started again on its node). Returns the new leader's name.
+pub async fn failover(
+    client: &mut Client,
+    namespace: &str,
+    c: &mut PgCluster,
+    t: Duration,
+) -> anyhow::Result<String> {
+    let base = format!("{}/{}", namespace.trim_end_matches('/'), c.scope);
+    let to = pick(c, None)?;
+    let lease = c
+        .leader()
+        .map(|m| m.lease)
+        .ok_or_else(|| anyhow::anyhow!("{}: no primary to fail", c.scope))?;
+    within(t, "lease revoke", client.lease_revoke(lease)).await?;
+    let m = &c.members[to];
+    let opts = Some(PutOptions::new().with_lease(m.lease));
+    within(
+        t,
+        "put",
+        client.put(format!("{base}/leader"), m.name.clone(), opts),
+    )
+    .await?;
+    let old = c.members.iter().position(|m| m.primary);
+    promote(client, &base, c, to, old, t).await?;
+    Ok(c.members[to].name.clone())
+}
+
 async fn keep_alive(client: &mut Client, lease: i64) -> Result<i64, etcd_client::Error> {
     let (mut keeper, mut stream) = client.lease_keep_alive(lease).await?;
     keeper.keep_alive().await?;

@@ -810,3 +810,173 @@ fn a_leader_that_stepped_down_is_not_said_to_be_gone() {
         "etcd-1 answers (it stepped down): {no_leader:?}; events {events:?}"
     );
 }
+
+/// A Patroni switchover and an etcd member killed after it: the console tells both, in that
+/// order, with their seconds; after the console is stopped and started again, `etcdeck timeline
+/// --json` and `--markdown` still have them, once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_switchover_then_a_killed_member_are_told_in_order_and_survive_a_restart() {
+    let _turn = SERIAL.lock().await;
+    let mut tc = TestCluster::start(3).await;
+    let state_home = tempfile::TempDir::new().expect("temp dir");
+    let state_dir = state_home.path().join("etcdeck");
+    let cluster = tc.cluster(CALL_TIMEOUT);
+    let mut client = {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            match cluster.balanced(&tc.sandbox.client_urls()).await {
+                Ok(c) => break c,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("a client for writes, again: {e}");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("a client for writes: {e}"),
+            }
+        }
+    };
+    let mut clusters = etcdeck::demo::demo_clusters();
+    etcdeck::demo::seed(&mut client, "/pg", &mut clusters, CALL_TIMEOUT)
+        .await
+        .expect("seed");
+
+    let mut c = Console::start(&tc, Some(state_dir.clone()));
+    c.engine.start_key_feed();
+    c.until(
+        Duration::from_secs(20),
+        "every member up, pg-test's row",
+        |c| c.all_up() && c.engine.store.timeline.pg.contains_key("pg-test"),
+    )
+    .await;
+
+    // pg-test: pg-test-1 leads; a switchover to pg-test-2.
+    let test = clusters
+        .iter_mut()
+        .find(|p| p.scope == "pg-test")
+        .expect("pg-test seeded");
+    let switched_at = unix_now();
+    let to = etcdeck::demo::switchover(&mut client, "/pg", test, Some("pg-test-2"), CALL_TIMEOUT)
+        .await
+        .expect("switchover");
+    assert_eq!(to, "pg-test-2");
+    let took = c
+        .until(Duration::from_secs(5), "the switchover told", |c| {
+            c.has_event("pg-test: switchover pg-test-1 -> pg-test-2 (asked for)")
+        })
+        .await;
+    println!("switchover told after {took:?}");
+    assert!(c.has_event("pg-test: switchover asked: pg-test-1 -> pg-test-2"));
+    assert!(c.has_event("pg-test: timeline 1 -> 2"), "{:?}", c.events());
+
+    // Then a follower of etcd dies.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let leader = c.leader_name().expect("a leader");
+    let dead = c
+        .names()
+        .into_iter()
+        .find(|n| *n != leader)
+        .expect("a follower");
+    let killed_at = unix_now();
+    tc.sandbox.kill(&dead).unwrap();
+    c.until(Duration::from_secs(10), "the kill told", |c| {
+        c.has_event(&format!("{dead} unreachable"))
+    })
+    .await;
+    c.run_for(Duration::from_secs(2)).await;
+    drop(c);
+
+    // The console again, on the same state: it reads the past and records on.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut c = Console::start(&tc, Some(state_dir.clone()));
+    c.engine.start_key_feed();
+    c.until(Duration::from_secs(20), "the past read back", |c| {
+        c.has_event("pg-test: switchover pg-test-1 -> pg-test-2")
+    })
+    .await;
+    c.run_for(Duration::from_secs(2)).await;
+    let persisted = c.engine.seconds_persisted();
+    assert!(persisted >= 1, "the second console writes too: {persisted}");
+    drop(c);
+
+    let out = etcdeck_with_state(
+        &tc,
+        state_home.path(),
+        &["timeline", "--since", "5m", "--json"],
+    );
+    assert!(out.status.success(), "{}", said(&out));
+    let report: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    let events = report["events"].as_array().expect("events");
+    let find = |tag: &str, part: &str| -> Vec<u64> {
+        events
+            .iter()
+            .filter(|e| e["tag"] == tag && e["text"].as_str().unwrap_or("").contains(part))
+            .map(|e| e["unix"].as_u64().unwrap())
+            .collect()
+    };
+    let switch = find(
+        "patroni-switchover",
+        "pg-test: switchover pg-test-1 -> pg-test-2",
+    );
+    let kill = find("etcd", &format!("{dead} unreachable"));
+    assert_eq!(switch.len(), 1, "the switchover once: {events:#?}");
+    assert_eq!(kill.len(), 1, "the kill once: {events:#?}");
+    assert!(
+        switch[0] >= switched_at && switch[0] <= switched_at + 5,
+        "the switchover at {} (done at {switched_at})",
+        switch[0]
+    );
+    assert!(
+        kill[0] >= killed_at && kill[0] <= killed_at + 5,
+        "the kill at {} (done at {killed_at})",
+        kill[0]
+    );
+    let order: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["unix"].as_u64() >= Some(switch[0]))
+        .collect();
+    assert!(
+        order
+            .windows(2)
+            .all(|w| w[0]["unix"].as_u64() <= w[1]["unix"].as_u64()),
+        "in time order"
+    );
+    assert_eq!(report["summary"]["switchovers"], 1);
+    assert_eq!(report["summary"]["failovers"], 0);
+    let down = report["summary"]["members_down"]
+        .as_array()
+        .expect("members down");
+    assert!(down.iter().any(|m| m["name"] == dead.as_str()), "{down:?}");
+    let pg_test = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "patroni" && r["name"] == "pg-test")
+        .expect("pg-test's row");
+    assert!(
+        pg_test["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["state"] == "leader-key"),
+        "{pg_test}"
+    );
+
+    let out = etcdeck_with_state(
+        &tc,
+        state_home.path(),
+        &["timeline", "--since", "5m", "--markdown"],
+    );
+    assert!(out.status.success(), "{}", said(&out));
+    let md = stdout(&out);
+    println!("{md}");
+    let at_switch = md
+        .find("pg-test: switchover pg-test-1 -> pg-test-2")
+        .expect("in the table");
+    let at_kill = md
+        .find(&format!("{dead} unreachable"))
+        .expect("in the table");
+    assert!(at_switch < at_kill, "the switchover first:\n{md}");
+    assert!(
+        md.contains("- Patroni: 0 failover(s), 1 switchover(s)"),
+        "{md}"
+    );
+}

@@ -35,9 +35,7 @@ pub async fn run(g: &Global, since: When, until: Option<When>, format: Format) -
     let now = end - 1;
     let last = matches!((since, until), (When::Ago(_), None));
     let until = until.map_or(end, |u| u.unix(end)).min(end);
-    let from = since
-        .unix(end)
-        .max(end.saturating_sub(RETENTION.as_secs()));
+    let from = since.unix(end).max(end.saturating_sub(RETENTION.as_secs()));
     if from >= until {
         bail!(
             "--since ({}) is not before --until ({}): give a start before the end",

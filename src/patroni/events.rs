@@ -325,6 +325,7 @@ impl Tracker {
                     .take()
                     .filter(|(_, cleared)| cleared.is_none_or(|c| at <= c + REQUEST_GRACE_S));
                 let after = without
+                    .filter(|(secs, _)| *secs > 0)
                     .map(|(secs, _)| format!(" after {secs} s without a leader key"))
                     .unwrap_or_default();
                 match previous {
