@@ -30,6 +30,9 @@ use crate::wizard::{Event as WizardEvent, Phase, StepOutcome, Wizard};
 /// How often time moves on screen ("unreachable 12s", flashes expiring).
 pub const TICK: Duration = Duration::from_secs(1);
 
+/// How often the console reads what the audit log gained.
+pub const AUDIT_EVERY: Duration = Duration::from_secs(2);
+
 /// The shortest time between two frames drawn for background news (about 30 per second).
 pub const MIN_FRAME: Duration = Duration::from_millis(33);
 
@@ -48,6 +51,8 @@ struct Producers {
     scrapes: HashMap<u64, (String, JoinHandle<()>)>,
     /// The key browser's read and watch.
     feed: Option<JoinHandle<()>>,
+    /// The audit log's reader.
+    audit: Option<JoinHandle<()>>,
 }
 
 impl Producers {
@@ -120,7 +125,7 @@ fn reconcile(
 
 impl Drop for Producers {
     fn drop(&mut self) {
-        for t in self.list.iter().chain(&self.feed) {
+        for t in self.list.iter().chain(&self.feed).chain(&self.audit) {
             t.abort();
         }
         for (_, t) in self.probes.values().chain(self.scrapes.values()) {
@@ -181,6 +186,7 @@ impl Engine {
                 scraper,
                 scrapes: HashMap::new(),
                 feed: None,
+                audit: None,
             },
             store,
             history: History::new(state_dir.clone()),
@@ -210,6 +216,38 @@ impl Engine {
             self.store.keys.prefix.clone(),
             self.producers.tx.clone(),
         )));
+    }
+
+    /// Start reading the audit log's new lines every [`AUDIT_EVERY`] (off the loop): the
+    /// operations run by the CLI or another console join the timeline's events.
+    pub fn start_audit_tail(&mut self) {
+        let Some(dir) = self.state_dir.clone() else {
+            return;
+        };
+        let tx = self.producers.tx.clone();
+        self.producers.audit = Some(tokio::spawn(async move {
+            let mut offset = 0;
+            let mut every = tokio::time::interval(AUDIT_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                let d = dir.clone();
+                let read =
+                    tokio::task::spawn_blocking(move || crate::wizard::audit::tail(&d, offset))
+                        .await;
+                match read {
+                    Ok(Ok((entries, next))) => {
+                        offset = next;
+                        if !entries.is_empty() && tx.send(Msg::Operations(entries)).is_err() {
+                            return;
+                        }
+                    }
+                    // The wizards say it when they cannot write it; the timeline goes without.
+                    Ok(Err(_)) => {}
+                    Err(_) => return,
+                }
+            }
+        }));
     }
 
     /// Apply one message and carry out the commands it asks for; the commands, for whoever
@@ -454,6 +492,7 @@ where
     draw(terminal, &engine.store, &mut frames, &mut on_frame)?;
     engine.start_member_list();
     engine.start_key_feed();
+    engine.start_audit_tail();
 
     let ticker = tokio::spawn({
         let tx = tx.clone();

@@ -20,6 +20,8 @@ pub use crate::etcd::watch::{FeedReport, Kv, KvEvent};
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
+    /// Lines the audit log gained (every cluster's): operations run by any etcdeck.
+    Operations(Vec<crate::wizard::audit::Entry>),
     /// The terminal changed size (columns, rows).
     Resize(u16, u16),
     /// Time passed; relative times and flashes follow it.

@@ -29,6 +29,12 @@ pub struct Store {
     pub timeline: Timeline,
     /// Each Patroni cluster as last seen, for its events.
     pub patroni: crate::patroni::events::Tracker,
+    /// The ends of steps of operations run elsewhere (the CLI, another console), read from the
+    /// audit log, oldest first; shown among the timeline's events, not written to its history
+    /// (the audit log keeps them).
+    pub operations: std::collections::VecDeque<super::timeline::Event>,
+    /// The operations this console ran (their steps are told as they run).
+    pub ops_here: std::collections::HashSet<String>,
     /// A wall-clock reading taken with an `Instant`, to turn instants into Unix seconds.
     pub clock: (Instant, u64),
     /// `$XDG_STATE_HOME/etcdeck`: the wizards' journals, the audit log and snapshots go there
@@ -485,6 +491,8 @@ impl Store {
             keys: Keys::new(DEFAULT_NAMESPACE),
             timeline: Timeline::new(),
             patroni: Default::default(),
+            operations: Default::default(),
+            ops_here: Default::default(),
             clock: (
                 now,
                 std::time::SystemTime::now()

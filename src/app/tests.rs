@@ -961,6 +961,68 @@ fn a_patroni_failover_in_one_watch_message_is_told_step_by_step_and_in_the_rows(
 }
 
 #[test]
+fn operations_run_elsewhere_join_the_events_once_in_time_order() {
+    use super::timeline::Tag;
+    use crate::wizard::audit::{rfc3339, Entry};
+    let t0 = Instant::now();
+    let mut s = store_from(LIST, STATUS, t0);
+    s.clock = (t0, 1_800_000_000);
+    let id = format!(
+        "{:x}",
+        s.cluster.id.expect("the member list names the cluster")
+    );
+    let entry = |op: &str, phase: &str, at: u64, cluster: &str| Entry {
+        time: rfc3339(at),
+        unix: at,
+        os_user: "bob".into(),
+        etcd_user: None,
+        cluster_id: cluster.into(),
+        operation: op.into(),
+        phase: phase.into(),
+        step: "defragment etcd-2".into(),
+        target: Some("etcd-2".into()),
+        outcome: (phase == "end").then(|| "ok".to_string()),
+        duration_ms: (phase == "end").then_some(900),
+    };
+    s.ops_here.insert("defrag-here".into());
+    let batch = vec![
+        entry("defrag-cli", "begin", 1_800_000_010, &id),
+        entry("defrag-cli", "end", 1_800_000_011, &id),
+        entry("defrag-here", "end", 1_800_000_012, &id),
+        entry("defrag-other", "end", 1_800_000_013, "123"),
+        entry("snapshot-cli", "end", 1_799_000_000, &id),
+        entry("snapshot-cli", "end", 1_800_000_005, &id),
+    ];
+    update(&mut s, Msg::Operations(batch.clone()));
+    // The same lines again (a log replaced and read from its start): nothing new.
+    update(&mut s, Msg::Operations(batch));
+    let got: Vec<(u64, &str)> = s
+        .operations
+        .iter()
+        .map(|e| (e.at, e.text.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                1_800_000_005,
+                "bob: snapshot-cli defragment etcd-2: ok in 0.9 s"
+            ),
+            (
+                1_800_000_011,
+                "bob: defrag-cli defragment etcd-2: ok in 0.9 s"
+            ),
+        ],
+        "ends of this cluster's operations run elsewhere, within the day, in time order"
+    );
+    assert!(s.operations.iter().all(|e| e.tag == Tag::Operation));
+    assert!(
+        s.timeline.events.iter().all(|e| e.tag != Tag::Operation),
+        "not written to the history file: the audit log keeps them"
+    );
+}
+
+#[test]
 fn leader_changes_and_alarms_are_events() {
     let t0 = Instant::now();
     let mut s = store_from(LIST, STATUS, t0);

@@ -26,6 +26,10 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
             store.dirty = true;
             key(store, ev)
         }
+        Msg::Operations(entries) => {
+            operations(store, entries);
+            Vec::new()
+        }
         Msg::Resize(w, h) => {
             store.ui.size = (w, h);
             store.dirty = true;
@@ -132,6 +136,9 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
         }
         Msg::Wizard { at, token, news } => {
             store.now = store.now.max(at);
+            if let WizardNews::Opened { id, .. } = &news {
+                store.ops_here.insert(id.clone());
+            }
             wizard_news(store, token, news)
         }
         Msg::Identity { at, result } => {
@@ -325,6 +332,54 @@ fn key_events(store: &mut Store, at: Instant, events: Vec<KvEvent>) {
             patroni_happened(store, told);
         }
     }
+}
+
+/// The audit log's new lines: each end of a step of this cluster's operations run elsewhere,
+/// in time order among the others (the first read brings the last day). Not flashed: another
+/// engineer's work is news for the timeline, not an alarm.
+fn operations(store: &mut Store, entries: Vec<crate::wizard::audit::Entry>) {
+    use crate::wizard::audit;
+    let Some(id) = store.cluster.id.map(|id| format!("{id:x}")) else {
+        return;
+    };
+    let since = store
+        .unix_secs(store.now)
+        .saturating_sub(super::timeline::RETENTION.as_secs());
+    let mut added = false;
+    for e in entries {
+        if e.cluster_id != id
+            || e.phase != "end"
+            || e.unix < since
+            || store.ops_here.contains(&e.operation)
+        {
+            continue;
+        }
+        let text = audit::event_text(&e);
+        let ops = &mut store.operations;
+        if ops.iter().any(|o| o.at == e.unix && o.text == text) {
+            continue;
+        }
+        let level = if e.outcome.as_deref() == Some("ok") {
+            Level::Info
+        } else {
+            Level::Warn
+        };
+        let at = ops.partition_point(|o| o.at <= e.unix);
+        ops.insert(
+            at,
+            super::timeline::Event {
+                at: e.unix,
+                level,
+                tag: Tag::Operation,
+                text,
+            },
+        );
+        while ops.len() > super::timeline::MAX_EVENTS {
+            ops.pop_front();
+        }
+        added = true;
+    }
+    store.dirty |= added;
 }
 
 /// Patroni's events in the timeline (and the flash line).

@@ -223,10 +223,20 @@ fn events(s: &Store, tl: &Timeline, area: Rect, buf: &mut Buffer) {
         ),
         Style::new().add_modifier(Modifier::BOLD),
     )];
-    if tl.events.is_empty() {
+    // The timeline's own events and the operations run elsewhere, newest first.
+    let h = area.height as usize;
+    let mut newest: Vec<&crate::app::timeline::Event> = tl
+        .events
+        .iter()
+        .rev()
+        .take(h)
+        .chain(s.operations.iter().rev().take(h))
+        .collect();
+    newest.sort_by_key(|e| std::cmp::Reverse(e.at));
+    if newest.is_empty() {
         lines.push(Line::styled("nothing happened yet", dim));
     }
-    for e in tl.events.iter().rev().take(area.height as usize) {
+    for e in newest.into_iter().take(h) {
         lines.push(Line::from(vec![
             Span::styled(format!("{} {:<4} ", clock(e.at), e.tag.source()), dim),
             Span::styled(escape(&e.text).into_owned(), level_style(t, e.level)),

@@ -201,6 +201,33 @@ pub fn read(state_dir: &Path, cluster_id: u64, since: u64) -> Result<Vec<Entry>,
     Ok(out)
 }
 
+/// The entries written after byte `offset` of the log (every cluster's), and the offset to read
+/// from next: complete lines only, so a line being written is read whole next time. A log
+/// shorter than `offset` was replaced: it is read from the start. At most the newest 16 MiB.
+pub fn tail(state_dir: &Path, offset: u64) -> Result<(Vec<Entry>, u64), StateError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let p = path(state_dir);
+    let Some(mut f) = state::open_read(&p)? else {
+        return Ok((Vec::new(), 0));
+    };
+    let io = |source| StateError::Io {
+        path: p.display().to_string(),
+        source,
+    };
+    let len = f.metadata().map_err(io)?.len();
+    let from = if offset > len { 0 } else { offset };
+    let from = from.max(len.saturating_sub(MAX_READ_BYTES));
+    f.seek(SeekFrom::Start(from)).map_err(io)?;
+    let mut bytes = Vec::new();
+    f.take(len - from).read_to_end(&mut bytes).map_err(io)?;
+    let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let entries = bytes[..complete]
+        .split(|b| *b == b'\n')
+        .filter_map(|line| serde_json::from_slice::<Entry>(line).ok())
+        .collect();
+    Ok((entries, from + complete as u64))
+}
+
 /// An entry as a timeline event's text: `alice (root): defrag-...: defragment etcd-2 -> ok
 /// in 1.2 s`.
 pub fn event_text(e: &Entry) -> String {
@@ -268,6 +295,40 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn the_tail_reads_whole_new_lines_only_and_starts_over_on_a_new_log() {
+        let d = tempfile::tempdir().unwrap();
+        assert_eq!(tail(d.path(), 0).unwrap(), (Vec::new(), 0), "no log yet");
+        let mut a = AuditLog::open(d.path(), 0xabc, "defrag-x", None).unwrap();
+        a.begin("defragment etcd-2", Some("etcd-2")).unwrap();
+        let (first, at) = tail(d.path(), 0).unwrap();
+        assert_eq!(first.len(), 1);
+        a.end(
+            "defragment etcd-2",
+            Some("etcd-2"),
+            Ok("defragmented"),
+            Duration::from_millis(5),
+        )
+        .unwrap();
+        // Half a line being written is left for the next read.
+        let p = path(d.path());
+        let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(br#"{"time":"2026-12-02T03:00:00Z","#).unwrap();
+        let (next, at2) = tail(d.path(), at).unwrap();
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0].phase, "end");
+        assert!(at2 < std::fs::metadata(&p).unwrap().len());
+        assert_eq!(tail(d.path(), at2).unwrap().0, Vec::new());
+        // A new, shorter log: read from its start.
+        std::fs::write(
+            &p,
+            format!("{}\n", serde_json::to_string(&first[0]).unwrap()),
+        )
+        .unwrap();
+        let (again, _) = tail(d.path(), at2 + 1000).unwrap();
+        assert_eq!(again, first);
     }
 
     #[test]
