@@ -6,6 +6,7 @@ pub mod keymap;
 pub mod keys;
 pub mod msg;
 pub mod postmortem;
+pub mod runs;
 pub mod store;
 pub mod timeline;
 pub mod update;

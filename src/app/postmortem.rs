@@ -195,7 +195,7 @@ pub fn report(
     }
     let mut without = Vec::new();
     for p in t.pg_rows() {
-        let r = runs(&p.cells, t.first, from, until);
+        let r = p.runs.spans(from.max(t.first), until);
         let none = seconds_in(&r, Cell::NoLeaderKey);
         if none > 0 {
             without.push(Count {

@@ -946,7 +946,10 @@ fn a_patroni_failover_in_one_watch_message_is_told_step_by_step_and_in_the_rows(
         },
     );
     update(&mut s, Msg::Tick(t0 + secs(3)));
-    let row: Vec<Cell> = s.timeline.pg["pg-meta"].cells.iter().copied().collect();
+    let tl = &s.timeline;
+    let row: Vec<Cell> = (tl.first..tl.end())
+        .map(|sec| tl.pg["pg-meta"].runs.get(sec))
+        .collect();
     assert_eq!(row, [Cell::LeaderKey, Cell::LeaderKey, Cell::Unknown]);
     // A second message repeating the last revision changes nothing.
     let before = s.timeline.events.len();

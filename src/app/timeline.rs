@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::msg::Level;
+pub use super::runs::Runs;
 use crate::etcd::status::natural_key;
 use crate::state::{self, StateError};
 
@@ -169,6 +170,13 @@ pub struct Series {
     pub cells: VecDeque<Cell>,
 }
 
+/// A Patroni cluster's row, as runs (it changes seldom).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgRow {
+    pub name: String,
+    pub runs: Runs,
+}
+
 /// Every row, aligned: cell `i` of every row is second `first + i`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Timeline {
@@ -177,9 +185,9 @@ pub struct Timeline {
     pub cluster: VecDeque<Cell>,
     pub members: BTreeMap<u64, Series>,
     /// One row per Patroni cluster (`pg-meta`, `pg-citus/1`): holds its leader key or not.
-    pub pg: BTreeMap<String, Series>,
+    pub pg: BTreeMap<String, PgRow>,
     /// The worst of the Patroni rows in each second: the one row shown for all of them.
-    pub pg_all: VecDeque<Cell>,
+    pub pg_all: Runs,
     pub events: VecDeque<Event>,
     /// Zoom: seconds per column (1, 10, 60).
     pub zoom: u64,
@@ -241,7 +249,7 @@ impl Timeline {
             }
             s.cells[idx] = *cell;
         }
-        for s in self.members.values_mut().chain(self.pg.values_mut()) {
+        for s in self.members.values_mut() {
             if s.cells.len() < len {
                 s.cells.resize(len, Cell::Unknown);
             }
@@ -251,46 +259,25 @@ impl Timeline {
     /// Record the Patroni clusters' cells of second `sec`, already recorded with
     /// [`Timeline::record`] (a second outside the rows is ignored).
     pub fn record_pg(&mut self, sec: u64, cells: &[(String, Cell)]) {
-        let Some(idx) = sec
-            .checked_sub(self.first)
-            .and_then(|d| usize::try_from(d).ok())
-            .filter(|i| *i < self.cluster.len())
-        else {
+        if sec < self.first || sec >= self.end() {
             return;
-        };
-        let len = self.cluster.len();
-        if self.pg_all.len() < len {
-            self.pg_all.resize(len, Cell::Unknown);
         }
-        self.pg_all[idx] = Cell::worst(cells.iter().map(|(_, c)| *c));
+        self.pg_all
+            .set(sec, Cell::worst(cells.iter().map(|(_, c)| *c)));
         for (name, cell) in cells {
-            let s = self.pg.entry(name.clone()).or_insert_with(|| Series {
+            let row = self.pg.entry(name.clone()).or_insert_with(|| PgRow {
                 name: name.clone(),
-                cells: VecDeque::new(),
+                runs: Runs::new(),
             });
-            if s.cells.len() < len {
-                s.cells.resize(len, Cell::Unknown);
-            }
-            s.cells[idx] = *cell;
+            row.runs.set(sec, *cell);
         }
     }
 
     /// The Patroni clusters' cells of second `sec`.
     pub fn pg_second(&self, sec: u64) -> Vec<(String, Cell)> {
-        let Some(idx) = sec
-            .checked_sub(self.first)
-            .and_then(|d| usize::try_from(d).ok())
-        else {
-            return Vec::new();
-        };
         self.pg
             .iter()
-            .map(|(name, s)| {
-                (
-                    name.clone(),
-                    s.cells.get(idx).copied().unwrap_or(Cell::Unknown),
-                )
-            })
+            .map(|(name, r)| (name.clone(), r.runs.get(sec)))
             .collect()
     }
 
@@ -318,16 +305,21 @@ impl Timeline {
                 // Everything held is older than the window: start the window afresh.
                 self.cluster.clear();
                 self.pg_all.clear();
-                for s in self.members.values_mut().chain(self.pg.values_mut()) {
+                for r in self.pg.values_mut() {
+                    r.runs.clear();
+                }
+                for s in self.members.values_mut() {
                     s.cells.clear();
                 }
                 self.first = keep_from;
             } else {
                 let drop = gap as usize;
                 self.cluster.drain(..drop);
-                let d = drop.min(self.pg_all.len());
-                self.pg_all.drain(..d);
-                for s in self.members.values_mut().chain(self.pg.values_mut()) {
+                self.pg_all.prune(keep_from);
+                for r in self.pg.values_mut() {
+                    r.runs.prune(keep_from);
+                }
+                for s in self.members.values_mut() {
                     let d = drop.min(s.cells.len());
                     s.cells.drain(..d);
                 }
@@ -336,8 +328,7 @@ impl Timeline {
         }
         self.members
             .retain(|_, s| s.cells.iter().any(|c| *c != Cell::Unknown));
-        self.pg
-            .retain(|_, s| s.cells.iter().any(|c| *c != Cell::Unknown));
+        self.pg.retain(|_, r| r.runs.known());
         while self.events.front().is_some_and(|e| e.at < keep_from)
             || self.events.len() > MAX_EVENTS
         {
@@ -379,22 +370,21 @@ impl Timeline {
         zoom: u64,
         columns: usize,
     ) -> Vec<Cell> {
-        let zoom = zoom.max(1);
-        // Align buckets to whole multiples of the zoom so they do not shift every second.
-        let last_bucket_start = (end.saturating_sub(1) / zoom) * zoom;
-        (0..columns)
-            .rev()
-            .map(|back| {
-                let start = last_bucket_start.saturating_sub(back as u64 * zoom);
-                let cells_in = (start..start + zoom).filter_map(|sec| {
-                    if sec < first {
-                        return None;
-                    }
-                    cells.get((sec - first) as usize).copied()
-                });
-                Cell::worst(cells_in)
-            })
-            .collect()
+        bucketed(end, zoom, columns, |start, zoom| {
+            Cell::worst((start..start + zoom).filter_map(|sec| {
+                if sec < first {
+                    return None;
+                }
+                cells.get((sec - first) as usize).copied()
+            }))
+        })
+    }
+
+    /// [`Timeline::buckets`] of a row kept as runs.
+    pub fn run_buckets(runs: &Runs, end: u64, zoom: u64, columns: usize) -> Vec<Cell> {
+        bucketed(end, zoom, columns, |start, zoom| {
+            runs.worst(start, start + zoom)
+        })
     }
 
     /// Put what was recorded in this run on top of the history read from the file.
@@ -413,17 +403,7 @@ impl Timeline {
                 })
                 .collect();
             past.record(sec, self.cluster[i], &members);
-            let pg: Vec<(String, Cell)> = self
-                .pg
-                .iter()
-                .map(|(name, s)| {
-                    (
-                        name.clone(),
-                        s.cells.get(i).copied().unwrap_or(Cell::Unknown),
-                    )
-                })
-                .collect();
-            past.record_pg(sec, &pg);
+            past.record_pg(sec, &self.pg_second(sec));
         }
         let loaded_events = past.events_total;
         for e in self.events {
@@ -450,8 +430,8 @@ impl Timeline {
     }
 
     /// The Patroni rows in name order.
-    pub fn pg_rows(&self) -> Vec<&Series> {
-        let mut rows: Vec<&Series> = self.pg.values().collect();
+    pub fn pg_rows(&self) -> Vec<&PgRow> {
+        let mut rows: Vec<&PgRow> = self.pg.values().collect();
         rows.sort_by_key(|s| natural_key(&s.name));
         rows
     }
@@ -459,12 +439,16 @@ impl Timeline {
     /// Approximate memory held by the history, in bytes.
     pub fn memory_bytes(&self) -> usize {
         self.cluster.capacity()
-            + self.pg_all.capacity()
+            + self.pg_all.bytes()
             + self
                 .members
                 .values()
-                .chain(self.pg.values())
                 .map(|s| s.cells.capacity() + s.name.capacity())
+                .sum::<usize>()
+            + self
+                .pg
+                .values()
+                .map(|r| r.runs.bytes() + 2 * r.name.capacity() + 64)
                 .sum::<usize>()
             + self.events.iter().map(|e| e.text.len() + 32).sum::<usize>()
     }
@@ -537,6 +521,18 @@ pub fn parse(bytes: &[u8], now: u64) -> Timeline {
     t
 }
 
+/// `columns` buckets of `zoom` seconds ending at `end` (excluded), oldest first, each the cell
+/// `worst(start, zoom)` gives. Buckets are aligned to whole multiples of the zoom so they do not
+/// shift every second.
+fn bucketed(end: u64, zoom: u64, columns: usize, worst: impl Fn(u64, u64) -> Cell) -> Vec<Cell> {
+    let zoom = zoom.max(1);
+    let last_bucket_start = (end.saturating_sub(1) / zoom) * zoom;
+    (0..columns)
+        .rev()
+        .map(|back| worst(last_bucket_start.saturating_sub(back as u64 * zoom), zoom))
+        .collect()
+}
+
 /// `HH:MM:SS` (UTC) of a Unix second.
 pub fn clock(sec: u64) -> String {
     let s = sec % 86400;
@@ -550,8 +546,9 @@ pub fn chart(t: &Timeline, end: u64, zoom: u64, columns: usize) -> String {
     let label_w = t
         .members
         .values()
-        .chain(t.pg.values())
-        .map(|s| crate::text::escape(&s.name).chars().count())
+        .map(|s| &s.name)
+        .chain(t.pg.keys())
+        .map(|name| crate::text::escape(name).chars().count())
         .max()
         .unwrap_or(7)
         .max(7);
@@ -567,8 +564,12 @@ pub fn chart(t: &Timeline, end: u64, zoom: u64, columns: usize) -> String {
     for s in t.rows_by_name() {
         row(&mut out, &crate::text::escape(&s.name), &s.cells);
     }
-    for s in t.pg_rows() {
-        row(&mut out, &crate::text::escape(&s.name), &s.cells);
+    for r in t.pg_rows() {
+        let line: String = Timeline::run_buckets(&r.runs, end, zoom, columns)
+            .iter()
+            .map(|c| if *c == Cell::Unknown { '.' } else { c.letter() })
+            .collect();
+        let _ = writeln!(out, "{:<label_w$} {line}", crate::text::escape(&r.name));
     }
     let _ = writeln!(
         out,
@@ -662,8 +663,8 @@ impl HistoryFile {
             out.push('\n');
             self.order = order;
         }
-        for (name, s) in &t.pg {
-            let c = s.cells.get(idx).copied().unwrap_or(Cell::Unknown);
+        for (name, r) in &t.pg {
+            let c = r.runs.get(sec);
             if self.pg.get(name).copied().unwrap_or(Cell::Unknown) != c {
                 let _ = writeln!(out, "P {sec} {} {}", pg_letter(c), encode_name(name));
                 self.pg.insert(name.clone(), c);
@@ -722,12 +723,7 @@ impl HistoryFile {
 /// The Patroni cells of the last second held (what a file holding `t` says from then on).
 fn last_pg(t: &Timeline) -> BTreeMap<String, Cell> {
     t.pg.iter()
-        .map(|(name, s)| {
-            (
-                name.clone(),
-                s.cells.back().copied().unwrap_or(Cell::Unknown),
-            )
-        })
+        .map(|(name, r)| (name.clone(), r.runs.get(t.end().saturating_sub(1))))
         .collect()
 }
 
@@ -762,8 +758,8 @@ pub fn dump(t: &Timeline) -> String {
     let mut pg: BTreeMap<&str, Cell> = BTreeMap::new();
     for (i, c) in t.cluster.iter().enumerate() {
         let sec = t.first + i as u64;
-        for (name, s) in &t.pg {
-            let c = s.cells.get(i).copied().unwrap_or(Cell::Unknown);
+        for (name, r) in &t.pg {
+            let c = r.runs.get(sec);
             if pg.get(name.as_str()).copied().unwrap_or(Cell::Unknown) != c {
                 let _ = writeln!(out, "P {sec} {} {}", pg_letter(c), encode_name(name));
                 pg.insert(name, c);
@@ -1059,8 +1055,11 @@ mod tests {
             (back.events[1].tag, back.events[1].level),
             (Tag::PgFailover, Level::Error)
         );
-        let pg =
-            |name: &str| -> String { back.pg[name].cells.iter().map(|c| c.letter()).collect() };
+        let pg = |name: &str| -> String {
+            (back.first..back.end())
+                .map(|s| back.pg[name].runs.get(s).letter())
+                .collect()
+        };
         // The damaged second 1005 is unknown for the Patroni rows too; 1006 carries on.
         assert_eq!(pg("pg-meta"), "LLL!L L");
         assert_eq!(pg("pg-test"), " LLLL L");

@@ -74,8 +74,9 @@ fn rows(s: &Store, tl: &Timeline, area: Rect, buf: &mut Buffer) {
     let label_w = tl
         .members
         .values()
-        .chain(tl.pg.values().filter(|_| expanded))
-        .map(|m| escape(&m.name).chars().count())
+        .map(|m| &m.name)
+        .chain(tl.pg.keys().filter(|_| expanded))
+        .map(|name| escape(name).chars().count())
         .max()
         .unwrap_or(7)
         .clamp(7, 16) as u16;
@@ -155,7 +156,7 @@ fn rows(s: &Store, tl: &Timeline, area: Rect, buf: &mut Buffer) {
                 rows.len()
             };
             for r in rows.iter().take(shown) {
-                let cells = Timeline::buckets(&r.cells, tl.first, now, zoom, cols);
+                let cells = Timeline::run_buckets(&r.runs, now, zoom, cols);
                 put(line_for(&escape(&r.name), cells, false), &mut y);
             }
             if shown < rows.len() {
@@ -171,7 +172,7 @@ fn rows(s: &Store, tl: &Timeline, area: Rect, buf: &mut Buffer) {
                 );
             }
         } else {
-            let cells = Timeline::buckets(&tl.pg_all, tl.first, now, zoom, cols);
+            let cells = Timeline::run_buckets(&tl.pg_all, now, zoom, cols);
             let label = format!("{} pg", tl.pg.len());
             put(line_for(&label, cells, false), &mut y);
         }
