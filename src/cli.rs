@@ -24,8 +24,16 @@ pub struct Cli {
 }
 
 /// Options every command understands.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Global {
+    /// A cluster named in the config file ([clusters.NAME]): its inventory, env file or
+    /// endpoints and TLS files, as if given by -i, the environment or the flags (flags given
+    /// still win; the shell's ETCDCTL_* are not used with it)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// The cluster named by --cluster, read (set by [`crate::commands::with_cluster`]).
+    #[arg(skip)]
+    pub chosen: Option<crate::connect::Chosen>,
     /// Pigsty inventory (default: $ETCDECK_INVENTORY, ./pigsty.yml, ~/pigsty/pigsty.yml)
     #[arg(short = 'i', long, global = true, value_name = "FILE")]
     pub inventory: Option<PathBuf>,

@@ -29,8 +29,8 @@ fn wanted(name: &str) -> bool {
 pub fn read(path: &Path) -> Result<BTreeMap<String, String>, String> {
     let bytes = crate::input::read(path, crate::input::CONFIG_LIMIT, "an env file")
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| format!("{}: not UTF-8 text", path.display()))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?;
     parse(&text, path, &|f| {
         crate::input::read(f, crate::input::CONFIG_LIMIT, "a password file")
             .ok()

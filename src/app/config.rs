@@ -581,8 +581,11 @@ mod tests {
     }
 
     fn clusters(text: &str) -> Result<Vec<NamedCluster>, String> {
-        Config::build(Some((text, Path::new("/home/dba/.config/etcdeck/config.toml"))), false)
-            .map(|c| c.clusters)
+        Config::build(
+            Some((text, Path::new("/home/dba/.config/etcdeck/config.toml"))),
+            false,
+        )
+        .map(|c| c.clusters)
     }
 
     #[test]
@@ -609,7 +612,10 @@ mod tests {
         assert_eq!(
             c[0].source,
             ClusterSource::Endpoints {
-                endpoints: vec!["https://10.0.0.1:2379".into(), "https://10.0.0.2:2379".into()],
+                endpoints: vec![
+                    "https://10.0.0.1:2379".into(),
+                    "https://10.0.0.2:2379".into()
+                ],
                 tls: ClusterTls {
                     cacert: Some("/home/dba/.config/etcdeck/lab/ca.crt".into()),
                     cert: Some("/pki/lab.crt".into()),
@@ -617,14 +623,18 @@ mod tests {
                 }
             }
         );
-        assert_eq!(c[2].describe(), "env /home/dba/.config/etcdeck/staging/etcdctl.sh");
+        assert_eq!(
+            c[2].describe(),
+            "env /home/dba/.config/etcdeck/staging/etcdctl.sh"
+        );
         // The shipped defaults name none.
         assert!(Config::build(None, false).unwrap().clusters.is_empty());
     }
 
     #[test]
     fn a_cluster_without_a_source_or_with_two_is_refused_at_its_line() {
-        let e = clusters("refresh = \"1s\"\n\n[clusters.prod]\ncacert = \"/ca.crt\"\n").unwrap_err();
+        let e =
+            clusters("refresh = \"1s\"\n\n[clusters.prod]\ncacert = \"/ca.crt\"\n").unwrap_err();
         assert!(
             e.starts_with("/home/dba/.config/etcdeck/config.toml:3: clusters.prod: no source"),
             "{e}"
@@ -638,14 +648,20 @@ mod tests {
             "{e}"
         );
         let e = clusters("[clusters.s]\nenv = \"b.sh\"\ncacert = \"ca.crt\"\n").unwrap_err();
-        assert!(e.contains("config.toml:1: clusters.s: with env, the TLS files"), "{e}");
+        assert!(
+            e.contains("config.toml:1: clusters.s: with env, the TLS files"),
+            "{e}"
+        );
         let e = clusters("[clusters.l]\nendpoints = []\n").unwrap_err();
         assert!(e.contains("clusters.l: endpoints is empty"), "{e}");
-        let e = clusters("[clusters.l]\nendpoints = [\"https://a:2379\"]\ncert = \"c\"\n")
-            .unwrap_err();
+        let e =
+            clusters("[clusters.l]\nendpoints = [\"https://a:2379\"]\ncert = \"c\"\n").unwrap_err();
         assert!(e.contains("clusters.l: cert and key go together"), "{e}");
         let e = clusters("[clusters.\"my prod\"]\ninventory = \"a.yml\"\n").unwrap_err();
-        assert!(e.contains("clusters.my prod: a cluster's name may have"), "{e}");
+        assert!(
+            e.contains("clusters.my prod: a cluster's name may have"),
+            "{e}"
+        );
         // A field the table does not know: toml's message, with its line.
         let e = clusters("[clusters.prod]\n\ninventroy = \"a.yml\"\n").unwrap_err();
         assert!(e.contains("line 3") && e.contains("inventroy"), "{e}");
@@ -661,6 +677,9 @@ mod tests {
             "--cluster prdo: no such cluster; the config file names prod, staging"
         );
         let e = Config::default().cluster("prod").unwrap_err();
-        assert!(e.contains("no clusters are configured") && e.contains("[clusters.prod]"), "{e}");
+        assert!(
+            e.contains("no clusters are configured") && e.contains("[clusters.prod]"),
+            "{e}"
+        );
     }
 }

@@ -15,15 +15,19 @@ use crate::cli::Global;
 use crate::connect;
 use crate::console as runtime;
 use crate::etcd::Cluster;
-use crate::inventory;
+
+/// The config file: `--config FILE` (explicit: it must exist), else the default path.
+pub fn config_path(g: &Global) -> (Option<std::path::PathBuf>, bool) {
+    match &g.config {
+        Some(p) => (Some(p.clone()), true),
+        None => (config::default_path(&connect::process_env), false),
+    }
+}
 
 /// The console's settings: defaults, the config file, then flags and NO_COLOR.
 pub fn console_config(g: &Global) -> Result<Config> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let (path, explicit) = match &g.config {
-        Some(p) => (Some(p.clone()), true),
-        None => (config::default_path(&connect::process_env), false),
-    };
+    let (path, explicit) = config_path(g);
     let mut cfg = Config::load(path.as_deref(), explicit, no_color).map_err(anyhow::Error::msg)?;
     if let Some(r) = g.refresh {
         cfg.refresh = r;
@@ -37,7 +41,7 @@ pub fn console_config(g: &Global) -> Result<Config> {
 /// The inventory for the inventory pane: loaded, refused with its errors, or missing and why.
 fn console_inventory(g: &Global) -> Result<InventoryState> {
     let mut state = InventoryState::default();
-    match inventory::resolve_path(g.inventory.as_deref()) {
+    match super::inventory_path(g, None) {
         Err(why) => state.missing = Some(format!("No inventory: {why}")),
         Ok(path) => state = InventoryState::read(&path, &extra_vars(g)?),
     }
@@ -73,8 +77,9 @@ pub async fn run(g: &Global) -> Result<Code> {
     let cfg = console_config(g)?;
     let inv = console_inventory(g)?;
     let flags = flags(g);
-    let env_endpoints = connect::process_env("ETCDCTL_ENDPOINTS").is_some();
-    if flags.endpoints.is_none() && !env_endpoints && inv.loaded.is_none() {
+    let env_endpoints = super::env_var(g, "ETCDCTL_ENDPOINTS").is_some();
+    let named_endpoints = flags.named.as_ref().is_some_and(|n| n.endpoints.is_some());
+    if flags.endpoints.is_none() && !named_endpoints && !env_endpoints && inv.loaded.is_none() {
         if !inv.errors.is_empty() {
             print_diagnostics(&inv.errors);
             bail!(
@@ -88,7 +93,7 @@ pub async fn run(g: &Global) -> Result<Code> {
             inv.missing.as_deref().unwrap_or("no inventory")
         );
     }
-    let settings = connect::resolve(&flags, &connect::process_env, inv.loaded.as_ref())?;
+    let settings = connect::resolve(&flags, &|n| super::env_var(g, n), inv.loaded.as_ref())?;
     let target = Target {
         endpoints: settings.endpoints.clone(),
         origin: settings.endpoints_origin.to_string(),
