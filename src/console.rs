@@ -899,6 +899,7 @@ pub fn frame_log_hook(path: &std::path::Path) -> std::io::Result<FrameHook<'stat
             Some(crate::app::store::Overlay::Wizard(_)) => "wizard",
             Some(crate::app::store::Overlay::Help { .. }) => "help",
             Some(crate::app::store::Overlay::Prompt(_)) => "prompt",
+            Some(crate::app::store::Overlay::Clusters { .. }) => "clusters",
             None => "-",
         };
         let _ = writeln!(file, "{n} {us} {filled} {overlay}");

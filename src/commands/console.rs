@@ -58,6 +58,7 @@ pub fn console_store(
 ) -> Store {
     let mut store = Store::new(cfg, target, inv, Instant::now());
     store.read_only = g.read_only;
+    store.named = g.chosen.as_ref().map(|c| c.named.name.clone());
     store.keys = Keys::new(&g.namespace);
     store.cluster.quota = match g.quota {
         Some(bytes) => Quota {
@@ -69,11 +70,69 @@ pub fn console_store(
     store
 }
 
-/// `etcdeck` with no subcommand: the console on the configured cluster.
+/// `etcdeck` with no subcommand: the console on the configured cluster. Switching to another
+/// named cluster (the switcher) ends the console and starts it again here on that cluster, on
+/// the same terminal, with a fresh store; read-only and the other flags carry over.
 pub async fn run(g: &Global) -> Result<Code> {
     if let Some(code) = refuse_background() {
         return Ok(code);
     }
+    let mut g = g.clone();
+    // The cluster switched from, while the switch may still fail.
+    let mut before: Option<Global> = None;
+    let mut news: Option<String> = None;
+    loop {
+        let (store, cluster, mut warnings) = match prepare(&g) {
+            Ok(ready) => ready,
+            Err(e) => match before.take() {
+                // The cluster cannot be reached as configured (no endpoints, a TLS file
+                // missing): the console opens again where it was, and says why.
+                Some(back) => {
+                    let name = g.cluster.clone().unwrap_or_default();
+                    news = Some(format!("cannot switch to cluster {name}: {e:#}"));
+                    g = back;
+                    continue;
+                }
+                None => return Err(e),
+            },
+        };
+        before = None;
+        warnings.extend(news.take());
+        let store = open_console(store, cluster, |tx| {
+            if !warnings.is_empty() {
+                let words = crate::text::escape(&warnings.join("; ")).into_owned();
+                let _ = tx.send(Msg::Flash(crate::app::msg::Level::Warn, words));
+            }
+        })
+        .await?;
+        let Some(name) = store.switch_to else {
+            return Ok(0);
+        };
+        match switched(&g, &name) {
+            Ok(next) => before = Some(std::mem::replace(&mut g, next)),
+            // Its env file went, the config file changed: as above.
+            Err(e) => news = Some(format!("cannot switch to cluster {name}: {e:#}")),
+        }
+    }
+}
+
+/// `g` on the named cluster `name` instead: the flags that named the cluster before (-i,
+/// --endpoints, the TLS files, --user) are dropped; the others stay.
+pub fn switched(g: &Global, name: &str) -> Result<Global> {
+    let mut next = g.clone();
+    next.cluster = Some(name.to_string());
+    next.chosen = None;
+    next.inventory = None;
+    next.endpoints = None;
+    next.cacert = None;
+    next.cert = None;
+    next.key = None;
+    next.user = None;
+    super::with_cluster(&next)
+}
+
+/// The console's store and client for `g`'s cluster, and the warnings to say first.
+fn prepare(g: &Global) -> Result<(Store, Cluster, Vec<String>)> {
     let cfg = console_config(g)?;
     let inv = console_inventory(g)?;
     let flags = flags(g);
@@ -101,14 +160,7 @@ pub async fn run(g: &Global) -> Result<Code> {
     let warnings = connect::warnings(&settings);
     let cluster = Cluster::new(settings)?;
     let store = console_store(g, cfg, target, inv, Quota::default());
-    open_console(store, cluster, |tx| {
-        if !warnings.is_empty() {
-            let words = crate::text::escape(&warnings.join("; ")).into_owned();
-            let _ = tx.send(Msg::Flash(crate::app::msg::Level::Warn, words));
-        }
-    })
-    .await?;
-    Ok(0)
+    Ok((store, cluster, warnings))
 }
 
 /// Take over the terminal, run the console, give the terminal back (also on panic and on
@@ -156,6 +208,12 @@ pub async fn open_console(
 /// (ratatui's, which gives the terminal back and prints the panic) runs, then the process exits
 /// with 101, instead of drawing on with a dead worker and ignoring `q`.
 pub fn exit_on_panic() {
+    // Once: the console starts again on a switch of cluster, the hook stays the same.
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(set_exit_on_panic);
+}
+
+fn set_exit_on_panic() {
     let restore_and_print = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore_and_print(info);
