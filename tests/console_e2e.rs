@@ -873,7 +873,8 @@ async fn the_cluster_switcher_moves_the_console_between_two_named_clusters() {
     std::fs::write(config_dir.join("b.sh"), b.sandbox.etcdctl_env().shell()).unwrap();
     std::fs::write(
         config_dir.join("config.toml"),
-        "[clusters.alpha]\nenv = \"a.sh\"\n[clusters.beta]\nenv = \"b.sh\"\n",
+        "[clusters.alpha]\nenv = \"a.sh\"\n[clusters.beta]\nenv = \"b.sh\"\n\
+         [clusters.gamma]\nenv = \"gone.sh\"\n",
     )
     .unwrap();
 
@@ -949,6 +950,22 @@ async fn the_cluster_switcher_moves_the_console_between_two_named_clusters() {
         "the switcher closed, still on alpha",
         Duration::from_secs(5),
         |s| !s.contains("Clusters") && on("alpha", &a_id, 1)(s),
+    );
+
+    // A cluster whose env file is gone: the console stays on alpha and says why.
+    tmux.keys(&["c"]);
+    tmux.wait_for("the switcher", Duration::from_secs(5), |s| {
+        s.contains("gamma")
+    });
+    tmux.keys(&["j"]);
+    tmux.keys(&["j"]);
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("back on alpha, saying why", Duration::from_secs(10), |s| {
+        on("alpha", &a_id, 1)(s) && last_line(s).starts_with("cannot switch: cluster gamma: ")
+    });
+    assert!(
+        last_line(&screen).contains("/.config/etcdeck/gone.sh"),
+        "{screen}"
     );
 
     tmux.keys(&["q"]);

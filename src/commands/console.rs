@@ -88,8 +88,7 @@ pub async fn run(g: &Global) -> Result<Code> {
                 // The cluster cannot be reached as configured (no endpoints, a TLS file
                 // missing): the console opens again where it was, and says why.
                 Some(back) => {
-                    let name = g.cluster.clone().unwrap_or_default();
-                    news = Some(format!("cannot switch to cluster {name}: {e:#}"));
+                    news = Some(format!("cannot switch: {e:#}"));
                     g = back;
                     continue;
                 }
@@ -111,7 +110,7 @@ pub async fn run(g: &Global) -> Result<Code> {
         match switched(&g, &name) {
             Ok(next) => before = Some(std::mem::replace(&mut g, next)),
             // Its env file went, the config file changed: as above.
-            Err(e) => news = Some(format!("cannot switch to cluster {name}: {e:#}")),
+            Err(e) => news = Some(format!("cannot switch: {e:#}")),
         }
     }
 }

@@ -117,7 +117,7 @@ pub fn choose(c: &crate::app::config::NamedCluster) -> Result<connect::Chosen> {
         }
         ClusterSource::Env(path) => {
             let vars = crate::envfile::read(path)
-                .map_err(|e| anyhow::anyhow!("cluster {} ({}): {e}", c.name, c.at))?;
+                .map_err(|e| anyhow::anyhow!("cluster {}: {e}", c.name))?;
             if !vars.contains_key("ETCDCTL_ENDPOINTS") && !vars.contains_key("ETCDECK_INVENTORY") {
                 bail!(
                     "cluster {} ({}): {} sets no ETCDCTL_ENDPOINTS (nor ETCDECK_INVENTORY): add \
@@ -338,7 +338,7 @@ mod tests {
         assert!(e.to_string().contains("sets no ETCDCTL_ENDPOINTS"), "{e}");
         std::fs::remove_file(dir.path().join("staging.sh")).unwrap();
         let e = with_cluster(&global(dir.path(), &["--cluster", "staging"])).unwrap_err();
-        assert!(e.to_string().starts_with("cluster staging ("), "{e}");
+        assert!(e.to_string().starts_with("cluster staging: "), "{e}");
         assert!(e.to_string().contains("staging.sh"), "{e}");
     }
 }
