@@ -682,4 +682,27 @@ mod tests {
             "{e}"
         );
     }
+
+    #[test]
+    fn cluster_paths_are_taken_from_the_config_folder_or_the_home_folder() {
+        let file = Path::new("/etc/etcdeck/config.toml");
+        let home = Some(Path::new("/home/dba"));
+        assert_eq!(
+            config_path("staging/etcdctl.sh", file, home),
+            PathBuf::from("/etc/etcdeck/staging/etcdctl.sh")
+        );
+        assert_eq!(
+            config_path("~/pigsty/pigsty.yml", file, home),
+            PathBuf::from("/home/dba/pigsty/pigsty.yml")
+        );
+        assert_eq!(
+            config_path("/abs.yml", file, home),
+            PathBuf::from("/abs.yml")
+        );
+        // `--config c.toml` in the current folder: relative to it still.
+        assert_eq!(
+            config_path("a.sh", Path::new("c.toml"), home),
+            PathBuf::from("a.sh")
+        );
+    }
 }
