@@ -100,6 +100,8 @@ pub struct Chosen {
     pub inventory: Option<PathBuf>,
     /// Where it is written: `file:LINE`.
     pub at: String,
+    /// Patroni's namespace there, when not `/pg`.
+    pub namespace: Option<String>,
 }
 
 impl Chosen {

@@ -39,6 +39,7 @@ struct ClusterFile {
     cacert: Option<String>,
     cert: Option<String>,
     key: Option<String>,
+    namespace: Option<String>,
 }
 
 /// A cluster named in the config file (`[clusters.NAME]`), for `--cluster NAME` and the
@@ -47,6 +48,8 @@ struct ClusterFile {
 pub struct NamedCluster {
     pub name: String,
     pub source: ClusterSource,
+    /// Patroni's namespace there (`--namespace`), when given.
+    pub namespace: Option<String>,
     /// `file:LINE` of its table, for messages.
     pub at: String,
 }
@@ -190,9 +193,15 @@ fn clusters_of(
                 )))
             }
         };
+        if c.namespace.as_deref().is_some_and(|n| !n.starts_with('/')) {
+            return Err(bad(
+                "namespace is a key prefix like \"/pg\": it starts with /".into(),
+            ));
+        }
         out.push(NamedCluster {
             name: name.clone(),
             source,
+            namespace: c.namespace.clone(),
             at,
         });
     }
@@ -652,6 +661,9 @@ mod tests {
             e.contains("config.toml:1: clusters.s: with env, the TLS files"),
             "{e}"
         );
+        let e = clusters("[clusters.l]\nendpoints = [\"https://a:2379\"]\nnamespace = \"pg\"\n")
+            .unwrap_err();
+        assert!(e.contains("clusters.l: namespace is a key prefix"), "{e}");
         let e = clusters("[clusters.l]\nendpoints = []\n").unwrap_err();
         assert!(e.contains("clusters.l: endpoints is empty"), "{e}");
         let e =

@@ -59,7 +59,7 @@ pub fn console_store(
     let mut store = Store::new(cfg, target, inv, Instant::now());
     store.read_only = g.read_only;
     store.named = g.chosen.as_ref().map(|c| c.named.name.clone());
-    store.keys = Keys::new(&g.namespace);
+    store.keys = Keys::new(g.namespace());
     store.cluster.quota = match g.quota {
         Some(bytes) => Quota {
             bytes,

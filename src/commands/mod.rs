@@ -99,6 +99,7 @@ pub fn choose(c: &crate::app::config::NamedCluster) -> Result<connect::Chosen> {
             ..connect::Named::default()
         },
         at: c.at.clone(),
+        namespace: c.namespace.clone(),
         ..connect::Chosen::default()
     };
     let mut tls = |t: &crate::app::config::ClusterTls| {
@@ -252,7 +253,7 @@ mod tests {
             dir.path().join("config.toml"),
             "[clusters.prod]\ninventory = \"prod/pigsty.yml\"\ncacert = \"/prod/ca.crt\"\n\
              [clusters.staging]\nenv = \"staging.sh\"\n\
-             [clusters.lab]\nendpoints = [\"https://10.0.0.1:2379\"]\n",
+             [clusters.lab]\nendpoints = [\"https://10.0.0.1:2379\"]\nnamespace = \"/lab\"\n",
         )
         .unwrap();
         std::fs::write(
