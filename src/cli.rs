@@ -24,8 +24,16 @@ pub struct Cli {
 }
 
 /// Options every command understands.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Global {
+    /// A cluster named in the config file ([clusters.NAME]): its inventory, env file or
+    /// endpoints and TLS files, as if given by -i, the environment or the flags (flags given
+    /// still win; the shell's ETCDCTL_* are not used with it)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// The cluster named by --cluster, read (set by [`crate::commands::with_cluster`]).
+    #[arg(skip)]
+    pub chosen: Option<crate::connect::Chosen>,
     /// Pigsty inventory (default: $ETCDECK_INVENTORY, ./pigsty.yml, ~/pigsty/pigsty.yml)
     #[arg(short = 'i', long, global = true, value_name = "FILE")]
     pub inventory: Option<PathBuf>,
@@ -66,9 +74,10 @@ pub struct Global {
     /// Console settings: keys, colours, refresh (default: $XDG_CONFIG_HOME/etcdeck/config.toml)
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Patroni's namespace: the key prefix browsed and summarized
-    #[arg(long, global = true, value_name = "PREFIX", default_value = "/pg")]
-    pub namespace: String,
+    /// Patroni's namespace: the key prefix browsed and summarized (default: the named
+    /// cluster's `namespace`, else /pg)
+    #[arg(long = "namespace", global = true, value_name = "PREFIX")]
+    pub namespace_flag: Option<String>,
     /// Console: the backend quota the DB size is measured against, e.g. 8GiB (default: Pigsty's 16GiB)
     #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
     pub quota: Option<i64>,
@@ -209,6 +218,16 @@ pub enum Command {
         #[arg(long, value_name = "SIZE", value_parser = parse_size)]
         quota_backend: Option<i64>,
     },
+}
+
+impl Global {
+    /// Patroni's namespace: `--namespace`, else the named cluster's, else Patroni's `/pg`.
+    pub fn namespace(&self) -> &str {
+        self.namespace_flag
+            .as_deref()
+            .or(self.chosen.as_ref().and_then(|c| c.namespace.as_deref()))
+            .unwrap_or(crate::app::store::DEFAULT_NAMESPACE)
+    }
 }
 
 /// What the wizards' help ends with.

@@ -29,6 +29,8 @@ pub enum Origin {
     Env(&'static str),
     /// The inventory file.
     Inventory(String),
+    /// A cluster named in the config file (`--cluster NAME`, the console's switcher).
+    Cluster(String),
     /// A built-in default (Pigsty's usual path).
     Default,
 }
@@ -39,6 +41,7 @@ impl fmt::Display for Origin {
             Origin::Flag(name) => write!(f, "{name}"),
             Origin::Env(name) => write!(f, "{name}"),
             Origin::Inventory(file) => write!(f, "inventory {file}"),
+            Origin::Cluster(name) => write!(f, "cluster {name}"),
             Origin::Default => write!(f, "Pigsty default"),
         }
     }
@@ -56,6 +59,7 @@ impl fmt::Display for FileSetting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.origin {
             Origin::Flag(n) | Origin::Env(n) => write!(f, "{n}={}", self.path.display()),
+            Origin::Cluster(name) => write!(f, "{} (cluster {name})", self.path.display()),
             _ => write!(f, "{}", self.path.display()),
         }
     }
@@ -70,6 +74,46 @@ pub struct Flags {
     pub key: Option<PathBuf>,
     pub user: Option<String>,
     pub timeout: Option<Duration>,
+    /// A named cluster's endpoints and TLS files: below the flags, above the environment.
+    pub named: Option<Named>,
+}
+
+/// What a cluster named in the config file sets as its flags would (see [`Chosen`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Named {
+    pub name: String,
+    pub endpoints: Option<Vec<String>>,
+    pub cacert: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+/// The cluster chosen by name (`--cluster NAME`), read: its flag-like values, its environment
+/// (an env file's variables; nothing for the other sources: the shell's `ETCDCTL_*` name
+/// another cluster) and its inventory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Chosen {
+    pub named: Named,
+    /// The `ETCDCTL_*` variables in force for this cluster, in place of the process's.
+    pub env: std::collections::BTreeMap<String, String>,
+    /// Its inventory, as `-i` (an inventory source, or `ETCDECK_INVENTORY` in its env file).
+    pub inventory: Option<PathBuf>,
+    /// Where it is written: `file:LINE`.
+    pub at: String,
+    /// Patroni's namespace there, when not `/pg`.
+    pub namespace: Option<String>,
+}
+
+impl Chosen {
+    /// The environment variable `name` as this cluster has it: `ETCDCTL_*` from its own
+    /// variables only, anything else from the process.
+    pub fn var(&self, name: &str) -> Option<String> {
+        if name.starts_with("ETCDCTL_") {
+            self.env.get(name).cloned()
+        } else {
+            process_env(name)
+        }
+    }
 }
 
 /// Everything needed to reach the cluster.
@@ -116,10 +160,17 @@ pub fn resolve(
             .map(|v| (name, v))
     };
 
+    let named = flags.named.as_ref();
+    let named_origin = || Origin::Cluster(named.map(|n| n.name.clone()).unwrap_or_default());
     let (endpoints, endpoints_origin) = if let Some(list) = &flags.endpoints {
         (
             split_endpoints(list, Origin::Flag("--endpoints"))?,
             Origin::Flag("--endpoints"),
+        )
+    } else if let Some(list) = named.and_then(|n| n.endpoints.as_ref()) {
+        (
+            split_endpoints(&list.join(","), named_origin())?,
+            named_origin(),
         )
     } else if let Some((name, list)) = env("ETCDCTL_ENDPOINTS") {
         (
@@ -136,11 +187,19 @@ pub fn resolve(
         return Err(SettingsError::NoEndpoints);
     };
 
-    let file = |flag: &Option<PathBuf>, flag_name: &'static str, env_name: &'static str| {
+    let file = |flag: &Option<PathBuf>,
+                of_named: &dyn Fn(&Named) -> Option<PathBuf>,
+                flag_name: &'static str,
+                env_name: &'static str| {
         if let Some(p) = flag {
             Some(FileSetting {
                 path: p.clone(),
                 origin: Origin::Flag(flag_name),
+            })
+        } else if let Some(p) = named.and_then(of_named) {
+            Some(FileSetting {
+                path: p,
+                origin: named_origin(),
             })
         } else {
             env(env_name).map(|(n, v)| FileSetting {
@@ -157,10 +216,15 @@ pub fn resolve(
         })
     };
 
-    let cacert = file(&flags.cacert, "--cacert", "ETCDCTL_CACERT")
-        .or_else(|| PIGSTY_CA_PATHS.iter().find_map(|p| default_file(p)));
-    let mut cert = file(&flags.cert, "--cert", "ETCDCTL_CERT");
-    let mut key = file(&flags.key, "--key", "ETCDCTL_KEY");
+    let cacert = file(
+        &flags.cacert,
+        &|n| n.cacert.clone(),
+        "--cacert",
+        "ETCDCTL_CACERT",
+    )
+    .or_else(|| PIGSTY_CA_PATHS.iter().find_map(|p| default_file(p)));
+    let mut cert = file(&flags.cert, &|n| n.cert.clone(), "--cert", "ETCDCTL_CERT");
+    let mut key = file(&flags.key, &|n| n.key.clone(), "--key", "ETCDCTL_KEY");
     if cert.is_none() && key.is_none() {
         if let (Some(c), Some(k)) = (
             default_file(PIGSTY_CERT_PATH),
@@ -437,5 +501,61 @@ mod tests {
         ]);
         let err = resolve(&Flags::default(), &env, None).unwrap_err();
         assert!(err.to_string().contains("ETCDCTL_CERT=/c"), "{err}");
+    }
+
+    #[test]
+    fn a_named_cluster_is_below_the_flags_and_above_the_environment() {
+        let named = Named {
+            name: "lab".into(),
+            endpoints: Some(vec!["https://10.0.0.1:2379".into()]),
+            cacert: Some("/lab/ca.crt".into()),
+            cert: Some("/lab/c.crt".into()),
+            key: Some("/lab/c.key".into()),
+        };
+        let env = env_of(&[
+            ("ETCDCTL_ENDPOINTS", "https://10.9.9.9:2379"),
+            ("ETCDCTL_CACERT", "/env/ca.crt"),
+        ]);
+        let flags = Flags {
+            named: Some(named.clone()),
+            ..Flags::default()
+        };
+        let s = resolve(&flags, &env, None).unwrap();
+        assert_eq!(s.endpoints, vec!["https://10.0.0.1:2379"]);
+        assert_eq!(s.endpoints_origin, Origin::Cluster("lab".into()));
+        assert_eq!(s.endpoints_origin.to_string(), "cluster lab");
+        assert_eq!(s.cacert.unwrap().to_string(), "/lab/ca.crt (cluster lab)");
+        assert_eq!(s.key.unwrap().path, PathBuf::from("/lab/c.key"));
+        // Flags given still win.
+        let flags = Flags {
+            endpoints: Some("https://10.1.1.1:2379".into()),
+            cacert: Some("/flag/ca.crt".into()),
+            named: Some(named),
+            ..Flags::default()
+        };
+        let s = resolve(&flags, &env, None).unwrap();
+        assert_eq!(s.endpoints, vec!["https://10.1.1.1:2379"]);
+        assert_eq!(s.cacert.unwrap().to_string(), "--cacert=/flag/ca.crt");
+        assert_eq!(s.cert.unwrap().origin, Origin::Cluster("lab".into()));
+    }
+
+    #[test]
+    fn a_chosen_cluster_has_only_its_own_etcdctl_variables() {
+        let chosen = Chosen {
+            env: [(
+                "ETCDCTL_ENDPOINTS".to_string(),
+                "https://10.0.0.5:2379".to_string(),
+            )]
+            .into_iter()
+            .collect(),
+            ..Chosen::default()
+        };
+        assert_eq!(
+            chosen.var("ETCDCTL_ENDPOINTS").as_deref(),
+            Some("https://10.0.0.5:2379")
+        );
+        // Whatever the shell exported for another cluster.
+        assert_eq!(chosen.var("ETCDCTL_CACERT"), None);
+        assert_eq!(chosen.var("ETCDCTL_USER"), None);
     }
 }

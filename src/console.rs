@@ -848,29 +848,60 @@ fn clipboard(bytes: &[u8]) {
     let _ = out.flush();
 }
 
+/// Where the terminal's events go, and whether a reader thread runs: one reader at a time, so
+/// that a console started again (a switch of cluster) never has a second thread taking its keys.
+static TERMINAL_EVENTS: std::sync::Mutex<(Option<mpsc::UnboundedSender<Msg>>, bool)> =
+    std::sync::Mutex::new((None, false));
+
 /// Read terminal events on a thread of their own (crossterm's read blocks) and send them as
-/// `Msg`s. The thread ends when the console is gone.
+/// `Msg`s to `tx`. The thread ends when the console is gone and no other took its place; a
+/// console started meanwhile gets the events from the same thread.
 pub fn spawn_terminal_events(tx: mpsc::UnboundedSender<Msg>) {
     use ratatui::crossterm::event::{self, Event};
+    let lock = || TERMINAL_EVENTS.lock().unwrap_or_else(|e| e.into_inner());
+    {
+        let mut state = lock();
+        state.0 = Some(tx);
+        if state.1 {
+            return;
+        }
+        state.1 = true;
+    }
+    let gone = move || {
+        let mut state = lock();
+        let closed = state.0.as_ref().is_none_or(|tx| tx.is_closed());
+        if closed {
+            state.1 = false;
+        }
+        closed
+    };
     std::thread::spawn(move || loop {
         // Poll with a timeout so the thread notices the console has gone.
         match event::poll(Duration::from_millis(250)) {
             Ok(true) => {}
             Ok(false) => {
-                if tx.is_closed() {
+                if gone() {
                     return;
                 }
                 continue;
             }
-            Err(_) => return,
+            Err(_) => {
+                lock().1 = false;
+                return;
+            }
         }
         let msg = match event::read() {
             Ok(Event::Key(k)) => Msg::Key(k),
             Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
             Ok(_) => continue,
-            Err(_) => return,
+            Err(_) => {
+                lock().1 = false;
+                return;
+            }
         };
-        if tx.send(msg).is_err() {
+        let tx = lock().0.clone();
+        // A key pressed between two consoles (a switch) is dropped.
+        if tx.is_some_and(|tx| tx.send(msg).is_err()) && gone() {
             return;
         }
     });
@@ -899,6 +930,7 @@ pub fn frame_log_hook(path: &std::path::Path) -> std::io::Result<FrameHook<'stat
             Some(crate::app::store::Overlay::Wizard(_)) => "wizard",
             Some(crate::app::store::Overlay::Help { .. }) => "help",
             Some(crate::app::store::Overlay::Prompt(_)) => "prompt",
+            Some(crate::app::store::Overlay::Clusters { .. }) => "clusters",
             None => "-",
         };
         let _ = writeln!(file, "{n} {us} {filled} {overlay}");

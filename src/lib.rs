@@ -4,6 +4,7 @@
 //! - [`inventory`]: the Pigsty inventory's `etcd` group, its parameters and validation, and the
 //!   edit of one host that keeps the rest of the file.
 //! - [`connect`]: endpoints, TLS files and auth, from flags, `ETCDCTL_*` and the inventory.
+//! - [`envfile`]: an `etcdctl.sh` read as a named cluster's environment (never run).
 //! - [`etcd`]: the only code that talks to etcd (clients, status, errors in an operator's words).
 //! - [`health`]: one verdict on the cluster (healthy, degraded, unavailable) for scripts.
 //! - [`pki`]: the CA and member certificates, issued with rcgen.
@@ -30,6 +31,7 @@ pub mod commands;
 pub mod connect;
 pub mod console;
 pub mod demo;
+pub mod envfile;
 pub mod etcd;
 pub mod health;
 pub mod input;

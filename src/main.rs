@@ -12,7 +12,14 @@ use etcdeck::inventory;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let g = &cli.global;
+    // `--cluster NAME`: the config file's cluster read once, for every command.
+    let g = &match commands::with_cluster(&cli.global) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("etcdeck: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
     let outcome = match &cli.command {
         None => commands::console::run(g).await,
         Some(Command::Status { json }) => commands::status::run(g, *json).await,

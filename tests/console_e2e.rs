@@ -841,3 +841,133 @@ async fn console_adds_an_inventory_host_removes_it_then_adds_a_member_at_a_typed
     tmux.keys(&["q"]);
     assert_terminal_given_back(&tmux, Instant::now());
 }
+
+/// The cluster id the header's second line shows (`id 870b2c801cd668fb`).
+fn header_id(screen: &str) -> Option<String> {
+    let second = screen.lines().nth(1)?;
+    let rest = second.trim_start().strip_prefix("id ")?;
+    Some(rest.split_whitespace().next()?.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cluster_switcher_moves_the_console_between_two_named_clusters() {
+    let a = TestCluster::start(1).await;
+    let b = TestCluster::start(2).await;
+    let id = |tc: &TestCluster| {
+        let tc_cluster = tc.cluster(Duration::from_secs(5));
+        async move {
+            let s = etcdeck::etcd::status::gather(&tc_cluster)
+                .await
+                .expect("status");
+            format!("{:x}", s.cluster_id)
+        }
+    };
+    let (a_id, b_id) = (id(&a).await, id(&b).await);
+    assert_ne!(a_id, b_id);
+
+    // Both named in the user's config file, each by its etcdctl.sh.
+    let home = tempfile::TempDir::new().expect("temp dir");
+    let config_dir = home.path().join(".config/etcdeck");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::write(config_dir.join("a.sh"), a.sandbox.etcdctl_env().shell()).unwrap();
+    std::fs::write(config_dir.join("b.sh"), b.sandbox.etcdctl_env().shell()).unwrap();
+    std::fs::write(
+        config_dir.join("config.toml"),
+        "[clusters.alpha]\nenv = \"a.sh\"\n[clusters.beta]\nenv = \"b.sh\"\n\
+         [clusters.gamma]\nenv = \"gone.sh\"\n",
+    )
+    .unwrap();
+
+    let tmux = Tmux::start(100, 30, home.path());
+    tmux.type_line(&format!(
+        "{} --cluster alpha --read-only",
+        sh_quote(env!("CARGO_BIN_EXE_etcdeck"))
+    ));
+    // On alpha: its name in the header, its id, its one member.
+    let on = |name: &str, id: &str, members: usize| {
+        let (name, id) = (name.to_string(), id.to_string());
+        move |s: &str| {
+            header(s).starts_with(&format!(" {name}  "))
+                && header(s).contains("READ-ONLY")
+                && header_id(s).as_deref() == Some(id.as_str())
+                && member_rows(s).len() == members
+                && member_rows(s).iter().all(|r| r.state == "up")
+        }
+    };
+    tmux.wait_for(
+        "the console on alpha",
+        Duration::from_secs(20),
+        on("alpha", &a_id, 1),
+    );
+
+    // The switcher lists both, alpha marked as the current one.
+    tmux.keys(&["c"]);
+    let screen = tmux.wait_for("the cluster switcher", Duration::from_secs(5), |s| {
+        s.contains("Clusters")
+    });
+    let list = modal_text(&screen);
+    assert!(list.contains("● alpha"), "{screen}");
+    assert!(list.contains("(current)"), "{screen}");
+    assert!(list.contains("beta"), "{screen}");
+    assert!(!list.contains("● beta"), "{screen}");
+
+    // j, Enter: the console comes back on beta, read-only still, with beta's two members.
+    tmux.keys(&["j"]);
+    tmux.keys(&["Enter"]);
+    let pressed = Instant::now();
+    tmux.wait_for(
+        "the console on beta",
+        Duration::from_secs(10),
+        on("beta", &b_id, 2),
+    );
+    assert!(
+        pressed.elapsed() < Duration::from_secs(10),
+        "the switch took {:?}",
+        pressed.elapsed()
+    );
+
+    // And back with k, Enter.
+    tmux.keys(&["c"]);
+    let screen = tmux.wait_for("the switcher on beta", Duration::from_secs(5), |s| {
+        modal_text(s).contains("● beta")
+    });
+    assert!(!modal_text(&screen).contains("● alpha"), "{screen}");
+    tmux.keys(&["k"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(
+        "the console on alpha again",
+        Duration::from_secs(10),
+        on("alpha", &a_id, 1),
+    );
+
+    // Esc closes the switcher without a switch.
+    tmux.keys(&["c"]);
+    tmux.wait_for("the switcher", Duration::from_secs(5), |s| {
+        s.contains("Clusters")
+    });
+    tmux.escape();
+    tmux.wait_for(
+        "the switcher closed, still on alpha",
+        Duration::from_secs(5),
+        |s| !s.contains("Clusters") && on("alpha", &a_id, 1)(s),
+    );
+
+    // A cluster whose env file is gone: the console stays on alpha and says why.
+    tmux.keys(&["c"]);
+    tmux.wait_for("the switcher", Duration::from_secs(5), |s| {
+        s.contains("gamma")
+    });
+    tmux.keys(&["j"]);
+    tmux.keys(&["j"]);
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("back on alpha, saying why", Duration::from_secs(10), |s| {
+        on("alpha", &a_id, 1)(s) && last_line(s).starts_with("cannot switch: cluster gamma: ")
+    });
+    assert!(
+        last_line(&screen).contains("/.config/etcdeck/gone.sh"),
+        "{screen}"
+    );
+
+    tmux.keys(&["q"]);
+    assert_terminal_given_back(&tmux, Instant::now());
+}

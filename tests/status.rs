@@ -336,3 +336,67 @@ async fn an_announced_learner_shows_as_unstarted_learner_and_stays_out_of_the_ba
         .expect("in time")
         .expect("put through voters");
 }
+
+/// A config file naming `a` (its env file, an etcdctl.sh) and `b` (endpoints and TLS files).
+fn two_clusters_config(a: &TestCluster, b: &TestCluster) -> std::path::PathBuf {
+    let dir = a.dir.path().join("config");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.sh"), a.sandbox.etcdctl_env().shell()).unwrap();
+    let env = b.sandbox.etcdctl_env();
+    let list: Vec<String> = env.endpoints.iter().map(|e| format!("{e:?}")).collect();
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[clusters.a]\nenv = \"a.sh\"\n[clusters.b]\nendpoints = [{}]\ncacert = {:?}\n\
+             cert = {:?}\nkey = {:?}\n",
+            list.join(", "),
+            env.cacert,
+            env.cert,
+            env.key
+        ),
+    )
+    .unwrap();
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_flag_reaches_the_named_cluster_whatever_the_shell_exports() {
+    let a = TestCluster::start(1).await;
+    let b = TestCluster::start(2).await;
+    let config = two_clusters_config(&a, &b);
+    let config = config.to_str().unwrap();
+    let auth = common::auth_on().then(|| format!("root:{}", common::ROOT_PASSWORD));
+    // The shell has a's ETCDCTL_* exported (etcdeck_command sets them): `--cluster b` is b all
+    // the same, and `--cluster a` is a.
+    let status = |name: &str| {
+        let mut args = vec!["--config", config, "--cluster", name];
+        if let Some(u) = &auth {
+            args.extend(["--user", u.as_str()]);
+        }
+        args.extend(["status", "--json"]);
+        let out = a.etcdeck(&args);
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+        let v: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+        let mut urls: Vec<String> = members(&v)
+            .iter()
+            .flat_map(|m| m["client_urls"].as_array().unwrap().clone())
+            .map(|u| u.as_str().unwrap().to_string())
+            .collect();
+        urls.sort();
+        urls
+    };
+    let mut b_urls = b.sandbox.client_urls();
+    b_urls.sort();
+    assert_eq!(status("b"), b_urls);
+    assert_eq!(status("a"), a.sandbox.client_urls());
+
+    // An unknown name lists the names there are.
+    let out = a.etcdeck(&["--config", config, "--cluster", "c", "status"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--cluster c: no such cluster; the config file names a, b"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -25,6 +25,187 @@ struct File {
     keys: BTreeMap<Action, Spanned<Vec<String>>>,
     #[serde(default)]
     colors: BTreeMap<ColorRole, Spanned<ColorValue>>,
+    #[serde(default)]
+    clusters: BTreeMap<String, Spanned<ClusterFile>>,
+}
+
+/// A `[clusters.NAME]` table as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClusterFile {
+    inventory: Option<String>,
+    env: Option<String>,
+    endpoints: Option<Vec<String>>,
+    cacert: Option<String>,
+    cert: Option<String>,
+    key: Option<String>,
+    namespace: Option<String>,
+}
+
+/// A cluster named in the config file (`[clusters.NAME]`), for `--cluster NAME` and the
+/// console's switcher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedCluster {
+    pub name: String,
+    pub source: ClusterSource,
+    /// Patroni's namespace there (`--namespace`), when given.
+    pub namespace: Option<String>,
+    /// `file:LINE` of its table, for messages.
+    pub at: String,
+}
+
+/// Where a named cluster's connection comes from: exactly one of these. Paths are absolute
+/// (a relative one is taken from the config file's folder).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterSource {
+    /// A Pigsty inventory, as `-i FILE`; TLS files as `--cacert`/`--cert`/`--key` when given.
+    Inventory { path: PathBuf, tls: ClusterTls },
+    /// An `etcdctl.sh`-style file of `export ETCDCTL_...=` lines, read as the environment.
+    Env(PathBuf),
+    /// Endpoints as `--endpoints`, with their TLS files.
+    Endpoints {
+        endpoints: Vec<String>,
+        tls: ClusterTls,
+    },
+}
+
+/// The TLS files of a named cluster, each as its flag.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterTls {
+    pub cacert: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+impl NamedCluster {
+    /// `inventory FILE`, `env FILE` or `endpoints A,B`: what the switcher shows beside the name.
+    pub fn describe(&self) -> String {
+        match &self.source {
+            ClusterSource::Inventory { path, .. } => format!("inventory {}", path.display()),
+            ClusterSource::Env(path) => format!("env {}", path.display()),
+            ClusterSource::Endpoints { endpoints, .. } => {
+                format!("endpoints {}", endpoints.join(","))
+            }
+        }
+    }
+}
+
+/// A cluster's name is typed after `--cluster`: letters, digits, `-`, `_` and `.` only.
+fn valid_cluster_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// `path` as written in the config file at `file`: `~/` is the home folder, a relative path is
+/// taken from the file's folder.
+fn config_path(written: &str, file: &Path, home: Option<&Path>) -> PathBuf {
+    if let (Some(rest), Some(home)) = (written.strip_prefix("~/"), home) {
+        return home.join(rest);
+    }
+    let p = Path::new(written);
+    if p.is_absolute() {
+        return p.to_path_buf();
+    }
+    file.parent().unwrap_or(Path::new("")).join(p)
+}
+
+/// The `[clusters]` of a file, checked: each has one source, TLS files where they fit.
+fn clusters_of(
+    f: &File,
+    text: &str,
+    file: &Path,
+    home: Option<&Path>,
+) -> Result<Vec<NamedCluster>, String> {
+    let shown = file.display().to_string();
+    let mut out = Vec::new();
+    for (name, table) in &f.clusters {
+        let at = at_line(&shown, text, table.span().start);
+        let c = table.get_ref();
+        let bad = |why: String| format!("{at}: clusters.{name}: {why}");
+        if !valid_cluster_name(name) {
+            return Err(bad(
+                "a cluster's name may have letters, digits, `-`, `_` and `.` only".into(),
+            ));
+        }
+        let path = |w: &Option<String>| w.as_deref().map(|w| config_path(w, file, home));
+        let tls = ClusterTls {
+            cacert: path(&c.cacert),
+            cert: path(&c.cert),
+            key: path(&c.key),
+        };
+        if tls.cert.is_some() != tls.key.is_some() {
+            return Err(bad(
+                "cert and key go together: a client certificate needs its key".into(),
+            ));
+        }
+        let given: Vec<&str> = [
+            ("inventory", c.inventory.is_some()),
+            ("env", c.env.is_some()),
+            ("endpoints", c.endpoints.is_some()),
+        ]
+        .iter()
+        .filter(|(_, set)| *set)
+        .map(|(n, _)| *n)
+        .collect();
+        let source = match given.as_slice() {
+            ["inventory"] => ClusterSource::Inventory {
+                path: path(&c.inventory).unwrap_or_default(),
+                tls,
+            },
+            ["env"] => {
+                if tls != ClusterTls::default() {
+                    return Err(bad(
+                        "with env, the TLS files come from the env file (ETCDCTL_CACERT, \
+                         ETCDCTL_CERT, ETCDCTL_KEY): leave cacert, cert and key out"
+                            .into(),
+                    ));
+                }
+                ClusterSource::Env(path(&c.env).unwrap_or_default())
+            }
+            ["endpoints"] => {
+                let endpoints: Vec<String> = c
+                    .endpoints
+                    .iter()
+                    .flatten()
+                    .map(|e| e.trim().to_string())
+                    .filter(|e| !e.is_empty())
+                    .collect();
+                if endpoints.is_empty() {
+                    return Err(bad(
+                        "endpoints is empty: list them, e.g. [\"https://10.10.10.10:2379\"]".into(),
+                    ));
+                }
+                ClusterSource::Endpoints { endpoints, tls }
+            }
+            [] => {
+                return Err(bad(
+                    "no source: give one of inventory = \"FILE\", env = \"FILE\" (an \
+                     etcdctl.sh) or endpoints = [\"https://IP:2379\", ...]"
+                        .into(),
+                ))
+            }
+            many => {
+                return Err(bad(format!(
+                    "{} given: a cluster has exactly one source (inventory, env or endpoints)",
+                    many.join(" and ")
+                )))
+            }
+        };
+        if c.namespace.as_deref().is_some_and(|n| !n.starts_with('/')) {
+            return Err(bad(
+                "namespace is a key prefix like \"/pg\": it starts with /".into(),
+            ));
+        }
+        out.push(NamedCluster {
+            name: name.clone(),
+            source,
+            namespace: c.namespace.clone(),
+            at,
+        });
+    }
+    Ok(out)
 }
 
 /// A colour as written: a name (`cyan`, `#rrggbb`, `"33"`) or a 256-colour index (`33`).
@@ -115,6 +296,8 @@ pub struct Config {
     pub wizard_settle: Duration,
     pub keymap: Keymap,
     pub theme: Theme,
+    /// The clusters named in the user's file (`[clusters.NAME]`), in name order.
+    pub clusters: Vec<NamedCluster>,
 }
 
 /// The user's config file: `$XDG_CONFIG_HOME/etcdeck/config.toml`, else
@@ -205,12 +388,37 @@ impl Config {
                 no_color: false,
             }
         };
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let clusters = match (&user_file, user) {
+            (Some(u), Some((text, path))) => clusters_of(u, text, path, home.as_deref())?,
+            _ => Vec::new(),
+        };
         Ok(Config {
             refresh,
             wizard_settle,
             keymap,
             theme,
+            clusters,
         })
+    }
+
+    /// The cluster named `name`; an unknown name is an error that lists the names there are.
+    pub fn cluster(&self, name: &str) -> Result<&NamedCluster, String> {
+        if let Some(c) = self.clusters.iter().find(|c| c.name == name) {
+            return Ok(c);
+        }
+        if self.clusters.is_empty() {
+            return Err(format!(
+                "--cluster {name}: no clusters are configured: name them in the config file \
+                 ($XDG_CONFIG_HOME/etcdeck/config.toml or --config FILE) as [clusters.{name}] \
+                 with inventory = \"FILE\", env = \"FILE\" or endpoints = [\"https://IP:2379\"]"
+            ));
+        }
+        let names: Vec<&str> = self.clusters.iter().map(|c| c.name.as_str()).collect();
+        Err(format!(
+            "--cluster {name}: no such cluster; the config file names {}",
+            names.join(", ")
+        ))
     }
 
     /// Read the user's file at `path` if it exists (a missing default file is not an error; a
@@ -378,6 +586,135 @@ mod tests {
         assert_eq!(
             default_path(&env),
             Some(PathBuf::from("/home/u/.config/etcdeck/config.toml"))
+        );
+    }
+
+    fn clusters(text: &str) -> Result<Vec<NamedCluster>, String> {
+        Config::build(
+            Some((text, Path::new("/home/dba/.config/etcdeck/config.toml"))),
+            false,
+        )
+        .map(|c| c.clusters)
+    }
+
+    #[test]
+    fn named_clusters_have_one_source_each_with_paths_from_the_file_folder() {
+        let text = "refresh = \"1s\"\n\
+                    [clusters.prod]\ninventory = \"/home/dba/pigsty/pigsty.yml\"\n\
+                    [clusters.staging]\nenv = \"staging/etcdctl.sh\"\n\
+                    [clusters.lab]\nendpoints = [\"https://10.0.0.1:2379\", \"https://10.0.0.2:2379\"]\n\
+                    cacert = \"lab/ca.crt\"\ncert = \"/pki/lab.crt\"\nkey = \"/pki/lab.key\"\n";
+        let c = clusters(text).unwrap();
+        let names: Vec<&str> = c.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["lab", "prod", "staging"]);
+        assert_eq!(
+            c[1].source,
+            ClusterSource::Inventory {
+                path: "/home/dba/pigsty/pigsty.yml".into(),
+                tls: ClusterTls::default()
+            }
+        );
+        assert_eq!(
+            c[2].source,
+            ClusterSource::Env("/home/dba/.config/etcdeck/staging/etcdctl.sh".into())
+        );
+        assert_eq!(
+            c[0].source,
+            ClusterSource::Endpoints {
+                endpoints: vec![
+                    "https://10.0.0.1:2379".into(),
+                    "https://10.0.0.2:2379".into()
+                ],
+                tls: ClusterTls {
+                    cacert: Some("/home/dba/.config/etcdeck/lab/ca.crt".into()),
+                    cert: Some("/pki/lab.crt".into()),
+                    key: Some("/pki/lab.key".into()),
+                }
+            }
+        );
+        assert_eq!(
+            c[2].describe(),
+            "env /home/dba/.config/etcdeck/staging/etcdctl.sh"
+        );
+        // The shipped defaults name none.
+        assert!(Config::build(None, false).unwrap().clusters.is_empty());
+    }
+
+    #[test]
+    fn a_cluster_without_a_source_or_with_two_is_refused_at_its_line() {
+        let e =
+            clusters("refresh = \"1s\"\n\n[clusters.prod]\ncacert = \"/ca.crt\"\n").unwrap_err();
+        assert!(
+            e.starts_with("/home/dba/.config/etcdeck/config.toml:3: clusters.prod: no source"),
+            "{e}"
+        );
+        let e = clusters("[clusters.prod]\ninventory = \"a.yml\"\nenv = \"b.sh\"\n").unwrap_err();
+        assert!(
+            e.ends_with(
+                "config.toml:1: clusters.prod: inventory and env given: a cluster has exactly \
+                 one source (inventory, env or endpoints)"
+            ),
+            "{e}"
+        );
+        let e = clusters("[clusters.s]\nenv = \"b.sh\"\ncacert = \"ca.crt\"\n").unwrap_err();
+        assert!(
+            e.contains("config.toml:1: clusters.s: with env, the TLS files"),
+            "{e}"
+        );
+        let e = clusters("[clusters.l]\nendpoints = [\"https://a:2379\"]\nnamespace = \"pg\"\n")
+            .unwrap_err();
+        assert!(e.contains("clusters.l: namespace is a key prefix"), "{e}");
+        let e = clusters("[clusters.l]\nendpoints = []\n").unwrap_err();
+        assert!(e.contains("clusters.l: endpoints is empty"), "{e}");
+        let e =
+            clusters("[clusters.l]\nendpoints = [\"https://a:2379\"]\ncert = \"c\"\n").unwrap_err();
+        assert!(e.contains("clusters.l: cert and key go together"), "{e}");
+        let e = clusters("[clusters.\"my prod\"]\ninventory = \"a.yml\"\n").unwrap_err();
+        assert!(
+            e.contains("clusters.my prod: a cluster's name may have"),
+            "{e}"
+        );
+        // A field the table does not know: toml's message, with its line.
+        let e = clusters("[clusters.prod]\n\ninventroy = \"a.yml\"\n").unwrap_err();
+        assert!(e.contains("line 3") && e.contains("inventroy"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_cluster_name_lists_the_names_there_are() {
+        let text = "[clusters.prod]\ninventory = \"/p.yml\"\n[clusters.staging]\nenv = \"/s.sh\"\n";
+        let c = Config::build(Some((text, Path::new("c.toml"))), false).unwrap();
+        assert_eq!(c.cluster("prod").unwrap().name, "prod");
+        assert_eq!(
+            c.cluster("prdo").unwrap_err(),
+            "--cluster prdo: no such cluster; the config file names prod, staging"
+        );
+        let e = Config::default().cluster("prod").unwrap_err();
+        assert!(
+            e.contains("no clusters are configured") && e.contains("[clusters.prod]"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn cluster_paths_are_taken_from_the_config_folder_or_the_home_folder() {
+        let file = Path::new("/etc/etcdeck/config.toml");
+        let home = Some(Path::new("/home/dba"));
+        assert_eq!(
+            config_path("staging/etcdctl.sh", file, home),
+            PathBuf::from("/etc/etcdeck/staging/etcdctl.sh")
+        );
+        assert_eq!(
+            config_path("~/pigsty/pigsty.yml", file, home),
+            PathBuf::from("/home/dba/pigsty/pigsty.yml")
+        );
+        assert_eq!(
+            config_path("/abs.yml", file, home),
+            PathBuf::from("/abs.yml")
+        );
+        // `--config c.toml` in the current folder: relative to it still.
+        assert_eq!(
+            config_path("a.sh", Path::new("c.toml"), home),
+            PathBuf::from("a.sh")
         );
     }
 }

@@ -32,6 +32,7 @@ pub enum Action {
     Filter,
     Refresh,
     Back,
+    Clusters,
     Expand,
     Collapse,
     NextCluster,
@@ -57,7 +58,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order help lists them.
-    pub const ALL: [Action; 38] = [
+    pub const ALL: [Action; 39] = [
         Action::Help,
         Action::Quit,
         Action::NextPane,
@@ -75,6 +76,7 @@ impl Action {
         Action::Filter,
         Action::Refresh,
         Action::Back,
+        Action::Clusters,
         Action::Expand,
         Action::Collapse,
         Action::NextCluster,
@@ -118,6 +120,7 @@ impl Action {
             Action::Filter => "filter",
             Action::Refresh => "refresh",
             Action::Back => "back",
+            Action::Clusters => "clusters",
             Action::Expand => "expand",
             Action::Collapse => "collapse",
             Action::NextCluster => "next_cluster",
@@ -162,6 +165,7 @@ impl Action {
             Action::Filter => "filter the list (Enter keeps, Esc clears)",
             Action::Refresh => "ask every member now",
             Action::Back => "close, clear the filter",
+            Action::Clusters => "switch to another cluster (named in the config file)",
             Action::Expand => "keys: expand the directory",
             Action::Collapse => "keys: collapse, or go to the parent",
             Action::NextCluster => "keys: next Patroni cluster",

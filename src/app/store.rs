@@ -43,6 +43,10 @@ pub struct Store {
     /// The cluster's revision over time, for the compaction wizard's target.
     pub revisions: Revisions,
     pub ui: Ui,
+    /// The cluster of the config file the console is on (`--cluster`, the switcher), by name.
+    pub named: Option<String>,
+    /// The console ends to start again on this named cluster (the switcher's Enter).
+    pub switch_to: Option<String>,
     pub quit: bool,
     /// Something visible changed since the last frame.
     pub dirty: bool,
@@ -363,6 +367,10 @@ pub enum Overlay {
     Wizard(Box<super::wizard::WizardView>),
     /// One line typed before a membership wizard opens: the new member's IP.
     Prompt(Prompt),
+    /// The named clusters to switch to, the cursor on one (an index into `config.clusters`).
+    Clusters {
+        selected: usize,
+    },
 }
 
 /// What an IP typed is for.
@@ -502,6 +510,8 @@ impl Store {
             state_dir: None,
             revisions: Revisions::default(),
             ui: Ui::default(),
+            named: None,
+            switch_to: None,
             quit: false,
             dirty: true,
         }

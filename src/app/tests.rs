@@ -2316,3 +2316,71 @@ mod wizards {
         }
     }
 }
+
+/// A store whose config names `lab`, `prod` and `staging`, on `prod`.
+fn on_prod() -> Store {
+    let text = "[clusters.prod]\ninventory = \"/p/pigsty.yml\"\n[clusters.staging]\nenv = \"/s/etcdctl.sh\"\n\
+                [clusters.lab]\nendpoints = [\"https://10.0.0.1:2379\"]\n";
+    let mut s = store_from(LIST, STATUS, Instant::now());
+    s.config =
+        crate::app::config::Config::build(Some((text, std::path::Path::new("config.toml"))), false)
+            .unwrap();
+    s.named = Some("prod".into());
+    s
+}
+
+#[test]
+fn c_opens_the_switcher_on_the_current_cluster_and_enter_switches_to_another() {
+    let mut s = on_prod();
+    assert!(key(&mut s, KeyCode::Char('c')).is_empty());
+    // lab, prod, staging: the cursor starts on prod, the one the console is on.
+    assert_eq!(s.ui.overlay, Some(Overlay::Clusters { selected: 1 }));
+    key(&mut s, KeyCode::Char('j'));
+    assert_eq!(s.ui.overlay, Some(Overlay::Clusters { selected: 2 }));
+    key(&mut s, KeyCode::Down);
+    assert_eq!(
+        s.ui.overlay,
+        Some(Overlay::Clusters { selected: 2 }),
+        "stops at the last"
+    );
+    key(&mut s, KeyCode::Char('k'));
+    key(&mut s, KeyCode::Up);
+    key(&mut s, KeyCode::Up);
+    assert_eq!(s.ui.overlay, Some(Overlay::Clusters { selected: 0 }));
+    // Keys that mean something elsewhere do nothing here: no pane change, no wizard.
+    key(&mut s, KeyCode::Tab);
+    key(&mut s, KeyCode::Char('D'));
+    assert_eq!(s.ui.focus, PaneId::Members);
+    assert_eq!(s.ui.overlay, Some(Overlay::Clusters { selected: 0 }));
+    assert!(!s.quit);
+    let cmds = key(&mut s, KeyCode::Enter);
+    assert!(matches!(cmds.as_slice(), [Cmd::Quit]), "{cmds:?}");
+    assert!(s.quit);
+    assert_eq!(s.switch_to.as_deref(), Some("lab"));
+}
+
+#[test]
+fn esc_closes_the_switcher_and_enter_on_the_current_cluster_stays() {
+    let mut s = on_prod();
+    key(&mut s, KeyCode::Char('c'));
+    key(&mut s, KeyCode::Esc);
+    assert_eq!(s.ui.overlay, None);
+    assert!(!s.quit);
+    key(&mut s, KeyCode::Char('c'));
+    key(&mut s, KeyCode::Enter);
+    assert_eq!(s.ui.overlay, None);
+    assert!(!s.quit && s.switch_to.is_none());
+    assert_eq!(flash_text(&s), "already on cluster prod");
+    // With no clusters named, the switcher opens (to say how to name them) and Enter is nothing.
+    let mut s = store_from(LIST, STATUS, Instant::now());
+    key(&mut s, KeyCode::Char('c'));
+    assert_eq!(s.ui.overlay, Some(Overlay::Clusters { selected: 0 }));
+    assert!(key(&mut s, KeyCode::Enter).is_empty());
+    assert!(!s.quit && s.switch_to.is_none());
+    // Read-only mode keeps the switcher: it changes no cluster.
+    let mut s = on_prod();
+    s.config.keymap = s.config.keymap.read_only();
+    s.read_only = true;
+    key(&mut s, KeyCode::Char('c'));
+    assert_eq!(s.ui.overlay, Some(Overlay::Clusters { selected: 1 }));
+}

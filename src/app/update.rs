@@ -554,6 +554,9 @@ fn key(store: &mut Store, ev: KeyEvent) -> Vec<Cmd> {
         return prompt_key(store, ev);
     }
     let action = store.config.keymap.action(&ev);
+    if let Some(Overlay::Clusters { selected }) = store.ui.overlay {
+        return clusters_key(store, selected, ev, action);
+    }
     if let Some(Overlay::Help { scroll }) = &mut store.ui.overlay {
         match action {
             Some(Action::Up) => *scroll = scroll.saturating_sub(1),
@@ -568,6 +571,46 @@ fn key(store: &mut Store, ev: KeyEvent) -> Vec<Cmd> {
         return Vec::new();
     };
     act(store, action)
+}
+
+/// A key in the cluster switcher: move, Enter switches (the console ends and starts again on
+/// that cluster), Esc closes.
+fn clusters_key(
+    store: &mut Store,
+    selected: usize,
+    ev: KeyEvent,
+    action: Option<Action>,
+) -> Vec<Cmd> {
+    store.dirty = true;
+    let n = store.config.clusters.len();
+    let last = n.saturating_sub(1);
+    let to = match action {
+        _ if ev.code == KeyCode::Enter => {
+            let Some(c) = store.config.clusters.get(selected) else {
+                return Vec::new();
+            };
+            if store.named.as_deref() == Some(c.name.as_str()) {
+                store.ui.overlay = None;
+                let text = format!("already on cluster {}", c.name);
+                flash(store, Level::Info, text);
+                return Vec::new();
+            }
+            store.switch_to = Some(c.name.clone());
+            store.quit = true;
+            return vec![Cmd::Quit];
+        }
+        Some(Action::Up) => selected.saturating_sub(1),
+        Some(Action::Down) => (selected + 1).min(last),
+        Some(Action::Top) => 0,
+        Some(Action::Bottom) => last,
+        Some(Action::Back | Action::Clusters | Action::Quit) => {
+            store.ui.overlay = None;
+            return Vec::new();
+        }
+        _ => selected,
+    };
+    store.ui.overlay = Some(Overlay::Clusters { selected: to });
+    Vec::new()
 }
 
 /// Carry out an action from the keymap.
@@ -587,6 +630,17 @@ fn act_inner(store: &mut Store, action: Action) -> Vec<Cmd> {
             return vec![Cmd::Quit];
         }
         Action::Help => store.ui.overlay = Some(Overlay::Help { scroll: 0 }),
+        Action::Clusters => {
+            let here = store
+                .config
+                .clusters
+                .iter()
+                .position(|c| Some(&c.name) == store.named.as_ref());
+            store.ui.overlay = Some(Overlay::Clusters {
+                selected: here.unwrap_or(0),
+            });
+            return Vec::new();
+        }
         Action::NextPane | Action::PrevPane => {
             let n = PaneId::ALL.len();
             let i = store.ui.focus.number() - 1;

@@ -16,7 +16,7 @@ pub async fn run(
     w: &WizardFlags,
 ) -> Result<Code> {
     let p = prepare(g).await?;
-    let keys = match crate::etcd::watch::read_all(&p.cluster, g.namespace.as_bytes()).await {
+    let keys = match crate::etcd::watch::read_all(&p.cluster, g.namespace().as_bytes()).await {
         Ok((kvs, _, _)) => kvs
             .into_iter()
             .map(|kv| {
@@ -30,7 +30,7 @@ pub async fn run(
         Err(e) => {
             eprintln!(
                 "etcdeck: warning: the keys under {} could not be read: {e}",
-                g.namespace
+                g.namespace()
             );
             Vec::new()
         }
@@ -40,7 +40,7 @@ pub async fn run(
         compacted: metrics_page(&p).await.and_then(|m| m.compact_revision),
         seen: wizard::revisions::load(&p.state, p.status.cluster_id),
         keys,
-        namespace: g.namespace.clone(),
+        namespace: g.namespace().to_string(),
         now: p.now,
     };
     let target = match (revision, keep) {

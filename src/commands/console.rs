@@ -15,15 +15,19 @@ use crate::cli::Global;
 use crate::connect;
 use crate::console as runtime;
 use crate::etcd::Cluster;
-use crate::inventory;
+
+/// The config file: `--config FILE` (explicit: it must exist), else the default path.
+pub fn config_path(g: &Global) -> (Option<std::path::PathBuf>, bool) {
+    match &g.config {
+        Some(p) => (Some(p.clone()), true),
+        None => (config::default_path(&connect::process_env), false),
+    }
+}
 
 /// The console's settings: defaults, the config file, then flags and NO_COLOR.
 pub fn console_config(g: &Global) -> Result<Config> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let (path, explicit) = match &g.config {
-        Some(p) => (Some(p.clone()), true),
-        None => (config::default_path(&connect::process_env), false),
-    };
+    let (path, explicit) = config_path(g);
     let mut cfg = Config::load(path.as_deref(), explicit, no_color).map_err(anyhow::Error::msg)?;
     if let Some(r) = g.refresh {
         cfg.refresh = r;
@@ -37,7 +41,7 @@ pub fn console_config(g: &Global) -> Result<Config> {
 /// The inventory for the inventory pane: loaded, refused with its errors, or missing and why.
 fn console_inventory(g: &Global) -> Result<InventoryState> {
     let mut state = InventoryState::default();
-    match inventory::resolve_path(g.inventory.as_deref()) {
+    match super::inventory_path(g, None) {
         Err(why) => state.missing = Some(format!("No inventory: {why}")),
         Ok(path) => state = InventoryState::read(&path, &extra_vars(g)?),
     }
@@ -54,7 +58,8 @@ pub fn console_store(
 ) -> Store {
     let mut store = Store::new(cfg, target, inv, Instant::now());
     store.read_only = g.read_only;
-    store.keys = Keys::new(&g.namespace);
+    store.named = g.chosen.as_ref().map(|c| c.named.name.clone());
+    store.keys = Keys::new(g.namespace());
     store.cluster.quota = match g.quota {
         Some(bytes) => Quota {
             bytes,
@@ -65,16 +70,74 @@ pub fn console_store(
     store
 }
 
-/// `etcdeck` with no subcommand: the console on the configured cluster.
+/// `etcdeck` with no subcommand: the console on the configured cluster. Switching to another
+/// named cluster (the switcher) ends the console and starts it again here on that cluster, on
+/// the same terminal, with a fresh store; read-only and the other flags carry over.
 pub async fn run(g: &Global) -> Result<Code> {
     if let Some(code) = refuse_background() {
         return Ok(code);
     }
+    let mut g = g.clone();
+    // The cluster switched from, while the switch may still fail.
+    let mut before: Option<Global> = None;
+    let mut news: Option<String> = None;
+    loop {
+        let (store, cluster, mut warnings) = match prepare(&g) {
+            Ok(ready) => ready,
+            Err(e) => match before.take() {
+                // The cluster cannot be reached as configured (no endpoints, a TLS file
+                // missing): the console opens again where it was, and says why.
+                Some(back) => {
+                    news = Some(format!("cannot switch: {e:#}"));
+                    g = back;
+                    continue;
+                }
+                None => return Err(e),
+            },
+        };
+        before = None;
+        warnings.extend(news.take());
+        let store = open_console(store, cluster, |tx| {
+            if !warnings.is_empty() {
+                let words = crate::text::escape(&warnings.join("; ")).into_owned();
+                let _ = tx.send(Msg::Flash(crate::app::msg::Level::Warn, words));
+            }
+        })
+        .await?;
+        let Some(name) = store.switch_to else {
+            return Ok(0);
+        };
+        match switched(&g, &name) {
+            Ok(next) => before = Some(std::mem::replace(&mut g, next)),
+            // Its env file went, the config file changed: as above.
+            Err(e) => news = Some(format!("cannot switch: {e:#}")),
+        }
+    }
+}
+
+/// `g` on the named cluster `name` instead: the flags that named the cluster before (-i,
+/// --endpoints, the TLS files, --user) are dropped; the others stay.
+pub fn switched(g: &Global, name: &str) -> Result<Global> {
+    let mut next = g.clone();
+    next.cluster = Some(name.to_string());
+    next.chosen = None;
+    next.inventory = None;
+    next.endpoints = None;
+    next.cacert = None;
+    next.cert = None;
+    next.key = None;
+    next.user = None;
+    super::with_cluster(&next)
+}
+
+/// The console's store and client for `g`'s cluster, and the warnings to say first.
+fn prepare(g: &Global) -> Result<(Store, Cluster, Vec<String>)> {
     let cfg = console_config(g)?;
     let inv = console_inventory(g)?;
     let flags = flags(g);
-    let env_endpoints = connect::process_env("ETCDCTL_ENDPOINTS").is_some();
-    if flags.endpoints.is_none() && !env_endpoints && inv.loaded.is_none() {
+    let env_endpoints = super::env_var(g, "ETCDCTL_ENDPOINTS").is_some();
+    let named_endpoints = flags.named.as_ref().is_some_and(|n| n.endpoints.is_some());
+    if flags.endpoints.is_none() && !named_endpoints && !env_endpoints && inv.loaded.is_none() {
         if !inv.errors.is_empty() {
             print_diagnostics(&inv.errors);
             bail!(
@@ -88,7 +151,7 @@ pub async fn run(g: &Global) -> Result<Code> {
             inv.missing.as_deref().unwrap_or("no inventory")
         );
     }
-    let settings = connect::resolve(&flags, &connect::process_env, inv.loaded.as_ref())?;
+    let settings = connect::resolve(&flags, &|n| super::env_var(g, n), inv.loaded.as_ref())?;
     let target = Target {
         endpoints: settings.endpoints.clone(),
         origin: settings.endpoints_origin.to_string(),
@@ -96,14 +159,7 @@ pub async fn run(g: &Global) -> Result<Code> {
     let warnings = connect::warnings(&settings);
     let cluster = Cluster::new(settings)?;
     let store = console_store(g, cfg, target, inv, Quota::default());
-    open_console(store, cluster, |tx| {
-        if !warnings.is_empty() {
-            let words = crate::text::escape(&warnings.join("; ")).into_owned();
-            let _ = tx.send(Msg::Flash(crate::app::msg::Level::Warn, words));
-        }
-    })
-    .await?;
-    Ok(0)
+    Ok((store, cluster, warnings))
 }
 
 /// Take over the terminal, run the console, give the terminal back (also on panic and on
@@ -151,6 +207,12 @@ pub async fn open_console(
 /// (ratatui's, which gives the terminal back and prints the panic) runs, then the process exits
 /// with 101, instead of drawing on with a dead worker and ignoring `q`.
 pub fn exit_on_panic() {
+    // Once: the console starts again on a switch of cluster, the hook stays the same.
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(set_exit_on_panic);
+}
+
+fn set_exit_on_panic() {
     let restore_and_print = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore_and_print(info);

@@ -111,7 +111,7 @@ pub async fn run(g: &Global, o: Options) -> Result<Code> {
     let cluster = Cluster::new(settings.clone())?;
     let mut client = cluster.balanced_voters().await?;
     let mut clusters = demo::demo_clusters();
-    let ns = g.namespace.clone();
+    let ns = g.namespace().to_string();
     let n = demo::seed(&mut client, &ns, &mut clusters, settings.timeout).await?;
     outln!(
         "\nseeded {n} Patroni keys under {} for {} PostgreSQL clusters",

@@ -13,8 +13,7 @@ use crate::inventory::{self, edit, Edit, EditError, Edited};
 use crate::text::escape;
 
 pub fn check(g: &Global, file: Option<&Path>) -> Result<Code> {
-    let path =
-        inventory::resolve_path(file.or(g.inventory.as_deref())).map_err(anyhow::Error::msg)?;
+    let path = super::inventory_path(g, file).map_err(anyhow::Error::msg)?;
     let (diags, members) = match inventory::load(&path, &extra_vars(g)?) {
         Ok(inv) => (inv.diagnostics.clone(), inv.hosts.len()),
         Err(diags) => (diags, 0),
@@ -78,7 +77,7 @@ pub fn edit(g: &Global, edit: Edit, f: &EditFlags) -> Result<Code> {
 
 /// The inventory named by -i or found as the other verbs find it, as text.
 fn read(g: &Global) -> Result<(PathBuf, String)> {
-    let path = inventory::resolve_path(g.inventory.as_deref()).map_err(anyhow::Error::msg)?;
+    let path = super::inventory_path(g, None).map_err(anyhow::Error::msg)?;
     let shown = path.display().to_string();
     let bytes = crate::input::read(&path, crate::input::INVENTORY_LIMIT, "an inventory")
         .map_err(|e| anyhow!("{}: cannot read the inventory: {e}", escape(&shown)))?;

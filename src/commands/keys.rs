@@ -19,7 +19,7 @@ const SHOWN: usize = 100;
 pub async fn run(g: &Global, prefix: Option<&str>, json: bool) -> Result<Code> {
     let cluster = Cluster::new(settings(g)?)?;
     one_cluster(&cluster).await?;
-    let prefix = prefix.unwrap_or(&g.namespace);
+    let prefix = prefix.unwrap_or(g.namespace());
     let endpoints = cluster.settings().endpoints.clone();
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());

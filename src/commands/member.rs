@@ -7,13 +7,12 @@ use anyhow::Result;
 use super::wizard::{carry_out, prepare, Prepared};
 use super::{extra_vars, Code};
 use crate::cli::{Global, MemberCommand, ProvisionFlags, ProvisionKind, WizardFlags};
-use crate::inventory;
 use crate::wizard::member::{self, AddOptions, InventoryFile};
 use crate::wizard::setup;
 use crate::wizard::{Common, Op};
 
 pub async fn run(g: &Global, c: &MemberCommand) -> Result<Code> {
-    let inventory = inventory::resolve_path(g.inventory.as_deref()).ok();
+    let inventory = super::inventory_path(g, None).ok();
     let p = prepare(g).await?;
     let (pf, w) = match c {
         MemberCommand::Add { p, w, .. }

@@ -12,7 +12,7 @@ use crate::text;
 pub async fn run(g: &Global, json: bool) -> Result<Code> {
     let cluster = Cluster::new(settings(g)?)?;
     one_cluster(&cluster).await?;
-    let (kvs, _, url) = read_all(&cluster, g.namespace.as_bytes()).await?;
+    let (kvs, _, url) = read_all(&cluster, g.namespace().as_bytes()).await?;
     let entries = || {
         kvs.iter().map(|kv| crate::patroni::Entry {
             key: &kv.key,
@@ -24,7 +24,7 @@ pub async fn run(g: &Global, json: bool) -> Result<Code> {
         })
     };
     // Ask for the time left on every leader lease (one call per cluster).
-    let first = crate::patroni::summarize(&g.namespace, entries(), &|_| None);
+    let first = crate::patroni::summarize(g.namespace(), entries(), &|_| None);
     let mut ttls = std::collections::HashMap::new();
     for c in &first {
         if c.leader_lease != 0 && !ttls.contains_key(&c.leader_lease) {
@@ -39,13 +39,13 @@ pub async fn run(g: &Global, json: bool) -> Result<Code> {
             }
         }
     }
-    let all = crate::patroni::summarize(&g.namespace, entries(), &|l| ttls.get(&l).copied());
+    let all = crate::patroni::summarize(g.namespace(), entries(), &|l| ttls.get(&l).copied());
     if json {
         outln!("{}", text::json_pretty(&all)?);
     } else if all.is_empty() {
         outln!(
             "no Patroni cluster under {} (is the namespace another one? --namespace)",
-            text::escape(&g.namespace)
+            text::escape(g.namespace())
         );
     } else {
         for c in &all {

@@ -21,7 +21,7 @@ use crate::cli::Global;
 use crate::connect::{self, Settings};
 use crate::etcd::status::{gather, ClusterStatus};
 use crate::etcd::Cluster;
-use crate::inventory::{self, EtcdInit, Host, Inventory};
+use crate::inventory::{EtcdInit, Host, Inventory};
 use crate::render::{self, ConfOptions, EtcdctlEnv, TlsPaths};
 use crate::text::escape;
 
@@ -54,7 +54,7 @@ pub async fn env(g: &Global, from_inventory: bool, out: Option<&Path>) -> Result
 
 /// `etcdeck render conf --member NAME`.
 pub async fn conf(g: &Global, member: &str) -> Result<Code> {
-    let path = inventory::resolve_path(g.inventory.as_deref()).map_err(|why| {
+    let path = super::inventory_path(g, None).map_err(|why| {
         anyhow::anyhow!(
             "render conf needs the inventory: the member's IP, ports and data directory come \
              from it ({why})"
@@ -72,7 +72,7 @@ pub async fn conf(g: &Global, member: &str) -> Result<Code> {
 /// The inventory when one is found (for `etcd_root_password`); a missing or broken one is no
 /// error here.
 fn optional_inventory(g: &Global) -> Option<Inventory> {
-    let path = inventory::resolve_path(g.inventory.as_deref()).ok()?;
+    let path = super::inventory_path(g, None).ok()?;
     load_inventory(g, Some(&path)).ok()
 }
 
@@ -81,7 +81,7 @@ fn settings_with(g: &Global, inv: Option<&Inventory>) -> Result<Settings> {
     let Some(inv) = inv else {
         return settings(g);
     };
-    let s = connect::resolve(&flags(g), &connect::process_env, Some(inv))?;
+    let s = connect::resolve(&flags(g), &|n| super::env_var(g, n), Some(inv))?;
     for w in connect::warnings(&s) {
         eprintln!("etcdeck: warning: {}", escape(&w));
     }
@@ -314,7 +314,7 @@ mod tests {
     fn inv() -> Inventory {
         let text = "etcd:\n  hosts:\n    10.10.10.10: { etcd_seq: 1 }\n    10.10.10.11: { etcd_seq: 2 }\n    \
                     10.10.10.12: { etcd_seq: 3 }\n    10.10.10.13: { etcd_seq: 4 }\n  vars: { etcd_cluster: etcd }\n";
-        inventory::parse(text, "pigsty.yml", &[]).unwrap()
+        crate::inventory::parse(text, "pigsty.yml", &[]).unwrap()
     }
 
     fn member(id: u64, name: &str, ip: &str, learner: bool, started: bool) -> MemberStatus {

@@ -52,6 +52,9 @@ pub fn render(s: &Store, area: Rect, buf: &mut Buffer) {
     };
     add(key_of(Action::Help), "help", 0);
     add(key_of(Action::NextPane), "pane", 0);
+    if !s.config.clusters.is_empty() {
+        add(key_of(Action::Clusters), "clusters", 2);
+    }
     if s.ui.focus == PaneId::Members {
         let defrag: Vec<String> = [Action::DefragAll, Action::DefragMember]
             .iter()

@@ -19,7 +19,15 @@ pub fn render(s: &Store, area: Rect, buf: &mut Buffer) {
     let dim = Style::new().fg(t.dim);
     let health = s.health();
 
-    let mut first = vec![
+    let mut first = Vec::new();
+    // The cluster of the config file the console is on, by its name there.
+    if let Some(name) = &s.named {
+        first.push(Span::styled(
+            format!(" {} ", escape(name)),
+            bold.fg(t.accent).add_modifier(Modifier::REVERSED),
+        ));
+    }
+    first.extend([
         Span::styled(
             format!(" {} ", escape(&s.cluster_name())),
             bold.fg(t.accent),
@@ -37,7 +45,7 @@ pub fn render(s: &Store, area: Rect, buf: &mut Buffer) {
             escape(&health.words).into_owned(),
             level_style(t, health.level),
         ),
-    ];
+    ]);
     if !s.cluster.members.is_empty() {
         let q = s.quorum();
         let style = if q.up < q.needed {

@@ -1,6 +1,7 @@
 //! Rendering: a pure function of the store. `Screen` lays out the header, the panes, the footer
 //! and the overlay; each pane draws itself from the store.
 
+mod clusters;
 mod footer;
 mod header;
 mod help;
@@ -75,6 +76,7 @@ impl Widget for &Screen<'_> {
             Some(Overlay::Help { scroll }) => help::render(s, *scroll, body, buf),
             Some(Overlay::Wizard(w)) => wizard::render(s, w, body, buf),
             Some(Overlay::Prompt(p)) => wizard::render_prompt(s, p, body, buf),
+            Some(Overlay::Clusters { selected }) => clusters::render(s, *selected, body, buf),
             None => {}
         }
     }

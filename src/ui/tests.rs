@@ -850,3 +850,50 @@ fn an_unstarted_learner_says_what_to_do_80x24() {
     );
     assert!(!out.contains("X rolls"), "{out}");
 }
+
+#[test]
+fn cluster_switcher_marks_the_current_cluster_and_the_header_names_it_80x24() {
+    let text = "[clusters.prod]\ninventory = \"/home/dba/pigsty/pigsty.yml\"\n\
+                [clusters.staging]\nenv = \"/home/dba/staging/etcdctl.sh\"\n";
+    let mut s = store_from(LIST, STATUS, Instant::now());
+    s.config =
+        crate::app::config::Config::build(Some((text, std::path::Path::new("config.toml"))), false)
+            .unwrap();
+    s.named = Some("prod".into());
+    let out = screen(&s, 80, 24);
+    assert!(out.lines().next().unwrap().starts_with(" prod  "), "{out}");
+    act(&mut s, crate::app::keymap::Action::Clusters);
+    act_down(&mut s);
+    let out = screen(&s, 80, 24);
+    assert!(
+        out.contains(" ● prod     inventory /home/dba/pigsty/pigsty.yml  (current)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("   staging  env /home/dba/staging/etcdctl.sh"),
+        "{out}"
+    );
+    snap!("cluster_switcher_80x24", out);
+}
+
+#[test]
+fn cluster_switcher_without_clusters_says_how_to_name_them_80x24() {
+    let mut s = store_from(LIST, STATUS, Instant::now());
+    act(&mut s, crate::app::keymap::Action::Clusters);
+    let out = screen(&s, 80, 24);
+    assert!(
+        out.contains("No clusters are named in the config file."),
+        "{out}"
+    );
+    assert!(out.contains("[clusters.prod]"), "{out}");
+    snap!("cluster_switcher_empty_80x24", out);
+}
+
+/// The switcher's cursor one down, as `j` moves it.
+fn act_down(s: &mut Store) {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    update(
+        s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE)),
+    );
+}
