@@ -971,3 +971,87 @@ async fn the_cluster_switcher_moves_the_console_between_two_named_clusters() {
     tmux.keys(&["q"]);
     assert_terminal_given_back(&tmux, Instant::now());
 }
+
+/// The Patroni rows and events in the Timeline pane at 80x24 and 160x48: the demo's three
+/// Patroni clusters seeded, a row each holding its leader key (`L`); a switchover of pg-test
+/// shows as `pg` events, the switchover named with both members.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_timeline_shows_patroni_rows_and_a_switchover_at_80x24_and_160x48() {
+    let tc = TestCluster::start(3).await;
+    let cluster = tc.cluster(Duration::from_secs(5));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut client = loop {
+        match cluster.balanced(&tc.sandbox.client_urls()).await {
+            Ok(c) => break c,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("a client for writes, again: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("a client for writes: {e}"),
+        }
+    };
+    let mut clusters = etcdeck::demo::demo_clusters();
+    etcdeck::demo::seed(&mut client, "/pg", &mut clusters, Duration::from_secs(5))
+        .await
+        .expect("seed");
+    let home = tempfile::TempDir::new().expect("temp dir");
+    let tmux = Tmux::start(80, 24, home.path());
+    tmux.type_line(&console_command(&tc, &["--refresh", "1s"]));
+    tmux.wait_for("three members up", Duration::from_secs(15), |s| {
+        member_rows(s).iter().filter(|r| r.state == "up").count() == 3
+    });
+    tmux.keys(&["4"]);
+    let pg_row = |s: &str, name: &str| {
+        s.lines()
+            .any(|l| l.contains(&format!("┃{name}")) && l.contains("LLL"))
+    };
+    let screen = tmux.wait_for("a row per Patroni cluster", Duration::from_secs(10), |s| {
+        ["pg-meta", "pg-src", "pg-test"]
+            .iter()
+            .all(|n| pg_row(s, n))
+    });
+    println!("{screen}");
+    assert!(
+        !screen.contains('!'),
+        "every cluster holds its leader key:\n{screen}"
+    );
+
+    let test = clusters
+        .iter_mut()
+        .find(|p| p.scope == "pg-test")
+        .expect("pg-test seeded");
+    etcdeck::demo::switchover(
+        &mut client,
+        "/pg",
+        test,
+        Some("pg-test-2"),
+        Duration::from_secs(5),
+    )
+    .await
+    .expect("switchover");
+    let switch = "pg-test: switchover pg-test-1 -> pg-test-2 (asked for)";
+    let screen = tmux.wait_for(
+        "the switchover and the new timeline in the events",
+        Duration::from_secs(5),
+        |s| s.contains(switch) && s.contains("pg-test: timeline 1 -> 2"),
+    );
+    println!("{screen}");
+    let line = screen.lines().find(|l| l.contains(switch)).unwrap();
+    assert!(line.contains(" pg "), "tagged as Patroni's: {line}");
+
+    // Wide: the Members pane beside the Timeline, its Patroni rows and events still there.
+    tmux.resize(160, 48);
+    let wide = tmux.wait_for("the wide timeline", Duration::from_secs(5), |s| {
+        s.lines()
+            .any(|l| l.contains("┃pg-test") && l.contains("LLL") && l.chars().count() > 120)
+            && s.contains("pg-test: switchover asked: pg-test-1 -> pg-test-2")
+    });
+    println!("{wide}");
+    let row_line = wide.lines().find(|l| l.contains("┃pg-test")).unwrap();
+    assert!(
+        row_line.contains("pg-test") && !row_line.contains('!'),
+        "the switch was too quick to lose the key for a whole second: {row_line}"
+    );
+    tmux.keys(&["q"]);
+    assert_terminal_given_back(&tmux, Instant::now());
+}
