@@ -304,6 +304,8 @@ fn main() {
         "1. Patroni events from the watch, {CLUSTERS} clusters, {PUTS_PER_SEC} puts/s for {secs} s"
     );
     rt.block_on(events(secs));
+    // The sandbox and the runtime's threads gone, so the frames below measure drawing only.
+    rt.shutdown_timeout(Duration::from_secs(5));
 
     println!("\n2. 24 h of rows for 5 members and {CLUSTERS} Patroni clusters");
     let mut store = Store::new(
