@@ -1,17 +1,18 @@
 //! `cargo bench --bench patroni`: Patroni events and rows for 500 Patroni clusters.
 //!
-//! 3. Events from the watch (last, so no etcd member shares the cores with the frames): a real 3-member TLS sandbox holding 500 Patroni clusters (two
-//!    members each, the keys of the demo's `pg-meta`), the console's key feed (read and watch)
-//!    applied as the console applies it, and a writer at 100 puts/s: nine in ten move a member's
-//!    WAL position (no event), one in ten stops or starts a replica (an event). For each event:
-//!    the time from the put sent to the event in the store (end to end, etcd's commit and the
-//!    watch included; target p99 < 50 ms), and the time the store took to apply each watch
-//!    message (the derivation itself). Every change must be told once, nothing else told.
 //! 1. A day of rows: 86,400 seconds of 5 members and 500 Patroni clusters recorded into a
 //!    `Timeline` (each cluster without its leader key for 20 s twice a day): `memory_bytes()`
 //!    and this process's VmRSS growth (target < 50 MB).
 //! 2. Frames of the Timeline pane with that day, 200x60, zoom 1 and 60 s, the 500 clusters as
 //!    one row and as a row each, 1000 frames each (target p99 < 2 ms).
+//! 3. Events from the watch (last, so no etcd member shares the cores with the frames): a real
+//!    3-member TLS sandbox holding 500 Patroni clusters (two members each, the keys of the
+//!    demo's `pg-meta`), the console's key feed (read and watch)
+//!    applied as the console applies it, and a writer at 100 puts/s: nine in ten move a member's
+//!    WAL position (no event), one in ten stops or starts a replica (an event). For each event:
+//!    the time from the put sent to the event in the store (end to end, etcd's commit and the
+//!    watch included; target p99 < 50 ms), and the time the store took to apply each watch
+//!    message (the derivation itself). Every change must be told once, nothing else told.
 //!
 //! `ETCDECK_BENCH_SECS=N` sets how long the writer runs (default 30), `ETCDECK_BENCH_RUNS=N`
 //! the frames per case (default 1000).
