@@ -131,6 +131,10 @@ pub enum Command {
         /// The postmortem as Markdown, for the incident's ticket
         #[arg(long)]
         markdown: bool,
+        /// The cluster whose history to read, in hex as `status` shows it (default: the one the
+        /// endpoints answer for; with every member down, the only history kept)
+        #[arg(long, value_name = "HEX", value_parser = parse_cluster_id)]
+        cluster_id: Option<u64>,
     },
     /// Snapshots of the database, streamed from a healthy follower and verified
     #[command(subcommand)]
@@ -564,6 +568,12 @@ pub fn parse_size(s: &str) -> Result<i64, String> {
 }
 
 /// `2s`, `500ms`, `1.5s`, `1m`, or a plain number of seconds.
+/// A cluster id in hex (`91e38073ff6782f`).
+pub fn parse_cluster_id(s: &str) -> Result<u64, String> {
+    u64::from_str_radix(s.trim().trim_start_matches("0x"), 16)
+        .map_err(|_| format!("{s:?}: a cluster id is hex, as `etcdeck status` shows it"))
+}
+
 /// A point in time on the command line: so long ago, or a UTC time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum When {

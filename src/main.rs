@@ -55,13 +55,14 @@ async fn main() -> ExitCode {
             until,
             json,
             markdown,
+            cluster_id,
         }) => {
             let format = match (*json, *markdown) {
                 (true, _) => commands::timeline::Format::Json,
                 (_, true) => commands::timeline::Format::Markdown,
                 _ => commands::timeline::Format::Text,
             };
-            commands::timeline::run(g, *since, *until, format).await
+            commands::timeline::run(g, *since, *until, format, *cluster_id).await
         }
         Some(Command::Health { json }) => commands::health::run(g, *json).await,
         Some(Command::Snapshot(SnapshotCommand::Save { file, json })) => {

@@ -979,4 +979,32 @@ async fn a_switchover_then_a_killed_member_are_told_in_order_and_survive_a_resta
         md.contains("- Patroni: 0 failover(s), 1 switchover(s)"),
         "{md}"
     );
+
+    // The postmortem when no member answers at all: the only history kept is read.
+    let names: Vec<String> = tc.sandbox.members().iter().map(|m| m.name()).collect();
+    for m in names.iter().filter(|m| **m != dead) {
+        tc.sandbox.kill(m).unwrap();
+    }
+    let out = etcdeck_with_state(
+        &tc,
+        state_home.path(),
+        &["timeline", "--since", "5m", "--json"],
+    );
+    assert!(out.status.success(), "{}", said(&out));
+    assert!(
+        stderr(&out).contains("the only history kept is cluster"),
+        "{}",
+        said(&out)
+    );
+    let again: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(again["summary"]["switchovers"], 1, "{again}");
+    let id = report["cluster_id"].as_str().unwrap().to_string();
+    assert_eq!(again["cluster_id"], id.as_str());
+    let out = etcdeck_with_state(
+        &tc,
+        state_home.path(),
+        &["timeline", "--cluster-id", &id, "--since", "5m"],
+    );
+    assert!(out.status.success(), "{}", said(&out));
+    assert!(stdout(&out).contains("pg-test: switchover pg-test-1 -> pg-test-2"));
 }

@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 
-use super::{one_cluster, settings, state_base, Code};
+use super::{settings, state_base, Code};
 use crate::app::postmortem;
 use crate::app::timeline::{self, Timeline, RETENTION};
 use crate::cli::{Global, When};
@@ -23,12 +23,18 @@ pub enum Format {
 const COLUMNS: usize = 60;
 
 /// The history the console keeps for this cluster, with the audit log's operations merged in.
-pub async fn run(g: &Global, since: When, until: Option<When>, format: Format) -> Result<Code> {
-    let cluster = Cluster::new(settings(g)?)?;
-    one_cluster(&cluster).await?;
-    let (list, _) = cluster.member_list().await?;
-    let id = list.header().map_or(0, |h| h.cluster_id());
+pub async fn run(
+    g: &Global,
+    since: When,
+    until: Option<When>,
+    format: Format,
+    cluster_id: Option<u64>,
+) -> Result<Code> {
     let dir = state_base().context("neither XDG_STATE_HOME nor HOME is set")?;
+    let id = match cluster_id {
+        Some(id) => id,
+        None => which_cluster(g, &dir).await?,
+    };
     let path = timeline::history_path(&dir, id);
     // The window ends after the current second: "the last 1m" is the 60 seconds up to now.
     let end = crate::wizard::audit::now_unix() + 1;
@@ -89,4 +95,54 @@ pub async fn run(g: &Global, since: When, until: Option<When>, format: Format) -
         }
     }
     Ok(0)
+}
+
+/// The cluster whose history is read: the one the endpoints answer for (a Status each, which a
+/// member gives without a leader, so a postmortem works while quorum is lost). When none
+/// answers (every member down), the only history kept, else the choice is the user's.
+async fn which_cluster(g: &Global, dir: &std::path::Path) -> Result<u64> {
+    let cluster = Cluster::new(settings(g)?)?;
+    let unreachable = match cluster.identify().await {
+        Ok(id) => return Ok(id),
+        Err(mixed @ crate::etcd::EtcdError::MixedClusters(_)) => return Err(mixed.into()),
+        Err(e) => e,
+    };
+    let kept = kept_histories(dir);
+    match kept.as_slice() {
+        [(id, _)] => {
+            eprintln!(
+                "etcdeck: no member answers ({unreachable}); the only history kept is cluster {id:x}'s: reading it"
+            );
+            Ok(*id)
+        }
+        [] => bail!(
+            "no member answers ({unreachable}) and no history is kept in {}",
+            dir.display()
+        ),
+        several => {
+            let list: Vec<String> = several.iter().map(|(id, _)| format!("{id:x}")).collect();
+            bail!(
+                "no member answers ({unreachable}); histories are kept for clusters {}: choose one with --cluster-id",
+                list.join(", ")
+            )
+        }
+    }
+}
+
+/// The clusters with a history file in the state directory, newest first.
+fn kept_histories(dir: &std::path::Path) -> Vec<(u64, std::time::SystemTime)> {
+    let mut out: Vec<(u64, std::time::SystemTime)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let hex = name.strip_prefix("history-")?.strip_suffix(".log")?;
+            let id = u64::from_str_radix(hex, 16).ok()?;
+            (timeline::history_path(dir, id) == e.path()).then_some(())?;
+            Some((id, e.metadata().ok()?.modified().ok()?))
+        })
+        .collect();
+    out.sort_by_key(|(_, t)| std::cmp::Reverse(*t));
+    out
 }
