@@ -33,6 +33,8 @@ pub struct Store {
     /// audit log, oldest first; shown among the timeline's events, not written to its history
     /// (the audit log keeps them).
     pub operations: std::collections::VecDeque<super::timeline::Event>,
+    /// Audit log lines read before the member list named the cluster.
+    pub ops_waiting: Vec<crate::wizard::audit::Entry>,
     /// The operations this console ran (their steps are told as they run).
     pub ops_here: std::collections::HashSet<String>,
     /// A wall-clock reading taken with an `Instant`, to turn instants into Unix seconds.
@@ -500,6 +502,7 @@ impl Store {
             timeline: Timeline::new(),
             patroni: Default::default(),
             operations: Default::default(),
+            ops_waiting: Vec::new(),
             ops_here: Default::default(),
             clock: (
                 now,

@@ -1023,6 +1023,19 @@ fn operations_run_elsewhere_join_the_events_once_in_time_order() {
         s.timeline.events.iter().all(|e| e.tag != Tag::Operation),
         "not written to the history file: the audit log keeps them"
     );
+
+    // Read before the member list named the cluster (the console's first second): kept, then
+    // told once the list comes.
+    let mut early = empty_store(t0);
+    early.clock = (t0, 1_800_000_000);
+    update(
+        &mut early,
+        Msg::Operations(vec![entry("defrag-cli", "end", 1_800_000_011, &id)]),
+    );
+    assert!(early.operations.is_empty());
+    feed(&mut early, LIST, STATUS, t0 + secs(1));
+    assert_eq!(early.operations.len(), 1, "told once the cluster is known");
+    assert!(early.ops_waiting.is_empty());
 }
 
 #[test]

@@ -334,17 +334,35 @@ fn key_events(store: &mut Store, at: Instant, events: Vec<KvEvent>) {
     }
 }
 
+/// The most audit log lines kept while the cluster is not yet named.
+const OPS_WAITING_MAX: usize = 20_000;
+
 /// The audit log's new lines: each end of a step of this cluster's operations run elsewhere,
 /// in time order among the others (the first read brings the last day). Not flashed: another
 /// engineer's work is news for the timeline, not an alarm.
 fn operations(store: &mut Store, entries: Vec<crate::wizard::audit::Entry>) {
     use crate::wizard::audit;
-    let Some(id) = store.cluster.id.map(|id| format!("{id:x}")) else {
-        return;
-    };
     let since = store
         .unix_secs(store.now)
         .saturating_sub(super::timeline::RETENTION.as_secs());
+    let Some(id) = store.cluster.id.map(|id| format!("{id:x}")) else {
+        // Read before the member list named the cluster: kept for then.
+        let w = &mut store.ops_waiting;
+        w.extend(
+            entries
+                .into_iter()
+                .filter(|e| e.phase == "end" && e.unix >= since),
+        );
+        let over = w.len().saturating_sub(OPS_WAITING_MAX);
+        w.drain(..over);
+        return;
+    };
+    let mut entries = entries;
+    if !store.ops_waiting.is_empty() {
+        let mut waiting = std::mem::take(&mut store.ops_waiting);
+        waiting.append(&mut entries);
+        entries = waiting;
+    }
     let mut added = false;
     for e in entries {
         if e.cluster_id != id
@@ -933,6 +951,9 @@ fn member_list(store: &mut Store, at: Instant, list: MemberList) -> Vec<Cmd> {
     c.list_error = None;
     for (level, text) in notes {
         happened(store, level, text);
+    }
+    if !store.ops_waiting.is_empty() {
+        operations(store, Vec::new());
     }
     refresh_leader(store);
     clamp_cursors(store);
