@@ -321,9 +321,9 @@ pub async fn tick(
     Ok(())
 }
 
-/// Promote member `to` of `c` as Patroni does once it holds the leader key: the next timeline,
+/// Member `to` of `c` takes the leader key and promotes as Patroni does: the next timeline,
 /// `history` gains its line, the request is cleared, the sync standby follows, every member key
-/// is rewritten with its new role but `gone`'s, whose keys went with its lease.
+/// is rewritten with its new role but `gone`'s, whose keys went with its lease. Returns its name.
 async fn promote(
     client: &mut Client,
     base: &str,
@@ -331,7 +331,15 @@ async fn promote(
     to: usize,
     gone: Option<usize>,
     t: Duration,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
+    let m = &c.members[to];
+    let opts = Some(PutOptions::new().with_lease(m.lease));
+    within(
+        t,
+        "put",
+        client.put(format!("{base}/leader"), m.name.clone(), opts),
+    )
+    .await?;
     let ended = c.timeline;
     for (i, m) in c.members.iter_mut().enumerate() {
         m.primary = i == to;
@@ -361,7 +369,7 @@ async fn promote(
     for i in (0..c.members.len()).filter(|i| Some(*i) != gone) {
         put_member(client, base, c, i, t).await?;
     }
-    Ok(())
+    Ok(c.members[to].name.clone())
 }
 
 /// The member a switchover or failover promotes: `candidate` by name, else the first replica.
@@ -403,16 +411,7 @@ pub async fn switchover(
     )
     .await?;
     within(t, "delete", client.delete(format!("{base}/leader"), None)).await?;
-    let m = &c.members[to];
-    let opts = Some(PutOptions::new().with_lease(m.lease));
-    within(
-        t,
-        "put",
-        client.put(format!("{base}/leader"), m.name.clone(), opts),
-    )
-    .await?;
-    promote(client, &base, c, to, None, t).await?;
-    Ok(c.members[to].name.clone())
+    promote(client, &base, c, to, None, t).await
 }
 
 /// A failover nobody asked for: the primary's node dies, so its lease goes (revoked here rather
@@ -432,17 +431,8 @@ pub async fn failover(
         .map(|m| m.lease)
         .ok_or_else(|| anyhow::anyhow!("{}: no primary to fail", c.scope))?;
     within(t, "lease revoke", client.lease_revoke(lease)).await?;
-    let m = &c.members[to];
-    let opts = Some(PutOptions::new().with_lease(m.lease));
-    within(
-        t,
-        "put",
-        client.put(format!("{base}/leader"), m.name.clone(), opts),
-    )
-    .await?;
     let old = c.members.iter().position(|m| m.primary);
-    promote(client, &base, c, to, old, t).await?;
-    Ok(c.members[to].name.clone())
+    promote(client, &base, c, to, old, t).await
 }
 
 async fn keep_alive(client: &mut Client, lease: i64) -> Result<i64, etcd_client::Error> {

@@ -466,17 +466,7 @@ async fn started_in_the_background_it_says_so_and_exits_1() {
 async fn leave_free_pages(tc: &TestCluster, n: usize, size: usize) {
     use etcd_client::{CompactionOptions, DeleteOptions};
     let cluster = tc.cluster(Duration::from_secs(5));
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let mut client = loop {
-        match cluster.balanced(&tc.sandbox.client_urls()).await {
-            Ok(c) => break c,
-            Err(e) if Instant::now() < deadline => {
-                eprintln!("a client for writes, again: {e}");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => panic!("a client for writes: {e}"),
-        }
-    };
+    let mut client = common::writer(&cluster, &tc.sandbox.client_urls()).await;
     let value = "x".repeat(size);
     for i in 0..n {
         client
@@ -979,17 +969,7 @@ async fn the_cluster_switcher_moves_the_console_between_two_named_clusters() {
 async fn the_timeline_shows_patroni_rows_and_a_switchover_at_80x24_and_160x48() {
     let tc = TestCluster::start(3).await;
     let cluster = tc.cluster(Duration::from_secs(5));
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let mut client = loop {
-        match cluster.balanced(&tc.sandbox.client_urls()).await {
-            Ok(c) => break c,
-            Err(e) if Instant::now() < deadline => {
-                eprintln!("a client for writes, again: {e}");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => panic!("a client for writes: {e}"),
-        }
-    };
+    let mut client = common::writer(&cluster, &tc.sandbox.client_urls()).await;
     let mut clusters = etcdeck::demo::demo_clusters();
     etcdeck::demo::seed(&mut client, "/pg", &mut clusters, Duration::from_secs(5))
         .await

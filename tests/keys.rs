@@ -8,6 +8,7 @@ mod common;
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
+use common::writer;
 use common::{stderr, stdout, TestCluster};
 use etcd_client::{Client, CompactionOptions, DeleteOptions, PutOptions, Txn, TxnOp};
 use etcdeck::app::config::Config;
@@ -257,23 +258,6 @@ async fn assert_matches_fresh_read(c: &mut Console, cluster: &Cluster) -> i64 {
         diff(&c.store.keys.map, &want)
     );
     rev
-}
-
-/// A client for writes over `urls`, retried until it connects like [`put`] is: with auth on
-/// the client logs in first, and a login is a raft proposal that fails while the members elect
-/// a leader ("etcdserver: leader changed").
-async fn writer(cluster: &Cluster, urls: &[String]) -> Client {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        match cluster.balanced(urls).await {
-            Ok(client) => return client,
-            Err(e) if Instant::now() < deadline => {
-                eprintln!("a client for writes, again: {e}");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => panic!("a client for writes: {e}"),
-        }
-    }
 }
 
 /// Put, retried until it lands (the members may be electing a leader); the revision.

@@ -821,19 +821,7 @@ async fn a_switchover_then_a_killed_member_are_told_in_order_and_survive_a_resta
     let state_home = tempfile::TempDir::new().expect("temp dir");
     let state_dir = state_home.path().join("etcdeck");
     let cluster = tc.cluster(CALL_TIMEOUT);
-    let mut client = {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            match cluster.balanced(&tc.sandbox.client_urls()).await {
-                Ok(c) => break c,
-                Err(e) if Instant::now() < deadline => {
-                    eprintln!("a client for writes, again: {e}");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                Err(e) => panic!("a client for writes: {e}"),
-            }
-        }
-    };
+    let mut client = common::writer(&cluster, &tc.sandbox.client_urls()).await;
     let mut clusters = etcdeck::demo::demo_clusters();
     etcdeck::demo::seed(&mut client, "/pg", &mut clusters, CALL_TIMEOUT)
         .await

@@ -201,30 +201,28 @@ impl Tracker {
             }
             return Vec::new();
         }
-        let mut out = Vec::new();
-        let gone: Vec<String> = self
-            .known
-            .keys()
-            .filter(|l| !summaries.iter().any(|s| &s.label() == *l))
-            .cloned()
-            .collect();
-        for label in gone {
-            out.extend(self.cluster(at, &label, None));
-        }
-        for s in summaries {
-            out.extend(self.cluster(at, &s.label(), Some(s)));
-        }
-        out
+        self.compare(at, summaries, |_| true)
     }
 
     /// The clusters of one scope after a revision that touched its keys: `summaries` holds what
     /// the scope's keys say now (several for Citus groups, none when every key is gone).
     pub fn scope(&mut self, at: u64, scope: &str, summaries: &[ClusterSummary]) -> Vec<PgEvent> {
+        self.compare(at, summaries, |label| label_scope(label) == scope)
+    }
+
+    /// `summaries` against what was known of the clusters `covered` accepts: one of those
+    /// missing from `summaries` is gone.
+    fn compare(
+        &mut self,
+        at: u64,
+        summaries: &[ClusterSummary],
+        covered: impl Fn(&str) -> bool,
+    ) -> Vec<PgEvent> {
         let mut out = Vec::new();
         let gone: Vec<String> = self
             .known
             .keys()
-            .filter(|l| label_scope(l) == scope && !summaries.iter().any(|s| &s.label() == *l))
+            .filter(|l| covered(l) && !summaries.iter().any(|s| &s.label() == *l))
             .cloned()
             .collect();
         for label in gone {

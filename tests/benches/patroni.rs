@@ -26,6 +26,7 @@ use common::stats::*;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use common::frames::{buffer_text, frame};
 use common::TestCluster;
 use etcdeck::app::config::Config;
 use etcdeck::app::msg::Msg;
@@ -33,10 +34,8 @@ use etcdeck::app::store::{InventoryState, PaneId, Store, Target};
 use etcdeck::app::timeline::{Cell, Tag, Timeline, RETENTION};
 use etcdeck::console::Engine;
 use etcdeck::demo::{PgCluster, PgMember};
-use etcdeck::ui::Screen;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::widgets::Widget;
 use tokio::sync::mpsc;
 
 const CLUSTERS: usize = 500;
@@ -60,27 +59,6 @@ fn pg(i: usize) -> PgCluster {
         optime: 50_000_000,
         system_id: 7_700_000_000_000_000_000 + i as u64,
     }
-}
-
-fn frame(store: &Store, buf: &mut Buffer) -> f64 {
-    let t = Instant::now();
-    let area = buf.area;
-    buf.reset();
-    Widget::render(&Screen::new(store), area, buf);
-    std::hint::black_box(&buf);
-    ms(t.elapsed())
-}
-
-fn buffer_text(buf: &Buffer) -> String {
-    let area = buf.area;
-    let mut out = String::new();
-    for y in 0..area.height {
-        for x in 0..area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
 }
 
 fn line(name: &str, v: &[f64], target: Option<f64>) {

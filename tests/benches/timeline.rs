@@ -22,16 +22,15 @@ use common::stats::*;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::frames::{buffer_text, frame};
 use common::TestCluster;
 use etcdeck::app::config::Config;
 use etcdeck::app::msg::{Level, ListedMember, MemberList, Msg, Probed};
 use etcdeck::app::store::{InventoryState, PaneId, Store, Target};
 use etcdeck::app::timeline::{self, Cell, Timeline, RETENTION};
 use etcdeck::app::update::update;
-use etcdeck::ui::Screen;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::widgets::Widget;
 
 const MEMBERS: u64 = 5;
 const ZOOMS: [u64; 3] = [1, 10, 60];
@@ -175,27 +174,6 @@ fn a_day(end: u64) -> (Timeline, Duration) {
 }
 
 /// Draw the whole screen into `buf`; its time in ms.
-fn frame(store: &Store, buf: &mut Buffer) -> f64 {
-    let t = Instant::now();
-    let area = buf.area;
-    buf.reset();
-    Widget::render(&Screen::new(store), area, buf);
-    std::hint::black_box(&buf);
-    ms(t.elapsed())
-}
-
-fn buffer_text(buf: &Buffer) -> String {
-    let area = buf.area;
-    let mut out = String::new();
-    for y in 0..area.height {
-        for x in 0..area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
-}
-
 /// `etcdeck health` (release) with the sandbox's environment: exit code and time.
 fn health(tc: &TestCluster) -> (Option<i32>, Duration, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_etcdeck"));

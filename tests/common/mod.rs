@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod frames;
 pub mod stats;
 pub mod tmux;
 
@@ -103,6 +104,23 @@ pub fn fresh_inventory_reserving(n: u8, reserve: u8, auth: bool) -> String {
                 text.push_str("  vars: { etcd_cluster: etcd }\n");
             }
             return text;
+        }
+    }
+}
+
+/// A client for writes over `urls`, retried for 15 s until it connects: with auth on the
+/// client logs in first, and a login is a raft proposal that fails while the members elect a
+/// leader ("etcdserver: leader changed").
+pub async fn writer(cluster: &Cluster, urls: &[String]) -> etcd_client::Client {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        match cluster.balanced(urls).await {
+            Ok(client) => return client,
+            Err(e) if std::time::Instant::now() < deadline => {
+                eprintln!("a client for writes, again: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("a client for writes: {e}"),
         }
     }
 }
