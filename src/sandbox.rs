@@ -479,9 +479,12 @@ impl Sandbox {
             detail: e.to_string(),
         };
         let cluster = Cluster::new(self.settings(per_call)).map_err(not_healthy)?;
+        // Turning auth on hashes the password (bcrypt) on the member: far slower than a Status
+        // on a busy machine, so its calls get a timeout of their own.
         let anonymous = match &self.root_password {
             Some(pw) => Some((
                 Cluster::new(self.anonymous_settings(per_call)).map_err(not_healthy)?,
+                Cluster::new(self.anonymous_settings(AUTH_SETUP_TIMEOUT)).map_err(not_healthy)?,
                 pw.clone(),
             )),
             None => None,
@@ -496,10 +499,10 @@ impl Sandbox {
             }
             // Auth wanted: while `root` cannot log in (auth still off), ask without a user and
             // turn auth on as soon as the cluster is healthy.
-            if let Some((anonymous, password)) = &anonymous {
+            if let Some((anonymous, setup, password)) = &anonymous {
                 match gather(anonymous).await {
                     Ok(s) if healthy(&s) => {
-                        if let Err(e) = enable_auth(anonymous, password).await {
+                        if let Err(e) = enable_auth(setup, password).await {
                             last = format!("{last}; turning auth on: {e}");
                         }
                     }
@@ -540,6 +543,9 @@ fn unhealthy(s: &ClusterStatus) -> String {
 /// Turn auth on as Pigsty 4.x does (`etcdctl user add root`, `user grant-role root root`,
 /// `auth enable`), through a client without a user. Safe to repeat while auth is off: an existing
 /// `root` gets the password, granting and enabling again change nothing.
+/// The timeout of each call that turns auth on (see [`Sandbox::wait_healthy`]).
+const AUTH_SETUP_TIMEOUT: Duration = Duration::from_secs(5);
+
 async fn enable_auth(cluster: &Cluster, password: &str) -> Result<(), EtcdError> {
     let t = cluster.timeout();
     let label = cluster.settings().endpoints.join(",");
