@@ -697,16 +697,36 @@ pub async fn purge(
     audit: &mut AuditLog,
     rep: &mut dyn Reporter,
 ) -> Event {
-    // Only once the remove has happened: a member still in the list is never purged.
-    let s = match fresh(ctx).await {
-        Ok(s) => s,
-        Err(e) => return h.failed(e),
+    // Only once the remove has happened: a member still in the list is never purged. The list
+    // is the leader's: the removed member, still running, may serve its own old list (etcd 3.4
+    // answers a member list from the member asked, without consensus).
+    let (_, leader) = match at_leader(ctx, h.index).await {
+        Ok(found) => found,
+        Err(ev) => return ev,
     };
-    if let Some(x) = member::by_peer_url(&s, &m.peer_url()) {
+    let list = match ctx
+        .cluster
+        .call(&leader, |mut c| async move { c.member_list().await })
+        .await
+    {
+        Ok((list, _)) => list,
+        Err(e) => return h.failed(e.to_string()),
+    };
+    let peer = m.peer_url();
+    if let Some(x) = list
+        .members()
+        .iter()
+        .find(|x| x.peer_urls().contains(&peer))
+    {
+        let name = if x.name().is_empty() {
+            &m.name
+        } else {
+            x.name()
+        };
         return h.stopped(format!(
             "{} ({:x}) is still in the member list: nothing was purged",
-            crate::wizard::name(x),
-            x.id
+            crate::text::escape(name),
+            x.id()
         ));
     }
     let r = match p {
