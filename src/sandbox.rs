@@ -478,10 +478,18 @@ impl Sandbox {
             secs: 0.0,
             detail: e.to_string(),
         };
-        let cluster = Cluster::new(self.settings(per_call)).map_err(not_healthy)?;
+        // With auth, the first call to each member is a login: a bcrypt check and a raft round,
+        // far slower than a Status on a busy machine. A login cut at 500 ms is tried again at
+        // once, and members kept hashing passwords nobody waits for: the root client gets the
+        // timeout of the calls that turn auth on (a member not up yet refuses at once anyway).
+        let root_call = match &self.root_password {
+            Some(_) => AUTH_SETUP_TIMEOUT,
+            None => per_call,
+        };
+        let cluster = Cluster::new(self.settings(root_call)).map_err(not_healthy)?;
         // Turning auth on hashes the password (bcrypt) on the member: far slower than a Status
         // on a busy machine, so its calls get a timeout of their own.
-        let anonymous = match &self.root_password {
+        let mut anonymous = match &self.root_password {
             Some(pw) => Some((
                 Cluster::new(self.anonymous_settings(per_call)).map_err(not_healthy)?,
                 Cluster::new(self.anonymous_settings(AUTH_SETUP_TIMEOUT)).map_err(not_healthy)?,
@@ -499,13 +507,16 @@ impl Sandbox {
             }
             // Auth wanted: while `root` cannot log in (auth still off), ask without a user and
             // turn auth on as soon as the cluster is healthy.
-            if let Some((anonymous, setup, password)) = &anonymous {
-                match gather(anonymous).await {
-                    Ok(s) if healthy(&s) => {
-                        if let Err(e) = enable_auth(setup, password).await {
-                            last = format!("{last}; turning auth on: {e}");
-                        }
-                    }
+            // Once it is on, a call without a user is made as the client certificate's name,
+            // which is no user: turning it on again could only fail ("user name not found").
+            if let Some((anon, setup, password)) = &anonymous {
+                match gather(anon).await {
+                    Ok(s) if healthy(&s) => match enable_auth(setup, password).await {
+                        Ok(()) => anonymous = None,
+                        // On data where auth is on already: only `root` can log in.
+                        Err(e) if auth_is_on(&e) => anonymous = None,
+                        Err(e) => last = format!("{last}; turning auth on: {e}"),
+                    },
                     Ok(s) => last = unhealthy(&s),
                     Err(_) => {}
                 }
@@ -519,6 +530,12 @@ impl Sandbox {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// The answer of a member with auth on to a call made without a user.
+fn auth_is_on(e: &EtcdError) -> bool {
+    let text = e.to_string();
+    text.contains("user name not found") || text.contains("permission denied")
 }
 
 /// Every member started and answering, and a leader.
