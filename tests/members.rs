@@ -462,13 +462,35 @@ async fn sigkill_at_every_step_of_an_add_then_the_same_command_finishes_it() {
         ];
         let seen = kill_at_step(&tc, &args, k);
         assert!(seen.contains(&format!("[{k}/")), "step {k} began:\n{seen}");
-        let out = ok(&tc, &args);
+        // Killed at the last step, the add may have ended before the kill landed: the same
+        // command is then refused, and says that it ended done already.
+        let o = run(&tc, &args);
+        let out = stdout(&o);
         assert!(
-            out.contains("resuming") || out.contains("member add: done"),
-            "{out}"
+            (o.status.success() && (out.contains("resuming") || out.contains("member add: done")))
+                || (k == steps && out.contains("the same command ended done already")),
+            "{out}\n{}",
+            stderr(&o)
         );
         let name = format!("etcd-{seq}");
         all_voters(&tc, &["etcd-1", "etcd-2", "etcd-3", name.as_str()]).await;
+        if k == steps {
+            // Once more, with the add surely over: refused, nothing is done again, and it says
+            // which run did it.
+            let again = run(&tc, &args);
+            assert_eq!(again.status.code(), Some(1));
+            assert!(
+                stdout(&again)
+                    .contains("member add: the same command ended done already: member-add-"),
+                "{}",
+                stdout(&again)
+            );
+            assert!(
+                stderr(&again).contains("exists already"),
+                "{}",
+                stderr(&again)
+            );
+        }
         // Nothing was done twice: one add, one promote, one inventory edit.
         done_once(
             &tc,
@@ -879,4 +901,47 @@ async fn a_learner_left_unpromoted_is_promoted_at_the_leader() {
             .sum::<usize>(),
         1
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_that_says_removed_never_purges_a_member_still_listed() {
+    let tc = TestCluster::start_spare(3, 1).await;
+    let ip4 = tc.spare_ip(4);
+    ok(
+        &tc,
+        &["member", "add", "--ip", &ip4, "--yes", "--no-snapshot"],
+    );
+    let args = ["member", "remove", "etcd-4", "--yes", "--no-snapshot"];
+    let keys = planned_keys(&tc, &["member", "remove", "etcd-4", "--no-snapshot"]);
+    let purge = keys
+        .iter()
+        .position(|k| k == "purge")
+        .expect("a purge step");
+    // A journal left behind that claims every step up to the purge done (a journal copied from
+    // another run, a clock gone wrong): the member is still in the list.
+    kill_at_step(&tc, &args, 2);
+    let ops = tc.state_home().join("etcdeck/ops");
+    let file = std::fs::read_dir(&ops)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("-member-remove.json"))
+        .expect("the remove's journal");
+    let mut rec: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    rec["done"] = Value::from(keys[..purge].to_vec());
+    rec["begun"] = Value::Null;
+    std::fs::write(&file, serde_json::to_vec(&rec).unwrap()).unwrap();
+
+    let o = run(&tc, &args);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let said = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(said.contains("resuming"), "{said}");
+    assert!(
+        said.contains("etcd-4 (")
+            && said.contains("is still in the member list: nothing was purged"),
+        "{said}"
+    );
+    // Nothing was lost: etcd-4 still runs, votes and keeps its data.
+    all_voters(&tc, &["etcd-1", "etcd-2", "etcd-3", "etcd-4"]).await;
+    assert!(tc.dir.path().join("etcd-4/data").exists());
+    assert!(!ok_counts(&tc).keys().any(|s| s.starts_with("stop etcd-4")));
 }

@@ -265,10 +265,25 @@ pub async fn carry_out(
             match planned {
                 Ok(plan) => (plan, Default::default(), false, None),
                 Err(r) => {
+                    // The same command again after it ended well (its terminal was killed at
+                    // the very end, say): the refusals most often only say that it is done.
+                    // They still refuse (exit 1): nothing was done by this run.
+                    let already = done_already(&p, op, args, w);
                     if w.json {
                         outln!(
                             "{}",
-                            json!({"op": op.slug(), "cluster_id": format!("{cid:x}"), "refused": r})
+                            json!({"op": op.slug(), "cluster_id": format!("{cid:x}"), "refused": r,
+                                   "done_already": already.as_ref().map(|r| &r.id)})
+                        );
+                    } else if let Some(rec) = already {
+                        outln!(
+                            "{}: the same command ended done already: {} (started {} by {}, \
+                             ended {})",
+                            op.command(),
+                            crate::text::escape(&rec.id),
+                            audit::rfc3339(rec.started),
+                            crate::text::escape(&rec.os_user),
+                            audit::rfc3339(rec.updated)
                         );
                     }
                     print_refusals(&r);
@@ -407,6 +422,12 @@ pub async fn carry_out(
         }
     }
     Ok(code)
+}
+
+/// The cluster's last operation of this kind, if it was this very command and ended done.
+fn done_already(p: &Prepared, op: Op, args: &str, w: &WizardFlags) -> Option<journal::Record> {
+    let rec = journal::latest(&p.state, p.status.cluster_id, op).ok()??;
+    (!w.fresh && rec.standing == Standing::Done && rec.args == args).then_some(rec)
 }
 
 /// The steps done, from the journal, and the step that was running when the process died if

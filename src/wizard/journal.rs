@@ -79,6 +79,11 @@ pub fn path(state_dir: &Path, cluster_id: u64, op: Op) -> PathBuf {
 /// The journal of an operation that did not end (running when killed, stopped at a gate, or
 /// failed), if there is one.
 pub fn unfinished(state_dir: &Path, cluster_id: u64, op: Op) -> Result<Option<Record>, String> {
+    Ok(latest(state_dir, cluster_id, op)?.filter(|rec| rec.standing.resumable()))
+}
+
+/// The journal of the cluster's last operation of this kind, however it ended.
+pub fn latest(state_dir: &Path, cluster_id: u64, op: Op) -> Result<Option<Record>, String> {
     let p = path(state_dir, cluster_id, op);
     let Some(mut f) = state::open_read(&p).map_err(|e| e.to_string())? else {
         return Ok(None);
@@ -90,7 +95,7 @@ pub fn unfinished(state_dir: &Path, cluster_id: u64, op: Op) -> Result<Option<Re
             p.display()
         )
     })?;
-    Ok((rec.standing.resumable() && rec.plan.cluster_id == cluster_id).then_some(rec))
+    Ok((rec.plan.cluster_id == cluster_id).then_some(rec))
 }
 
 impl Journal {
