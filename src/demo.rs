@@ -98,7 +98,7 @@ pub fn demo_clusters() -> Vec<PgCluster> {
 }
 
 impl PgCluster {
-    fn leader(&self) -> Option<&PgMember> {
+    pub fn leader(&self) -> Option<&PgMember> {
         self.members.iter().find(|m| m.primary)
     }
 
@@ -436,6 +436,18 @@ pub async fn failover(
 }
 
 async fn keep_alive(client: &mut Client, lease: i64) -> Result<i64, etcd_client::Error> {
+    match keep_alive_once(client, lease).await {
+        // A member that restarted forgot our token (etcd keeps simple tokens in memory); the
+        // client logs in again for unary calls by itself, not for a stream.
+        Err(e) if e.to_string().contains("invalid auth token") => {
+            client.refresh_token().await?;
+            keep_alive_once(client, lease).await
+        }
+        r => r,
+    }
+}
+
+async fn keep_alive_once(client: &mut Client, lease: i64) -> Result<i64, etcd_client::Error> {
     let (mut keeper, mut stream) = client.lease_keep_alive(lease).await?;
     keeper.keep_alive().await?;
     Ok(stream.message().await?.map_or(0, |r| r.ttl()))

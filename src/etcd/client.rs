@@ -140,7 +140,11 @@ impl Cluster {
                 Err(e) => Err(self.closed_means(url, classify(url, ctx, &e)).await),
             };
         };
-        let options = ConnectOptions::new().with_user(user.clone(), password.clone());
+        // A token is refused by a member that restarted since it was issued (etcd keeps simple
+        // tokens in memory): the client logs in again and retries once.
+        let options = ConnectOptions::new()
+            .with_user(user.clone(), password.clone())
+            .with_auto_token_refresh(true);
         // With a user, the first call (the login) is made here: a server that refuses our
         // client certificate closes the connection under it, as under a first call in `call`.
         // The login goes through raft: without a leader it gets no answer.
@@ -399,7 +403,9 @@ impl Cluster {
             options = options.with_tls(tls.clone());
         }
         if let Some((user, password)) = &self.inner.settings.user {
-            options = options.with_user(user.clone(), password.clone());
+            options = options
+                .with_user(user.clone(), password.clone())
+                .with_auto_token_refresh(true);
         }
         let label = urls.join(",");
         timeout(t, Client::connect(urls, Some(options)))
