@@ -36,6 +36,8 @@ pub struct Summary {
     pub recorded_s: u64,
     /// Seconds without a leader or a quorum.
     pub unavailable_s: u64,
+    /// Seconds available with a member down: a quorum held, with less to spare.
+    pub degraded_s: u64,
     pub longest_unavailability: Option<SpanOut>,
     /// Members with seconds down, most first.
     pub members_down: Vec<Count>,
@@ -158,6 +160,19 @@ fn row(name: &str, kind: &'static str, runs: &[(u64, u64, Cell)]) -> Row {
     }
 }
 
+/// The seconds of `[from, until)` the cluster was available while a member was down.
+fn degraded_seconds(t: &Timeline, from: u64, until: u64) -> u64 {
+    (from.max(t.first)..until.min(t.end()))
+        .filter(|sec| {
+            let i = (sec - t.first) as usize;
+            t.cluster.get(i) == Some(&Cell::Available)
+                && t.members
+                    .values()
+                    .any(|m| m.cells.get(i) == Some(&Cell::Down))
+        })
+        .count() as u64
+}
+
 fn seconds_in(runs: &[(u64, u64, Cell)], cell: Cell) -> u64 {
     runs.iter()
         .filter(|(_, _, c)| *c == cell)
@@ -222,6 +237,7 @@ pub fn report(
             .map(|(s, e, _)| e - s)
             .sum(),
         unavailable_s: seconds_in(&cluster_runs, Cell::Unavailable),
+        degraded_s: degraded_seconds(t, from, until),
         longest_unavailability: longest,
         members_down,
         etcd_leader_changes: count(Tag::EtcdLeader),
@@ -284,9 +300,17 @@ fn operations(ops: &[audit::Entry], from: u64, until: u64) -> Vec<Operation> {
         .map(|(id, entries)| {
             let first = entries[0];
             let ends: Vec<&&audit::Entry> = entries.iter().filter(|e| e.phase == "end").collect();
-            let failed = ends
-                .iter()
-                .find_map(|e| e.outcome.as_deref().filter(|o| *o != "ok"));
+            // A step tried again (a retry, a resumed run) counts once, with its last outcome.
+            let mut steps: Vec<(&str, Option<&str>)> = Vec::new();
+            for e in &ends {
+                let outcome = e.outcome.as_deref();
+                match steps.iter_mut().find(|(s, _)| *s == e.step) {
+                    Some(s) => s.1 = outcome,
+                    None => steps.push((e.step.as_str(), outcome)),
+                }
+            }
+            let failed = steps.iter().find_map(|(_, o)| o.filter(|o| *o != "ok"));
+            let retried = ends.len() - steps.len();
             let by = match &first.etcd_user {
                 Some(u) => format!("{} (etcd user {u})", first.os_user),
                 None => first.os_user.clone(),
@@ -296,12 +320,14 @@ fn operations(ops: &[audit::Entry], from: u64, until: u64) -> Vec<Operation> {
                 by: escape(&by).into_owned(),
                 began: rfc3339(first.unix),
                 ended: ends.last().map(|e| rfc3339(e.unix)),
-                steps: ends.len(),
+                steps: steps.len(),
                 outcome: match failed {
                     Some(f) => escape(f).into_owned(),
                     None if ends.len() < entries.len() - ends.len() => {
                         "unfinished: a step began and did not end".into()
                     }
+                    None if retried == 1 => "ok, after 1 failed try".into(),
+                    None if retried > 1 => format!("ok, after {retried} failed tries"),
                     None => "ok".into(),
                 },
             };
@@ -365,6 +391,13 @@ pub fn markdown(r: &Report, t: &Timeline, columns: usize) -> String {
         None => {
             out.push_str("- etcd was available (a leader and a quorum) the whole time recorded\n")
         }
+    }
+    if s.degraded_s > 0 {
+        let _ = writeln!(
+            out,
+            "- etcd degraded (available, a member down) for {}",
+            secs(s.degraded_s)
+        );
     }
     if s.members_down.is_empty() {
         out.push_str("- no member was down\n");
@@ -535,7 +568,15 @@ mod tests {
             entry(op, "begin", "remove etcd-2", T0 + 300, None),
             entry(op, "end", "remove etcd-2", T0 + 301, Some("ok")),
             entry(op, "begin", "add etcd-4 as a learner", T0 + 310, None),
-            entry(op, "end", "add etcd-4 as a learner", T0 + 311, Some("ok")),
+            entry(
+                op,
+                "end",
+                "add etcd-4 as a learner",
+                T0 + 311,
+                Some("error: etcdserver: unhealthy cluster"),
+            ),
+            entry(op, "begin", "add etcd-4 as a learner", T0 + 312, None),
+            entry(op, "end", "add etcd-4 as a learner", T0 + 313, Some("ok")),
             entry(op, "begin", "promote etcd-4", T0 + 330, None),
             entry(op, "end", "promote etcd-4", T0 + 331, Some("ok")),
         ];
@@ -550,6 +591,8 @@ mod tests {
         let s = &r.summary;
         assert_eq!(s.recorded_s, 600);
         assert_eq!(s.unavailable_s, 8);
+        // etcd-2 down for 340 s, 8 of them while etcd-1 froze (unavailable, not degraded).
+        assert_eq!(s.degraded_s, 332);
         let l = s.longest_unavailability.as_ref().unwrap();
         assert_eq!(
             (l.seconds, l.from.as_str()),
@@ -574,13 +617,14 @@ mod tests {
         );
         assert_eq!(s.patroni_without_leader[0].seconds, 5);
         assert_eq!(s.operations.len(), 1);
+        // The learner add failed once and was tried again: one step, and the operation ok.
         assert_eq!(s.operations[0].steps, 3);
-        assert_eq!(s.operations[0].outcome, "ok");
+        assert_eq!(s.operations[0].outcome, "ok, after 1 failed try");
         // In time order, each source tagged.
         let sources: Vec<&str> = r.events.iter().map(|e| e.source).collect();
         assert_eq!(
             sources,
-            ["etcd", "etcd", "etcd", "pg", "pg", "etcd", "op", "op", "op"]
+            ["etcd", "etcd", "etcd", "pg", "pg", "etcd", "op", "op", "op", "op"]
         );
         assert!(r.events.windows(2).all(|w| w[0].unix <= w[1].unix));
         // A window that starts later leaves out what came before.

@@ -325,6 +325,32 @@ fn unreachable_member_degrades_health_and_comes_back() {
     assert_eq!(flash_text(&s), "etcd-3 answers again after 7s");
 }
 
+/// A member already down when the console starts: its first failed probe is told, so the
+/// timeline's story begins with it; a second failure is not told again.
+#[test]
+fn a_member_down_from_the_start_is_told_once() {
+    let t0 = Instant::now();
+    let mut s = empty_store(t0);
+    update(
+        &mut s,
+        Msg::MemberList {
+            at: t0,
+            result: Ok(member_list(LIST)),
+        },
+    );
+    probe_ok(&mut s, ETCD1, t0 + secs(1), ETCD1, 6);
+    probe_fail(&mut s, ETCD3, t0 + secs(1), "refused");
+    probe_fail(&mut s, ETCD3, t0 + secs(2), "refused");
+    let told: Vec<&str> = s
+        .timeline
+        .events
+        .iter()
+        .map(|e| e.text.as_str())
+        .filter(|t| t.contains("unreachable"))
+        .collect();
+    assert_eq!(told, ["etcd-3 unreachable: refused"]);
+}
+
 #[test]
 fn a_stalled_member_is_unreachable_before_its_call_times_out() {
     let t0 = Instant::now();

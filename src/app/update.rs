@@ -1042,7 +1042,9 @@ fn probe(
         }
         Err(f) => {
             let since = m.down_since().unwrap_or(at);
-            if m.reach == Reach::Up {
+            // Said when it goes down, and at the first answer of a member already down when the
+            // console started (the timeline's story then begins with it).
+            if matches!(m.reach, Reach::Up | Reach::Unknown) {
                 note = Some((
                     Level::Warn,
                     format!(
