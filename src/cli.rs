@@ -221,6 +221,11 @@ pub enum Command {
         /// recover` (default Pigsty's 16GiB)
         #[arg(long, value_name = "SIZE", value_parser = parse_size)]
         quota_backend: Option<i64>,
+        /// Start in an incident to rehearse (from fresh data): a follower killed, the leader
+        /// frozen, the quota full, a node gone for good, a learner never promoted. What happened
+        /// and the way out are printed, and shown in the console (T: the drills)
+        #[arg(long, value_name = "NAME", value_enum)]
+        scenario: Option<crate::lab::Scenario>,
     },
 }
 

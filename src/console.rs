@@ -302,6 +302,20 @@ impl Engine {
                 ));
             }
             Cmd::Clipboard(bytes) => clipboard(bytes),
+            Cmd::Drill(drill) => {
+                let sent = self
+                    .store
+                    .lab
+                    .as_ref()
+                    .is_some_and(|lab| lab.drills.send(drill.clone()).is_ok());
+                if !sent {
+                    let text = "the demo's drills are not running here".to_string();
+                    let warn = Msg::Flash(crate::app::msg::Level::Warn, text);
+                    for next in update(&mut self.store, warn) {
+                        self.execute(&next);
+                    }
+                }
+            }
             Cmd::Persist(sec) => self.history.persist(&self.store, *sec, &self.producers.tx),
             Cmd::Change { change, via } => {
                 let (cluster, tx) = (self.producers.cluster.clone(), self.producers.tx.clone());
@@ -931,6 +945,7 @@ pub fn frame_log_hook(path: &std::path::Path) -> std::io::Result<FrameHook<'stat
             Some(crate::app::store::Overlay::Help { .. }) => "help",
             Some(crate::app::store::Overlay::Prompt(_)) => "prompt",
             Some(crate::app::store::Overlay::Clusters { .. }) => "clusters",
+            Some(crate::app::store::Overlay::Training) => "training",
             None => "-",
         };
         let _ = writeln!(file, "{n} {us} {filled} {overlay}");

@@ -36,6 +36,7 @@ pub mod etcd;
 pub mod health;
 pub mod input;
 pub mod inventory;
+pub mod lab;
 pub mod patroni;
 pub mod pki;
 pub mod provision;

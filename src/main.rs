@@ -101,6 +101,7 @@ async fn main() -> ExitCode {
             headless,
             auth,
             quota_backend,
+            scenario,
         }) => {
             let o = commands::demo::Options {
                 state_dir: state_dir.clone(),
@@ -108,6 +109,7 @@ async fn main() -> ExitCode {
                 headless: *headless,
                 auth: *auth,
                 quota_backend: *quota_backend,
+                scenario: *scenario,
             };
             commands::demo::run(g, o).await
         }

@@ -424,6 +424,101 @@ impl Sandbox {
         self.signal(name, libc::SIGCONT)
     }
 
+    /// The directory of member `name`: one this sandbox started, or one a wizard added in its
+    /// directory (none for a name that is not a plain directory name, or has no `etcd.conf`).
+    fn member_dir(&self, name: &str) -> Option<PathBuf> {
+        if let Ok(i) = self.index(name) {
+            return Some(self.members[i].dir.clone());
+        }
+        let plain = !name.is_empty()
+            && name != "."
+            && name != ".."
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        plain
+            .then(|| self.dir.join(name))
+            .filter(|d| d.join("etcd.conf").exists())
+    }
+
+    /// The process of member `name` if it runs (frozen included), whoever started it: this
+    /// sandbox, or a wizard that added it.
+    pub fn running(&mut self, name: &str) -> Option<u32> {
+        if let Ok(i) = self.index(name) {
+            let m = &mut self.members[i];
+            if let Some(child) = m.child.as_mut() {
+                if matches!(child.try_wait(), Ok(Some(_))) {
+                    m.child = None;
+                }
+            }
+            return m.pid().or_else(|| running_pid(&m.dir));
+        }
+        self.member_dir(name).and_then(|d| running_pid(&d))
+    }
+
+    /// Kill member `name` at once (SIGKILL), whoever started it. `false`: it was not running.
+    pub fn kill_any(&mut self, name: &str) -> Result<bool, SandboxError> {
+        let Some(pid) = self.running(name) else {
+            return Ok(false);
+        };
+        match self.index(name) {
+            Ok(i) if self.members[i].child.is_some() => self.kill(name)?,
+            // SAFETY: plain syscall on the pid its pid file and command line name as the member.
+            _ => unsafe {
+                libc::kill(pid as i32, libc::SIGKILL);
+            },
+        }
+        Ok(true)
+    }
+
+    /// Freeze (SIGSTOP) or thaw (SIGCONT) member `name`, whoever started it. `false`: it was
+    /// not running.
+    pub fn signal_any(&mut self, name: &str, signal: i32) -> Result<bool, SandboxError> {
+        let Some(pid) = self.running(name) else {
+            return Ok(false);
+        };
+        // SAFETY: as in `kill_any`.
+        unsafe {
+            libc::kill(pid as i32, signal);
+        }
+        Ok(true)
+    }
+
+    /// Start member `name` again on its data, whoever started it first. `false`: it runs
+    /// already.
+    pub fn restart_any(&mut self, name: &str) -> Result<bool, SandboxError> {
+        if self.running(name).is_some() {
+            return Ok(false);
+        }
+        if self.index(name).is_ok() {
+            self.start_member(name)?;
+        } else {
+            let dir = self
+                .member_dir(name)
+                .ok_or_else(|| SandboxError::NoSuchMember(name.to_string()))?;
+            spawn_member(&dir)?;
+        }
+        Ok(true)
+    }
+
+    /// Delete the data of member `name`, which must not run (its node is gone for good).
+    pub fn delete_data(&mut self, name: &str) -> Result<(), SandboxError> {
+        if self.running(name).is_some() {
+            return Err(SandboxError::Io {
+                path: name.to_string(),
+                source: std::io::Error::other("the member still runs: stop it first"),
+            });
+        }
+        let dir = self
+            .member_dir(name)
+            .ok_or_else(|| SandboxError::NoSuchMember(name.to_string()))?
+            .join("data");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(io_err(&dir))?;
+        }
+        Ok(())
+    }
+
     /// Stop a member cleanly (SIGTERM), killing it if it has not exited after 5 s.
     pub fn stop_member(&mut self, name: &str) -> Result<(), SandboxError> {
         let i = self.index(name)?;

@@ -155,6 +155,11 @@ fn header(screen: &str) -> &str {
 /// The text inside the wizard's double-lined box, its lines joined as one (a long path that the
 /// box wraps reads whole again).
 fn modal_text(screen: &str) -> String {
+    modal_lines(screen).concat()
+}
+
+/// The lines inside the modal's double border, trimmed.
+fn modal_lines(screen: &str) -> Vec<String> {
     screen
         .lines()
         .filter_map(|l| {
@@ -1034,4 +1039,323 @@ async fn the_timeline_shows_patroni_rows_and_a_switchover_at_80x24_and_160x48() 
     );
     tmux.keys(&["q"]);
     assert_terminal_given_back(&tmux, Instant::now());
+}
+
+/// `etcdeck demo --scenario NAME` in a `width` x `height` tmux pane, on fresh loopback
+/// addresses (two spares after the three members), with its state in a home of its own.
+struct DemoRun {
+    tmux: Tmux,
+    home: tempfile::TempDir,
+    inventory: std::path::PathBuf,
+    /// The scenario's story as the training overlay shows it, its lines joined.
+    story: String,
+}
+
+impl DemoRun {
+    fn start(scenario: &str, width: u16, height: u16) -> DemoRun {
+        let home = tempfile::TempDir::new().expect("temp dir");
+        // In the demo's directory, as its own copy of the example is: the membership wizards
+        // find the sandbox beside it.
+        std::fs::create_dir_all(home.path().join("demo")).expect("demo dir");
+        let inventory = home.path().join("demo/inventory.yml");
+        let text = common::fresh_inventory_reserving(3, 5, common::auth_on());
+        std::fs::write(&inventory, text).expect("inventory written");
+        let tmux = Tmux::start(width, height, home.path());
+        tmux.type_line(&format!(
+            "{} demo --scenario {scenario} -i {} --state-dir {}",
+            sh_quote(env!("CARGO_BIN_EXE_etcdeck")),
+            sh_quote(&inventory.display().to_string()),
+            sh_quote(&home.path().join("demo").display().to_string()),
+        ));
+        let title = format!("Scenario {scenario}");
+        let screen = tmux.wait_for("the scenario's story", Duration::from_secs(90), |s| {
+            s.contains(&title) && s.contains("To fix it") && s.contains("Esc closes")
+        });
+        println!("{screen}");
+        // Wrapped lines joined with a space, as the words were.
+        let story = modal_lines(&screen).join(" ");
+        DemoRun {
+            tmux,
+            home,
+            inventory,
+            story,
+        }
+    }
+
+    /// `etcdeck ARGS` from another shell, as the demo's printed environment says (with the
+    /// console's state: the audit log and history are shared).
+    fn etcdeck(&self, args: &[&str]) -> std::process::Output {
+        let env = std::fs::read_to_string(self.home.path().join("demo/etcdctl.sh"))
+            .expect("etcdctl.sh written");
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_etcdeck"));
+        common::clear_etcd_env(&mut cmd);
+        for line in env.lines() {
+            if let Some((k, v)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
+                cmd.env(k, v.trim_matches('\''));
+            }
+        }
+        cmd.env("HOME", self.home.path());
+        cmd.env_remove("XDG_STATE_HOME");
+        cmd.arg("-i").arg(&self.inventory);
+        cmd.args(args).output().expect("etcdeck runs")
+    }
+
+    /// Close the overlay and put the members pane's cursor on `name`.
+    fn select_member(&self, name: &str) {
+        self.tmux.keys(&["1", "g"]);
+        let screen = self
+            .tmux
+            .wait_for("the members pane", Duration::from_secs(5), |s| {
+                member_rows(s).iter().any(|r| r.name == name)
+            });
+        let i = member_rows(&screen)
+            .iter()
+            .position(|r| r.name == name)
+            .unwrap();
+        for _ in 0..i {
+            self.tmux.keys(&["j"]);
+        }
+    }
+
+    fn quit(&self) {
+        self.tmux.escape();
+        self.tmux.keys(&["q"]);
+        self.tmux
+            .wait_for("the demo stopped", Duration::from_secs(30), |s| {
+                last_line(s) == PROMPT && s.contains("stopped; data kept")
+            });
+    }
+}
+
+/// The first `etcd-N` named in `text` after `before`.
+fn member_after(text: &str, before: &str) -> String {
+    let at = text.find(before).unwrap_or(0);
+    let rest = &text[at..];
+    let start = rest.find("etcd-").expect("a member named");
+    rest[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect()
+}
+
+/// member-down: a follower killed, the others up; `T s` on it brings it back; `T w` switches a
+/// seeded Patroni cluster over, told as a Patroni event.
+#[test]
+fn demo_scenario_member_down_then_the_drills_bring_it_back_and_switch_patroni_over() {
+    let d = DemoRun::start("member-down", 80, 24);
+    assert!(d.story.contains("quorum holds"), "{}", d.story);
+    let down = member_after(&d.story, "scenario");
+    d.tmux.escape();
+    let screen = d
+        .tmux
+        .wait_for("one member down", Duration::from_secs(15), |s| {
+            let rows = member_rows(s);
+            rows.iter().filter(|r| r.state == "up").count() == 2
+                && rows
+                    .iter()
+                    .any(|r| r.name == down && r.state == "unreachable")
+        });
+    println!("{screen}");
+    d.select_member(&down);
+    d.tmux.keys(&["T"]);
+    d.tmux.wait_for("the drills", Duration::from_secs(5), |s| {
+        s.contains("Training (demo)") && s.contains(&format!("member {down}:"))
+    });
+    d.tmux.keys(&["s"]);
+    d.tmux
+        .wait_for("the member back", Duration::from_secs(20), |s| {
+            member_rows(s).iter().filter(|r| r.state == "up").count() == 3
+        });
+    d.tmux.keys(&["T", "w"]);
+    let screen = d
+        .tmux
+        .wait_for("the switchover told", Duration::from_secs(10), |s| {
+            s.contains("switched over from")
+        });
+    println!("{screen}");
+    d.tmux.keys(&["4"]);
+    d.tmux
+        .wait_for("a Patroni switchover event", Duration::from_secs(10), |s| {
+            s.lines()
+                .any(|l| l.contains("pg-meta: switchover") && l.contains(" pg "))
+        });
+    d.quit();
+}
+
+/// leader-frozen: the old leader answers nothing, another member leads; `T t` thaws it.
+#[test]
+fn demo_scenario_leader_frozen_then_thawed() {
+    let d = DemoRun::start("leader-frozen", 80, 24);
+    assert!(d.story.contains("The others elected"), "{}", d.story);
+    let frozen = member_after(&d.story, "the leader");
+    d.tmux.escape();
+    let screen = d.tmux.wait_for(
+        "the frozen one unreachable, a new leader",
+        Duration::from_secs(20),
+        |s| {
+            let rows = member_rows(s);
+            rows.iter()
+                .any(|r| r.name == frozen && r.state == "unreachable")
+                && rows.iter().any(|r| r.role == "leader" && r.name != frozen)
+        },
+    );
+    println!("{screen}");
+    d.select_member(&frozen);
+    d.tmux.keys(&["T", "t"]);
+    d.tmux
+        .wait_for("all three up", Duration::from_secs(20), |s| {
+            member_rows(s).iter().filter(|r| r.state == "up").count() == 3
+        });
+    d.quit();
+}
+
+/// nospace: the alarm shows and `A` opens the recovery wizard the story points at.
+#[test]
+fn demo_scenario_nospace_shows_the_alarm_and_the_recovery_wizard() {
+    let d = DemoRun::start("nospace", 80, 24);
+    assert!(d.story.contains("NOSPACE"), "{}", d.story);
+    assert!(d.story.contains("alarm recover"), "{}", d.story);
+    d.tmux.escape();
+    d.tmux
+        .wait_for("the alarm on screen", Duration::from_secs(15), |s| {
+            s.contains("NOSPACE")
+        });
+    let o = d.etcdeck(&["alarm", "list"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("NOSPACE"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    d.tmux.keys(&["1", "A"]);
+    let screen = d
+        .tmux
+        .wait_for("the recovery's plan", Duration::from_secs(10), |s| {
+            modal_text(s).contains("disarm")
+        });
+    println!("{screen}");
+    d.quit();
+}
+
+/// learner-stuck: a started learner that nobody promoted; the promote the story names works.
+#[test]
+fn demo_scenario_learner_stuck_then_promoted() {
+    let d = DemoRun::start("learner-stuck", 80, 24);
+    let learner = member_after(&d.story, "a learner");
+    assert!(d.story.contains("member promote"), "{}", d.story);
+    d.tmux.escape();
+    d.tmux
+        .wait_for("a learner row", Duration::from_secs(15), |s| {
+            member_rows(s)
+                .iter()
+                .any(|r| r.name == learner && r.role == "learner" && r.state == "up")
+        });
+    let o = d.etcdeck(&["member", "promote", &learner, "--yes"]);
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    d.tmux
+        .wait_for("four voters", Duration::from_secs(15), |s| {
+            let rows = member_rows(s);
+            rows.len() == 4 && rows.iter().all(|r| r.role != "learner" && r.state == "up")
+        });
+    d.quit();
+}
+
+/// dead-node, as the walk-through: a member gone with its data; starting it again is
+/// refused with the way out; the replace wizard fixes it; the timeline export tells the member
+/// down, the replacement and its promote, in that order.
+#[test]
+fn demo_scenario_dead_node_is_fixed_by_the_replace_wizard_and_the_export_tells_it() {
+    let d = DemoRun::start("dead-node", 80, 24);
+    let dead = member_after(&d.story, "scenario");
+    let ip = d
+        .story
+        .split("--ip ")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| c == '`' || c.is_whitespace()).next())
+        .expect("the story names the new IP")
+        .to_string();
+    d.tmux.escape();
+    // A few seconds of it down, as anyone looks before acting: the timeline records them.
+    d.tmux.wait_for(
+        "the dead member unreachable for 3 s",
+        Duration::from_secs(20),
+        |s| {
+            member_rows(s).iter().any(|r| {
+                r.name == dead && r.state == "unreachable" && r.down_secs.is_some_and(|n| n >= 3)
+            })
+        },
+    );
+    d.select_member(&dead);
+    d.tmux.keys(&["T", "s"]);
+    d.tmux
+        .wait_for("the restart refused", Duration::from_secs(10), |s| {
+            s.contains("gone for good")
+        });
+    let o = d.etcdeck(&[
+        "member",
+        "replace",
+        &dead,
+        "--ip",
+        &ip,
+        "--yes",
+        "--no-snapshot",
+    ]);
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    d.tmux.wait_for(
+        "three voters up, the dead one gone",
+        Duration::from_secs(20),
+        |s| {
+            let rows = member_rows(s);
+            rows.len() == 3
+                && rows.iter().all(|r| r.state == "up" && r.role != "learner")
+                && !rows.iter().any(|r| r.name == dead)
+        },
+    );
+    // The console writes its history each second.
+    std::thread::sleep(Duration::from_secs(2));
+    let o = d.etcdeck(&["timeline", "--since", "10m", "--markdown"]);
+    let md = String::from_utf8_lossy(&o.stdout).into_owned();
+    println!("{md}");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let at = |what: &str| {
+        md.find(what)
+            .unwrap_or_else(|| panic!("{what:?} not in the export:\n{md}"))
+    };
+    // The summary: degraded, the member down, the replace ended well.
+    assert!(
+        md.contains("- etcd degraded (available, a member down) for "),
+        "{md}"
+    );
+    assert!(md.contains(&format!("- members down: {dead} ")), "{md}");
+    assert!(
+        md.lines()
+            .any(|l| l.contains("`member-replace-") && l.contains(": ok")),
+        "{md}"
+    );
+    // The events, in the order they happened.
+    let events = at("## Events");
+    let scenario = at("demo: scenario dead-node: ");
+    let down = at(&format!("{dead} unreachable"));
+    let replace = md[events..]
+        .find("member-replace-")
+        .map(|i| i + events)
+        .unwrap_or_else(|| panic!("no replace among the events:\n{md}"));
+    let promote = md[replace..]
+        .find("promote ")
+        .map(|i| i + replace)
+        .unwrap_or_else(|| panic!("no promote after the replace began:\n{md}"));
+    assert!(
+        events < scenario && scenario < down && down < replace && replace < promote,
+        "{md}"
+    );
+    d.quit();
 }

@@ -54,11 +54,12 @@ pub enum Action {
     MemberPromote,
     MemberRemove,
     MemberReplace,
+    Training,
 }
 
 impl Action {
     /// Every action, in the order help lists them.
-    pub const ALL: [Action; 39] = [
+    pub const ALL: [Action; 40] = [
         Action::Help,
         Action::Quit,
         Action::NextPane,
@@ -98,6 +99,7 @@ impl Action {
         Action::MemberPromote,
         Action::MemberRemove,
         Action::MemberReplace,
+        Action::Training,
     ];
 
     /// The config-file name of the action.
@@ -142,6 +144,7 @@ impl Action {
             Action::MemberPromote => "member_promote",
             Action::MemberRemove => "member_remove",
             Action::MemberReplace => "member_replace",
+            Action::Training => "training",
         }
     }
 
@@ -187,6 +190,10 @@ impl Action {
             Action::MemberPromote => "members: promote the selected learner (wizard)",
             Action::MemberRemove => "members: remove the selected member (wizard)",
             Action::MemberReplace => "members: replace the selected member by a new IP (wizard)",
+            Action::Training => {
+                "demo: drills (kill, freeze, thaw, restart a member; switch or fail Patroni \
+                 over; fill to NOSPACE)"
+            }
         }
     }
 
@@ -204,6 +211,7 @@ impl Action {
                 | Action::MemberPromote
                 | Action::MemberRemove
                 | Action::MemberReplace
+                | Action::Training
         )
     }
 

@@ -113,6 +113,8 @@ pub enum Msg {
     Inventory(Box<crate::app::store::InventoryState>),
     /// A background task failed in a way the operator should hear about.
     Flash(Level, String),
+    /// The demo did a drill (or could not): on the flash line and among the timeline's events.
+    Drilled(Level, String),
     /// Leave now (SIGTERM, SIGHUP).
     Quit,
 }
@@ -225,6 +227,8 @@ pub enum Cmd {
         at: u64,
         revision: i64,
     },
+    /// A drill for the demo's sandbox (sent to the task that owns it).
+    Drill(crate::lab::Drill),
 }
 
 impl Cmd {
@@ -233,6 +237,8 @@ impl Cmd {
         match self {
             Cmd::Change { .. } => true,
             Cmd::WizardRun(start) => start.plan.changes(),
+            // It breaks the sandbox on purpose: not in read-only mode either.
+            Cmd::Drill(_) => true,
             Cmd::Quit
             | Cmd::RefreshNow
             | Cmd::ListNow

@@ -49,6 +49,9 @@ pub struct Store {
     pub named: Option<String>,
     /// The console ends to start again on this named cluster (the switcher's Enter).
     pub switch_to: Option<String>,
+    /// The demo's training ground: where drills go, and the scenario it started in. None
+    /// outside `etcdeck demo`.
+    pub lab: Option<Lab>,
     pub quit: bool,
     /// Something visible changed since the last frame.
     pub dirty: bool,
@@ -373,6 +376,16 @@ pub enum Overlay {
     Clusters {
         selected: usize,
     },
+    /// The demo's drills, and the story of the scenario it started in.
+    Training,
+}
+
+/// The demo's side of the console: drills are sent here, to the task that owns the sandbox.
+#[derive(Debug, Clone)]
+pub struct Lab {
+    pub drills: tokio::sync::mpsc::UnboundedSender<crate::lab::Drill>,
+    /// What the scenario did and the way out (`etcdeck demo --scenario`).
+    pub story: Option<crate::lab::Story>,
 }
 
 /// What an IP typed is for.
@@ -515,6 +528,7 @@ impl Store {
             ui: Ui::default(),
             named: None,
             switch_to: None,
+            lab: None,
             quit: false,
             dirty: true,
         }

@@ -116,6 +116,10 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
             flash(store, level, text);
             Vec::new()
         }
+        Msg::Drilled(level, text) => {
+            happened_tagged(store, level, Tag::Operation, text);
+            Vec::new()
+        }
         Msg::Inventory(state) => {
             store.inventory = *state;
             clamp_cursors(store);
@@ -575,6 +579,9 @@ fn key(store: &mut Store, ev: KeyEvent) -> Vec<Cmd> {
     if let Some(Overlay::Clusters { selected }) = store.ui.overlay {
         return clusters_key(store, selected, ev, action);
     }
+    if matches!(store.ui.overlay, Some(Overlay::Training)) {
+        return training_key(store, ev, action);
+    }
     if let Some(Overlay::Help { scroll }) = &mut store.ui.overlay {
         match action {
             Some(Action::Up) => *scroll = scroll.saturating_sub(1),
@@ -631,6 +638,56 @@ fn clusters_key(
     Vec::new()
 }
 
+/// A key in the training overlay: a drill closes it and goes to the demo; Esc closes.
+fn training_key(store: &mut Store, ev: KeyEvent, action: Option<Action>) -> Vec<Cmd> {
+    use crate::lab::Drill;
+    store.dirty = true;
+    if matches!(action, Some(Action::Back | Action::Quit | Action::Training)) {
+        store.ui.overlay = None;
+        return Vec::new();
+    }
+    let KeyCode::Char(c) = ev.code else {
+        return Vec::new();
+    };
+    let member = || store.selected_member().map(|m| m.name.clone());
+    let scope = || selected_scope(store);
+    let drill = match c {
+        'k' | 'f' | 't' | 's' => {
+            let Some(m) = member() else {
+                flash(
+                    store,
+                    Level::Warn,
+                    "no member selected: pick one in the members pane",
+                );
+                return Vec::new();
+            };
+            match c {
+                'k' => Drill::Kill(m),
+                'f' => Drill::Freeze(m),
+                't' => Drill::Thaw(m),
+                _ => Drill::Restart(m),
+            }
+        }
+        'w' => Drill::Switchover(scope()),
+        'F' => Drill::Failover(scope()),
+        'n' => Drill::Fill,
+        _ => return Vec::new(),
+    };
+    store.ui.overlay = None;
+    flash(store, Level::Info, format!("demo: {}...", drill.describe()));
+    vec![Cmd::Drill(drill)]
+}
+
+/// The Patroni cluster under the key browser's cursor.
+pub fn selected_scope(store: &Store) -> Option<String> {
+    let row = store.keys.selected_row()?;
+    let dir = store.keys.scope_of(&row.path)?;
+    let name = dir
+        .strip_prefix(store.keys.prefix.as_bytes())?
+        .strip_suffix(b"/")?;
+    Some(String::from_utf8_lossy(name).into_owned())
+}
+
 /// Carry out an action from the keymap.
 pub fn act(store: &mut Store, action: Action) -> Vec<Cmd> {
     store.dirty = true;
@@ -648,6 +705,15 @@ fn act_inner(store: &mut Store, action: Action) -> Vec<Cmd> {
             return vec![Cmd::Quit];
         }
         Action::Help => store.ui.overlay = Some(Overlay::Help { scroll: 0 }),
+        Action::Training => {
+            if store.lab.is_some() {
+                store.ui.overlay = Some(Overlay::Training);
+            } else {
+                let text = "the drills are in the demo only: run `etcdeck demo`";
+                flash(store, Level::Info, text);
+            }
+            return Vec::new();
+        }
         Action::Clusters => {
             let here = store
                 .config

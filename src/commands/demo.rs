@@ -8,13 +8,17 @@ use anyhow::{Context, Result};
 
 use super::console::{console_config, console_store, open_console};
 use super::{load_inventory, state_base, Code};
+use crate::app::msg::Level;
 use crate::app::msg::Msg;
 use crate::app::store::{InventoryState, Quota, Target};
+use crate::app::store::{Lab as StoreLab, Overlay};
+use crate::app::timeline::Tag;
 use crate::cli::Global;
 use crate::connect;
 use crate::etcd::status::render_table;
 use crate::etcd::Cluster;
 use crate::inventory;
+use crate::lab::{Lab, News, Scenario};
 use crate::sandbox::Sandbox;
 use crate::{demo, text};
 
@@ -34,7 +38,12 @@ pub struct Options {
     pub auth: bool,
     /// The members' quota-backend-bytes (small, to rehearse NOSPACE).
     pub quota_backend: Option<i64>,
+    /// The incident to start in.
+    pub scenario: Option<Scenario>,
 }
+
+/// The quota of `--scenario nospace` unless one is given: filled in a few seconds.
+const NOSPACE_QUOTA: i64 = 16 << 20;
 
 pub async fn run(g: &Global, o: Options) -> Result<Code> {
     let Options {
@@ -43,7 +52,14 @@ pub async fn run(g: &Global, o: Options) -> Result<Code> {
         headless,
         auth,
         quota_backend,
+        scenario,
     } = o;
+    // A scenario starts from a healthy cluster: fresh data, the example inventory again.
+    let fresh = fresh || scenario.is_some();
+    let quota_backend = match (scenario, quota_backend) {
+        (Some(Scenario::Nospace), None) => Some(NOSPACE_QUOTA),
+        (_, q) => q,
+    };
     use std::io::IsTerminal;
     let headless = headless || !std::io::stdout().is_terminal();
     if !headless {
@@ -145,8 +161,33 @@ pub async fn run(g: &Global, o: Options) -> Result<Code> {
         );
     }
 
-    match cfg {
-        None => demo_headless(&mut client, &ns, &mut clusters, settings.timeout).await?,
+    outln!(
+        "\nThe drills (kill, freeze, thaw, restart a member; switch or fail a Patroni cluster \
+         over; fill to NOSPACE): T in the console."
+    );
+    let mut lab = Lab::new(
+        sandbox,
+        cluster.clone(),
+        client,
+        &ns,
+        clusters,
+        inv_path.clone(),
+    );
+    let story = match scenario {
+        None => None,
+        Some(s) => {
+            outln!("\nsetting up scenario {}...", s.name());
+            let story = lab.scenario(s).await?;
+            outln!("{}", text::escape(&story.text()));
+            Some(story)
+        }
+    };
+
+    let mut lab = match cfg {
+        None => {
+            demo_headless(&mut lab).await?;
+            lab
+        }
         Some(cfg) => {
             let target = Target {
                 endpoints: settings.endpoints.clone(),
@@ -154,7 +195,8 @@ pub async fn run(g: &Global, o: Options) -> Result<Code> {
             };
             let inv_state = InventoryState {
                 file: Some(inv_file),
-                address_map: sandbox
+                address_map: lab
+                    .sandbox
                     .members()
                     .iter()
                     .map(|m| (m.inventory_ip, m.host.ip))
@@ -163,31 +205,59 @@ pub async fn run(g: &Global, o: Options) -> Result<Code> {
                 ..InventoryState::default()
             };
             let sandbox_quota = Quota {
-                bytes: sandbox.quota() as i64,
+                bytes: lab.sandbox.quota() as i64,
                 source: "the sandbox's quota-backend-bytes".into(),
             };
-            let store = console_store(g, cfg, target, inv_state, sandbox_quota);
-            let timeout = settings.timeout;
-            let mut keep_alive = None;
-            open_console(store, cluster, |tx| {
-                // Patroni's keys stay alive while the console runs; trouble shows as a flash.
-                keep_alive = Some(tokio::spawn(async move {
-                    demo::keep_patroni_alive(&mut client, &ns, &mut clusters, timeout, |e| {
-                        let text = format!("demo: Patroni keep-alive: {e:#}");
-                        tx.send(Msg::Flash(crate::app::msg::Level::Warn, text))
-                            .is_ok()
+            let mut store = console_store(g, cfg, target, inv_state, sandbox_quota);
+            let (drills, drill_rx) = tokio::sync::mpsc::unbounded_channel();
+            if let Some(s) = &story {
+                store.ui.overlay = Some(Overlay::Training);
+                // What the scenario did came before the console: its story opens the timeline.
+                let at = store.unix_secs(store.now);
+                store.timeline.event_tagged(
+                    at,
+                    Level::Warn,
+                    Tag::Operation,
+                    format!("demo: scenario {}: {}", s.scenario.name(), s.happened),
+                );
+            }
+            store.lab = Some(StoreLab { drills, story });
+            let mut task = None;
+            let store = open_console(store, cluster, |tx| {
+                // The lab keeps Patroni's keys alive and does the drills while the console runs;
+                // it ends when the console's side of the drills channel goes.
+                task = Some(tokio::spawn(async move {
+                    lab.serve(Some(drill_rx), |news| {
+                        let msg = match news {
+                            News::Done(text) => Msg::Drilled(Level::Info, text),
+                            News::Failed(text) => Msg::Drilled(Level::Warn, text),
+                            News::KeepAlive(e) => {
+                                Msg::Flash(Level::Warn, format!("demo: Patroni keep-alive: {e:#}"))
+                            }
+                        };
+                        // The console gone: nobody to tell, Patroni's keys stay alive all the same.
+                        let _ = tx.send(msg);
+                        true
                     })
-                    .await
+                    .await;
+                    lab
                 }));
             })
-            .await?;
-            if let Some(task) = keep_alive {
-                task.abort();
+            .await;
+            let task = task.context("the demo's lab did not start")?;
+            // Whatever the console ended with, the members are stopped below.
+            let ended = store.map(drop);
+            match tokio::time::timeout(Duration::from_secs(15), task).await {
+                Ok(Ok(lab)) => {
+                    ended?;
+                    lab
+                }
+                _ => anyhow::bail!("the demo's lab did not stop; its members stop with etcdeck"),
             }
         }
-    }
+    };
     outln!("\nstopping members...");
-    sandbox.stop();
+    lab.sandbox.stop();
     outln!(
         "stopped; data kept in {} (`etcdeck demo --fresh` starts over)",
         dir.display()
@@ -196,25 +266,24 @@ pub async fn run(g: &Global, o: Options) -> Result<Code> {
 }
 
 /// The demo without the console: keep Patroni's keys alive until Ctrl-C or SIGTERM.
-async fn demo_headless(
-    client: &mut etcd_client::Client,
-    namespace: &str,
-    clusters: &mut [demo::PgCluster],
-    timeout: Duration,
-) -> Result<()> {
+async fn demo_headless(lab: &mut Lab) -> Result<()> {
     outln!(
         "\nRunning; Patroni keys are kept alive every {} s. Ctrl-C stops the members (data is kept).",
         demo::LOOP_WAIT.as_secs()
     );
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let keep = demo::keep_patroni_alive(client, namespace, clusters, timeout, |e| {
-        eprintln!("warning: Patroni keep-alive: {e:#}");
+    let serve = lab.serve(None, |news| {
+        match news {
+            News::Done(text) => eprintln!("{text}"),
+            News::Failed(text) => eprintln!("warning: {text}"),
+            News::KeepAlive(e) => eprintln!("warning: Patroni keep-alive: {e:#}"),
+        }
         true
     });
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
-        _ = keep => {}
+        _ = serve => {}
     }
     Ok(())
 }

@@ -21,6 +21,10 @@ pub fn render(s: &Store, scroll: u16, area: Rect, buf: &mut Buffer) {
         if b.dangerous && s.read_only {
             continue;
         }
+        // The drills are the demo's.
+        if b.action == Action::Training && s.lab.is_none() {
+            continue;
+        }
         // Pane keys for panes this version has.
         if b.action
             .pane_number()

@@ -10,6 +10,7 @@ mod keys;
 mod members;
 mod patroni;
 mod timeline;
+mod training;
 mod value;
 mod wizard;
 
@@ -77,6 +78,7 @@ impl Widget for &Screen<'_> {
             Some(Overlay::Wizard(w)) => wizard::render(s, w, body, buf),
             Some(Overlay::Prompt(p)) => wizard::render_prompt(s, p, body, buf),
             Some(Overlay::Clusters { selected }) => clusters::render(s, *selected, body, buf),
+            Some(Overlay::Training) => training::render(s, body, buf),
             None => {}
         }
     }
