@@ -517,11 +517,11 @@ impl Store {
             operations: Default::default(),
             ops_waiting: Vec::new(),
             ops_here: Default::default(),
-            clock: (
+            clock: wall_clock(
                 now,
                 std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs()),
+                    .unwrap_or_default(),
             ),
             state_dir: None,
             revisions: Revisions::default(),
@@ -567,7 +567,8 @@ impl Store {
             .unwrap_or(self.timeline.pg.len() <= PG_ROWS_FIT)
     }
 
-    /// The Unix second of an instant (from the clock reading taken at start).
+    /// The Unix second of an instant (from the clock reading taken at start: exact to the
+    /// second, as the audit log's times are, so that the two merge in order).
     pub fn unix_secs(&self, at: Instant) -> u64 {
         let (base, unix) = self.clock;
         match at.checked_duration_since(base) {
@@ -979,4 +980,13 @@ pub use crate::etcd::model::parse_alarm;
 pub fn natural_order(a: &Member, b: &Member) -> std::cmp::Ordering {
     let key = |m: &Member| (m.name.is_empty(), model::natural_key(&m.name));
     key(a).cmp(&key(b)).then(a.id.cmp(&b.id))
+}
+
+/// The instant at which the Unix clock (`since` the epoch at `now`) turned its current second,
+/// and that second: the instant is moved back by the fraction of the second already gone, so
+/// that the seconds counted from it turn when the wall clock's do (a reading kept whole would
+/// run up to a second early).
+pub fn wall_clock(now: Instant, since: Duration) -> (Instant, u64) {
+    let frac = Duration::from_nanos(u64::from(since.subsec_nanos()));
+    (now.checked_sub(frac).unwrap_or(now), since.as_secs())
 }

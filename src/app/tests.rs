@@ -325,6 +325,19 @@ fn unreachable_member_degrades_health_and_comes_back() {
     assert_eq!(flash_text(&s), "etcd-3 answers again after 7s");
 }
 
+/// The console's seconds turn with the wall clock's: read at 100.9 s, 0.2 s later is second 101
+/// (the audit log's times, taken from the wall clock, then merge in the order things happened).
+#[test]
+fn console_seconds_turn_with_the_wall_clock() {
+    let t0 = Instant::now() + secs(5);
+    let mut s = empty_store(t0);
+    s.clock = super::store::wall_clock(t0, Duration::from_millis(100_900));
+    assert_eq!(s.unix_secs(t0), 100);
+    assert_eq!(s.unix_secs(t0 + Duration::from_millis(99)), 100);
+    assert_eq!(s.unix_secs(t0 + Duration::from_millis(200)), 101);
+    assert_eq!(s.unix_secs(t0 + Duration::from_millis(1_100)), 102);
+}
+
 /// A member already down when the console starts: its first failed probe is told, so the
 /// timeline's story begins with it; a second failure is not told again.
 #[test]
