@@ -153,15 +153,38 @@ impl Lab {
         }
     }
 
-    /// One round of Patroni's loop (see [`demo::tick`]).
+    /// One round of Patroni's loop (see [`demo::tick`]). A member down or frozen fails the
+    /// calls sent to it; Patroni then tries another member, and so does the lab: once more at
+    /// once, through the voters that answer.
     pub async fn tick(&mut self) -> Result<()> {
-        demo::tick(
-            &mut self.client,
-            &self.namespace,
-            &mut self.clusters,
-            self.timeout,
-        )
-        .await
+        let (ns, t) = (self.namespace.clone(), self.timeout);
+        let Err(first) = demo::tick(&mut self.client, &ns, &mut self.clusters, t).await else {
+            return Ok(());
+        };
+        self.reconnect()
+            .await
+            .with_context(|| format!("{first:#}"))?;
+        demo::tick(&mut self.client, &ns, &mut self.clusters, t)
+            .await
+            .with_context(|| format!("tried again after: {first:#}"))
+    }
+
+    /// Talk to Patroni's keys through the voters that answer now (after a member was killed or
+    /// frozen, the balanced client would still send it every third call).
+    async fn reconnect(&mut self) -> Result<()> {
+        let answering: Vec<String> = self
+            .look()
+            .await?
+            .members
+            .iter()
+            .filter(|m| m.reachable && m.started && !m.is_learner)
+            .flat_map(|m| m.client_urls.clone())
+            .collect();
+        if answering.is_empty() {
+            bail!("no voting member answers");
+        }
+        self.client = self.cluster.balanced(&answering).await?;
+        Ok(())
     }
 
     /// Keep Patroni's keys alive every [`demo::LOOP_WAIT`] and carry out the drills that come,
@@ -208,6 +231,7 @@ impl Lab {
                 if !self.sandbox.kill_any(m)? {
                     bail!("{m} is not running");
                 }
+                self.reconnect().await?;
                 Ok(format!(
                     "demo: {m} killed (SIGKILL), as a crash or the OOM killer would"
                 ))
@@ -216,6 +240,7 @@ impl Lab {
                 if !self.sandbox.signal_any(m, libc::SIGSTOP)? {
                     bail!("{m} is not running");
                 }
+                self.reconnect().await?;
                 Ok(format!(
                     "demo: {m} frozen (SIGSTOP): its ports accept connections, nothing answers, \
                      as on a hung disk or a stalled VM"

@@ -88,3 +88,67 @@ async fn a_pkcs1_rsa_ca_made_by_openssl_signs_certificates_a_real_cluster_accept
     );
     assert_eq!(verify.trim(), "etcd-1/etcd-1.crt: OK");
 }
+
+/// The demo plays Patroni: a follower that dies (here killed behind the lab's back, as a node
+/// is lost) must not cost the seeded clusters their leader keys. Each round of Patroni's loop
+/// goes through, and every leader key keeps its leader's lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demos_patroni_keys_stay_alive_through_a_killed_follower() {
+    let t = Duration::from_secs(2);
+    let tc = TestCluster::start(3).await;
+    let leader = tc.leader_name().await;
+    let cluster = tc.cluster(t);
+    let mut client = cluster.balanced_voters().await.expect("client");
+    let mut clusters = etcdeck::demo::demo_clusters();
+    etcdeck::demo::seed(&mut client, "/pg", &mut clusters, t)
+        .await
+        .expect("seeded");
+    let TestCluster { sandbox, dir, .. } = tc;
+    let inventory = dir.path().join("inventory.yml");
+    let mut lab = etcdeck::lab::Lab::new(sandbox, cluster, client, "/pg", clusters, inventory);
+    let follower = ["etcd-1", "etcd-2", "etcd-3"]
+        .into_iter()
+        .find(|m| *m != leader)
+        .unwrap();
+    assert!(
+        lab.sandbox.kill_any(follower).expect("kill"),
+        "{follower} ran"
+    );
+    for round in 0..6 {
+        if let Err(e) = lab.tick().await {
+            panic!("round {round} of Patroni's loop with {follower} dead: {e:#}");
+        }
+    }
+    let mut check = client_but(&lab, follower).await;
+    for c in &lab.clusters {
+        let key = format!("/pg/{}/leader", c.scope);
+        let got = check.get(key.as_str(), None).await.expect("get");
+        let kv = got.kvs().first().unwrap_or_else(|| panic!("{key} lost"));
+        let holder = c.leader().expect("a leader");
+        assert_eq!(kv.value_str().unwrap(), holder.name, "{key}");
+        assert_eq!(kv.lease(), holder.lease, "{key} keeps its leader's lease");
+        let ttl = check.lease_time_to_live(holder.lease, None).await.unwrap();
+        assert!(
+            ttl.ttl() > 20,
+            "{key}: the lease is renewed ({} s left)",
+            ttl.ttl()
+        );
+    }
+    drop(dir);
+}
+
+/// A client over the lab's members but `dead`.
+async fn client_but(lab: &etcdeck::lab::Lab, dead: &str) -> etcd_client::Client {
+    let urls: Vec<String> = lab
+        .sandbox
+        .members()
+        .iter()
+        .filter(|m| m.name() != dead)
+        .map(|m| m.client_url())
+        .collect();
+    etcdeck::etcd::Cluster::new(lab.sandbox.settings(Duration::from_secs(2)))
+        .unwrap()
+        .balanced(&urls)
+        .await
+        .expect("client")
+}
