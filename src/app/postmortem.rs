@@ -160,6 +160,27 @@ fn row(name: &str, kind: &'static str, runs: &[(u64, u64, Cell)]) -> Row {
     }
 }
 
+/// A console that starts while a member is down says so at its first probe; when the history
+/// already had that member down (an earlier console saw it go), that is not news: the export
+/// tells the member going down once.
+fn told_before(t: &Timeline, e: &super::timeline::Event) -> bool {
+    if e.tag != Tag::Etcd {
+        return false;
+    }
+    t.members.values().any(|m| {
+        let name = escape(&m.name);
+        (e.text.starts_with(&format!("{name} unreachable"))
+            || e.text.starts_with(&format!("{name} not answering")))
+            && e.at > t.first
+            && m.cells
+                .iter()
+                .take((e.at - t.first) as usize)
+                .rev()
+                .find(|c| **c != Cell::Unknown)
+                == Some(&Cell::Down)
+    })
+}
+
 /// The seconds of `[from, until)` the cluster was available while a member was down.
 fn degraded_seconds(t: &Timeline, from: u64, until: u64) -> u64 {
     (from.max(t.first)..until.min(t.end()))
@@ -226,7 +247,7 @@ pub fn report(
     let mut events: Vec<_> = t
         .events
         .iter()
-        .filter(|e| e.at >= from && e.at < until)
+        .filter(|e| e.at >= from && e.at < until && !told_before(t, e))
         .collect();
     events.sort_by_key(|e| e.at);
     let count = |tag: Tag| events.iter().filter(|e| e.tag == tag).count();
@@ -528,7 +549,14 @@ mod tests {
             t.record_pg(sec, &[("pg-meta".to_string(), pg)]);
         }
         t.event_tagged(
-            T0 + 61,
+            T0 + 60,
+            Level::Warn,
+            Tag::Etcd,
+            "etcd-2 unreachable: refused",
+        );
+        // A second console, started at +90 s, finds etcd-2 down and says so: not news.
+        t.event_tagged(
+            T0 + 90,
             Level::Warn,
             Tag::Etcd,
             "etcd-2 unreachable: refused",
@@ -620,6 +648,14 @@ mod tests {
         // The learner add failed once and was tried again: one step, and the operation ok.
         assert_eq!(s.operations[0].steps, 3);
         assert_eq!(s.operations[0].outcome, "ok, after 1 failed try");
+        // etcd-2 went down once: told once.
+        let told: Vec<u64> = r
+            .events
+            .iter()
+            .filter(|e| e.text.starts_with("etcd-2 unreachable"))
+            .map(|e| e.unix)
+            .collect();
+        assert_eq!(told, [T0 + 60]);
         // In time order, each source tagged.
         let sources: Vec<&str> = r.events.iter().map(|e| e.source).collect();
         assert_eq!(

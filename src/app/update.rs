@@ -93,13 +93,12 @@ pub fn update(store: &mut Store, msg: Msg) -> Vec<Cmd> {
                 if m.client_urls.first() == Some(&url)
                     && matches!(m.reach, Reach::Up | Reach::Unknown)
                 {
-                    if m.reach == Reach::Up {
-                        note = Some(format!(
-                            "{} not answering: no reply for {}",
-                            crate::text::escape(&m.label()),
-                            units::duration(waited)
-                        ));
-                    }
+                    // As for a refused probe: said once, at start too.
+                    note = Some(format!(
+                        "{} not answering: no reply for {}",
+                        crate::text::escape(&m.label()),
+                        units::duration(waited)
+                    ));
                     m.reach = Reach::Stalled {
                         since: at.checked_sub(waited).unwrap_or(at),
                     };
