@@ -525,9 +525,11 @@ impl Lab {
             cmd.args(extra);
             cmd
         };
-        let plan = base(&["--dry-run", "--json"])
-            .stderr(Stdio::null())
-            .output()
+        let mut plan = base(&["--dry-run", "--json"]);
+        plan.stderr(Stdio::null());
+        let plan = tokio::task::spawn_blocking(move || plan.output())
+            .await
+            .map_err(|e| anyhow!("{e}"))?
             .context("planning the add")?;
         let v: serde_json::Value = serde_json::from_slice(&plan.stdout).map_err(|_| {
             anyhow!(

@@ -2436,3 +2436,62 @@ fn esc_closes_the_switcher_and_enter_on_the_current_cluster_stays() {
     key(&mut s, KeyCode::Char('c'));
     assert_eq!(s.ui.overlay, Some(Overlay::Clusters { selected: 1 }));
 }
+
+/// Outside the demo, `T` says where the drills are and opens nothing.
+#[test]
+fn the_drills_key_outside_the_demo_says_where_they_are() {
+    let mut s = store_from(LIST, STATUS, Instant::now());
+    assert!(key(&mut s, KeyCode::Char('T')).is_empty());
+    assert_eq!(s.ui.overlay, None);
+    assert!(flash_text(&s).contains("demo only"), "{}", flash_text(&s));
+}
+
+/// In the demo, `T` opens the drills; a drill goes to the member under the cursor (or the
+/// Patroni cluster), closes the overlay and says what it does; a member drill without a member
+/// selected does nothing but say so.
+#[test]
+fn a_drill_goes_to_the_selected_member_and_closes_the_overlay() {
+    use crate::lab::Drill;
+    let mut s = store_from(LIST, STATUS, Instant::now());
+    let (drills, _rx) = tokio::sync::mpsc::unbounded_channel();
+    s.lab = Some(super::store::Lab {
+        drills,
+        story: None,
+    });
+    key(&mut s, KeyCode::Char('j'));
+    let name = s.selected_member().unwrap().name.clone();
+    key(&mut s, KeyCode::Char('T'));
+    assert_eq!(s.ui.overlay, Some(Overlay::Training));
+    let cmds = key(&mut s, KeyCode::Char('k'));
+    assert_eq!(cmds, vec![Cmd::Drill(Drill::Kill(name.clone()))]);
+    assert!(cmds[0].changes_cluster(), "refused in read-only mode");
+    assert_eq!(s.ui.overlay, None);
+    assert_eq!(flash_text(&s), format!("demo: kill {name}..."));
+
+    key(&mut s, KeyCode::Char('T'));
+    assert_eq!(
+        key(&mut s, KeyCode::Char('w')),
+        vec![Cmd::Drill(Drill::Switchover(Some("pg-meta".into())))],
+        "the Patroni cluster under the key browser's cursor (its first row)"
+    );
+    key(&mut s, KeyCode::Char('T'));
+    assert!(key(&mut s, KeyCode::Char('x')).is_empty(), "not a drill");
+    assert_eq!(s.ui.overlay, Some(Overlay::Training), "stays open");
+    assert!(key(&mut s, KeyCode::Esc).is_empty());
+    assert_eq!(s.ui.overlay, None);
+
+    // With no member in the pane (a filter that matches none), a member drill says so.
+    key(&mut s, KeyCode::Char('/'));
+    for c in "zzz".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    key(&mut s, KeyCode::Enter);
+    assert!(s.selected_member().is_none());
+    key(&mut s, KeyCode::Char('T'));
+    assert!(key(&mut s, KeyCode::Char('k')).is_empty());
+    assert!(
+        flash_text(&s).contains("no member selected"),
+        "{}",
+        flash_text(&s)
+    );
+}

@@ -143,6 +143,23 @@ fn help_overlay_80x24() {
     snap!("help_80x24", out);
 }
 
+/// The drills' key is in the help in the demo only.
+#[test]
+fn help_lists_the_drills_in_the_demo_only() {
+    let mut s = store_from(LIST, STATUS, Instant::now());
+    act(&mut s, crate::app::keymap::Action::Help);
+    let outside = screen(&s, 160, 60);
+    assert!(outside.contains("filter the list"), "{outside}");
+    assert!(!outside.contains("demo: drills"), "{outside}");
+    let (drills, _rx) = tokio::sync::mpsc::unbounded_channel();
+    s.lab = Some(crate::app::store::Lab {
+        drills,
+        story: None,
+    });
+    let inside = screen(&s, 160, 60);
+    assert!(inside.contains("demo: drills"), "{inside}");
+}
+
 #[test]
 fn connecting_before_any_answer_80x24() {
     let s = empty_store(Instant::now());
