@@ -23,6 +23,19 @@ fn key(s: &mut Store, code: KeyCode) -> Vec<Cmd> {
     update(s, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
 }
 
+/// A store that has read the member list at `t0` and nothing else yet.
+fn listed_store(t0: Instant) -> Store {
+    let mut s = empty_store(t0);
+    update(
+        &mut s,
+        Msg::MemberList {
+            at: t0,
+            result: Ok(member_list(LIST)),
+        },
+    );
+    s
+}
+
 fn probe_fail(s: &mut Store, id: u64, at: Instant, short: &str) {
     let url = s.member(id).unwrap().client_urls[0].clone();
     update(
@@ -228,14 +241,7 @@ fn leader_change_is_followed_and_flashed() {
 #[test]
 fn the_member_list_is_read_at_once_when_a_status_shows_a_change() {
     let t0 = Instant::now();
-    let mut s = empty_store(t0);
-    update(
-        &mut s,
-        Msg::MemberList {
-            at: t0,
-            result: Ok(member_list(LIST)),
-        },
-    );
+    let mut s = listed_store(t0);
     // The first answers are not a change.
     let (_, url, p) = statuses(STATUS).remove(0);
     let first = update(
@@ -343,14 +349,7 @@ fn console_seconds_turn_with_the_wall_clock() {
 #[test]
 fn a_member_down_from_the_start_is_told_once() {
     let t0 = Instant::now();
-    let mut s = empty_store(t0);
-    update(
-        &mut s,
-        Msg::MemberList {
-            at: t0,
-            result: Ok(member_list(LIST)),
-        },
-    );
+    let mut s = listed_store(t0);
     probe_ok(&mut s, ETCD1, t0 + secs(1), ETCD1, 6);
     probe_fail(&mut s, ETCD3, t0 + secs(1), "refused");
     probe_fail(&mut s, ETCD3, t0 + secs(2), "refused");
