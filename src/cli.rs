@@ -6,11 +6,31 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+/// `etcdeck -V`: the version and the git commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("ETCDECK_GIT_COMMIT"),
+    ")"
+);
+
+/// `etcdeck --version`: [`VERSION`] and the etcd versions the test suite ran against
+/// (`assets/tested-etcd.txt`, read by `build.rs`).
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("ETCDECK_GIT_COMMIT"),
+    ")\ntested with etcd ",
+    env!("ETCDECK_TESTED_ETCD"),
+    ", over TLS"
+);
+
 /// etcdeck: operations console for the etcd behind Patroni in Pigsty.
 #[derive(Debug, Parser)]
 #[command(
     name = "etcdeck",
-    version,
+    version = VERSION,
+    long_version = LONG_VERSION,
     about,
     long_about = None,
     after_help = "Without a command, etcdeck opens the console on the cluster `status` would ask \
@@ -226,6 +246,20 @@ pub enum Command {
         /// and the way out are printed, and shown in the console (T: the drills)
         #[arg(long, value_name = "NAME", value_enum)]
         scenario: Option<crate::lab::Scenario>,
+    },
+    /// Tab completion for a shell, on standard output (the packages install it already), e.g.
+    /// `etcdeck completions bash > ~/.local/share/bash-completion/completions/etcdeck`
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The manual page, as roff on standard output (`etcdeck man | man -l -`), or with --dir one
+    /// page per command written into a folder (etcdeck.1, etcdeck-status.1, ...)
+    Man {
+        /// Write etcdeck.1 and a page per command into DIR instead
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 

@@ -113,6 +113,8 @@ async fn main() -> ExitCode {
             };
             commands::demo::run(g, o).await
         }
+        Some(Command::Completions { shell }) => commands::manual::completions(*shell),
+        Some(Command::Man { dir }) => commands::manual::man(dir.as_deref()),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

@@ -45,6 +45,7 @@ pub mod demo;
 pub mod health;
 pub mod inventory_cmd;
 pub mod keys;
+pub mod manual;
 pub mod member;
 pub mod move_leader;
 pub mod patroni;
