@@ -131,13 +131,14 @@ fn extra_sections() -> Roff {
     item(
         &mut r,
         "1",
-        "Degraded or refused: a member down or unstarted, an alarm, a Patroni cluster without a \
-         leader; a wizard that refused its plan (nothing was changed).",
+        "Degraded: a member down or unstarted, an alarm, a Patroni cluster without a leader; or a \
+         wizard refused, cancelled, or stopped at a health gate (nothing forced).",
     );
     item(
         &mut r,
         "2",
-        "Unavailable (no leader, no quorum), or an error: the message says what to do.",
+        "Unavailable (no leader, no quorum), a wizard step that failed, or an error: the message \
+         says what to do.",
     );
     item(
         &mut r,
@@ -194,7 +195,8 @@ fn extra_sections() -> Roff {
     item(
         &mut r,
         "$XDG_STATE_HOME/etcdeck/snapshots/",
-        "Snapshots taken by etcdeck snapshot save and before risky steps.",
+        "Snapshots the wizards take before a change, and etcdeck snapshot save's without a FILE \
+         (the last 3 kept).",
     );
     item(
         &mut r,
