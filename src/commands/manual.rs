@@ -206,32 +206,27 @@ fn extra_sections() -> Roff {
     );
 
     r.control("SH", ["EXAMPLES"]);
-    let example = |r: &mut Roff, cmd: &str, text: &str| {
-        r.control("TP", []);
-        r.text([bold(cmd)]);
-        r.text([roman(text)]);
-    };
-    example(
+    item(
         &mut r,
         "etcdeck",
         "The console on the cluster the environment or the inventory names (? shows every key).",
     );
-    example(
+    item(
         &mut r,
         "etcdeck demo",
         "The console on a real local 3-member sandbox, to look around and rehearse (T: drills).",
     );
-    example(
+    item(
         &mut r,
         "etcdeck health --json",
         "One verdict for cron or a monitoring agent.",
     );
-    example(
+    item(
         &mut r,
         "etcdeck defrag --all",
         "Defragment every member, one at a time, the leader last; shows the plan and asks first.",
     );
-    example(
+    item(
         &mut r,
         "etcdeck timeline --since 2h --markdown",
         "The postmortem of the last two hours, for the incident's ticket.",
