@@ -701,11 +701,17 @@ async fn console_adds_an_inventory_host_removes_it_then_adds_a_member_at_a_typed
         "the spare host in the inventory",
         Duration::from_secs(5),
         |s| {
-            // (Not the footer: a note such as "etcd-2 answers again" may stand in its place.)
             pane_title_shown(s, "2 Inventory")
                 && s.lines()
                     .any(|l| l.contains(&spare) && l.contains("in inventory, not a member"))
         },
+    );
+    // The footer offers the add; a note ("etcd-2 answers again") may stand in its place for up
+    // to the 6 s a note is shown, so this waits past that.
+    tmux.wait_for(
+        "the add offered in the footer",
+        Duration::from_secs(10),
+        |s| last_line(s).contains("a add host"),
     );
     tmux.keys(&["G"]);
     tmux.wait_for("the spare host selected", Duration::from_secs(5), |s| {
